@@ -1,0 +1,66 @@
+/// A record that the processor can run: it knows its identifier for the partial batch response, the key that
+/// orders it against other records, and its source.
+///
+/// ``SQSEvent/Message``, ``KinesisEvent/Record``, ``DynamoDBEvent/Record`` and ``AnyBatchRecord`` conform.
+public protocol BatchRecord: Sendable {
+    /// The identifier Lambda expects in `batchItemFailures`: SQS `messageId`, Kinesis `sequenceNumber`,
+    /// DynamoDB `SequenceNumber`.
+    var itemIdentifier: String { get }
+
+    /// Records with the same key are never run concurrently or out of order: the SQS `MessageGroupId`, the
+    /// Kinesis partition key, the DynamoDB item's keys. `nil` means the record is not ordered against others.
+    var orderingKey: String? { get }
+
+    /// The service that delivered the record.
+    var batchSource: BatchEventSource { get }
+
+    /// True for messages of an SQS FIFO queue, whose default policy is to stop at the first failure.
+    var isFromFIFOQueue: Bool { get }
+}
+
+extension BatchRecord {
+    public var isFromFIFOQueue: Bool { false }
+}
+
+extension SQSEvent.Message: BatchRecord {
+    public var itemIdentifier: String { messageId }
+    public var orderingKey: String? { attributes.messageGroupId }
+    public var batchSource: BatchEventSource { .sqs }
+}
+
+extension KinesisEvent.Record: BatchRecord {
+    public var itemIdentifier: String { kinesis.sequenceNumber }
+    public var orderingKey: String? { kinesis.partitionKey }
+    public var batchSource: BatchEventSource { .kinesis }
+}
+
+extension DynamoDBEvent.Record: BatchRecord {
+    public var itemIdentifier: String { dynamodb.sequenceNumber }
+    public var orderingKey: String? {
+        dynamodb.keys.isEmpty ? nil : DynamoDBEvent.AttributeValue.canonicalText(of: dynamodb.keys)
+    }
+    public var batchSource: BatchEventSource { .dynamoDB }
+}
+
+/// A record of any of the three sources: what the raw (JSON in, JSON out) API hands to your handler.
+public enum AnyBatchRecord: BatchRecord, Equatable {
+    /// An SQS message.
+    case sqs(SQSEvent.Message)
+    /// A Kinesis record.
+    case kinesis(KinesisEvent.Record)
+    /// A DynamoDB stream record.
+    case dynamoDB(DynamoDBEvent.Record)
+
+    private var base: any BatchRecord {
+        switch self {
+        case .sqs(let message): message
+        case .kinesis(let record): record
+        case .dynamoDB(let record): record
+        }
+    }
+
+    public var itemIdentifier: String { base.itemIdentifier }
+    public var orderingKey: String? { base.orderingKey }
+    public var batchSource: BatchEventSource { base.batchSource }
+    public var isFromFIFOQueue: Bool { base.isFromFIFOQueue }
+}

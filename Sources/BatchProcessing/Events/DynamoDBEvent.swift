@@ -1,0 +1,151 @@
+/// A batch of change records that Lambda read from a DynamoDB stream.
+public struct DynamoDBEvent: Codable, Sendable, Equatable {
+    /// The records, in stream order.
+    public var records: [Record]
+
+    /// Creates an event from its records.
+    public init(records: [Record]) {
+        self.records = records
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case records = "Records"
+    }
+
+    /// One change to one item, with Lambda's envelope.
+    public struct Record: Codable, Sendable, Equatable {
+        /// A unique identifier of the event.
+        public var eventID: String
+        /// What happened to the item.
+        public var eventName: OperationType
+        /// The version of the event format.
+        public var eventVersion: String
+        /// Always `aws:dynamodb`.
+        public var eventSource: String
+        /// The region of the table.
+        public var awsRegion: String
+        /// The change itself: keys, images, sequence number.
+        public var dynamodb: StreamRecord
+        /// The ARN of the stream.
+        public var eventSourceArn: String
+        /// Who made the change, for changes made by DynamoDB itself (TTL deletions).
+        public var userIdentity: UserIdentity?
+
+        /// Creates a record; everything but the change defaults to what a test needs.
+        public init(
+            eventID: String = "",
+            eventName: OperationType,
+            eventVersion: String = "1.1",
+            eventSource: String = BatchEventSource.dynamoDB.rawValue,
+            awsRegion: String = "us-east-1",
+            dynamodb: StreamRecord,
+            eventSourceArn: String = "arn:aws:dynamodb:us-east-1:123456789012:table/table/stream/2024-01-01T00:00:00.000",
+            userIdentity: UserIdentity? = nil
+        ) {
+            self.eventID = eventID
+            self.eventName = eventName
+            self.eventVersion = eventVersion
+            self.eventSource = eventSource
+            self.awsRegion = awsRegion
+            self.dynamodb = dynamodb
+            self.eventSourceArn = eventSourceArn
+            self.userIdentity = userIdentity
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case eventID, eventName, eventVersion, eventSource, awsRegion, dynamodb
+            case eventSourceArn = "eventSourceARN"
+            case userIdentity
+        }
+    }
+
+    /// The kind of change: `INSERT`, `MODIFY` or `REMOVE` (kept as text, so a new kind still decodes).
+    public struct OperationType: Codable, Sendable, Hashable, CustomStringConvertible {
+        /// The name as DynamoDB writes it.
+        public var rawValue: String
+
+        /// An operation named `rawValue`.
+        public init(rawValue: String) {
+            self.rawValue = rawValue
+        }
+
+        /// A new item was added.
+        public static let insert = OperationType(rawValue: "INSERT")
+        /// An item was changed.
+        public static let modify = OperationType(rawValue: "MODIFY")
+        /// An item was deleted.
+        public static let remove = OperationType(rawValue: "REMOVE")
+
+        public init(from decoder: any Decoder) throws {
+            rawValue = try decoder.singleValueContainer().decode(String.self)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(rawValue)
+        }
+
+        public var description: String { rawValue }
+    }
+
+    /// The change carried by a DynamoDB stream record.
+    public struct StreamRecord: Codable, Sendable, Equatable {
+        /// When the change was made, in seconds since 1970.
+        public var approximateCreationDateTime: Double?
+        /// The primary key of the changed item; records of one item are ordered.
+        public var keys: [String: AttributeValue]
+        /// The item after the change, when the stream view includes it.
+        public var newImage: [String: AttributeValue]?
+        /// The item before the change, when the stream view includes it.
+        public var oldImage: [String: AttributeValue]?
+        /// The record's sequence number; it is the item identifier in the partial batch response.
+        public var sequenceNumber: String
+        /// The size of the record in bytes.
+        public var sizeBytes: Int
+        /// `KEYS_ONLY`, `NEW_IMAGE`, `OLD_IMAGE` or `NEW_AND_OLD_IMAGES`.
+        public var streamViewType: String?
+
+        /// Creates a change record.
+        public init(
+            keys: [String: AttributeValue],
+            newImage: [String: AttributeValue]? = nil,
+            oldImage: [String: AttributeValue]? = nil,
+            sequenceNumber: String,
+            sizeBytes: Int = 0,
+            streamViewType: String? = "NEW_AND_OLD_IMAGES",
+            approximateCreationDateTime: Double? = nil
+        ) {
+            self.approximateCreationDateTime = approximateCreationDateTime
+            self.keys = keys
+            self.newImage = newImage
+            self.oldImage = oldImage
+            self.sequenceNumber = sequenceNumber
+            self.sizeBytes = sizeBytes
+            self.streamViewType = streamViewType
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case approximateCreationDateTime = "ApproximateCreationDateTime"
+            case keys = "Keys"
+            case newImage = "NewImage"
+            case oldImage = "OldImage"
+            case sequenceNumber = "SequenceNumber"
+            case sizeBytes = "SizeBytes"
+            case streamViewType = "StreamViewType"
+        }
+    }
+
+    /// Who made a change that DynamoDB made itself (a TTL deletion: `Service`, `dynamodb.amazonaws.com`).
+    public struct UserIdentity: Codable, Sendable, Equatable {
+        /// The kind of identity, `Service` for TTL.
+        public var type: String
+        /// The principal, `dynamodb.amazonaws.com` for TTL.
+        public var principalId: String
+
+        /// Creates an identity.
+        public init(type: String, principalId: String) {
+            self.type = type
+            self.principalId = principalId
+        }
+    }
+}

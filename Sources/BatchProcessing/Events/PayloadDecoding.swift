@@ -1,0 +1,24 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+extension SQSEvent.Message {
+    /// The body decoded as JSON into `type`.
+    ///
+    /// A body that is not valid JSON for `type` throws; inside a handler that fails this record only.
+    public func decodeBody<T: Decodable>(as type: T.Type) throws -> T {
+        try JSONDecoder().decode(type, from: Data(body.utf8))
+    }
+}
+
+extension KinesisEvent.Payload {
+    /// The data decoded as JSON into `type`.
+    public func decodeData<T: Decodable>(as type: T.Type) throws -> T {
+        try JSONDecoder().decode(type, from: Data(data))
+    }
+
+    /// The data as UTF-8 text (invalid sequences are replaced with U+FFFD).
+    public var dataString: String { String(decoding: data, as: UTF8.self) }
+}

@@ -1,0 +1,99 @@
+import Logging
+
+/// How many times to try a record and how long to wait in between.
+public struct RetryStrategy: Sendable {
+    /// The number of attempts in all, the first included. 1 means no retry.
+    public var maxAttempts: Int
+    /// The delay cap for the first retry; it doubles with each further retry.
+    public var baseDelay: Duration
+    /// The most any one delay can be.
+    public var maxDelay: Duration
+    /// With jitter, each delay is drawn at random between zero and its cap ("full jitter"), which spreads
+    /// retries of many records apart; without it, the delay is the cap.
+    public var jitter: Bool
+
+    /// Creates a strategy.
+    public init(maxAttempts: Int, baseDelay: Duration, maxDelay: Duration, jitter: Bool) {
+        self.maxAttempts = maxAttempts
+        self.baseDelay = baseDelay
+        self.maxDelay = maxDelay
+        self.jitter = jitter
+    }
+
+    /// Exponential backoff with full jitter: retry up to `maxAttempts` attempts in all, waiting a random time
+    /// up to `baseDelay`, `2 × baseDelay`, `4 × baseDelay`… capped at `maxDelay`.
+    public static func exponentialJitter(
+        maxAttempts: Int = 3,
+        baseDelay: Duration = .milliseconds(100),
+        maxDelay: Duration = .seconds(5)
+    ) -> RetryStrategy {
+        RetryStrategy(maxAttempts: maxAttempts, baseDelay: baseDelay, maxDelay: maxDelay, jitter: true)
+    }
+
+    /// One attempt, no retry.
+    public static let dontRetry = RetryStrategy(maxAttempts: 1, baseDelay: .zero, maxDelay: .zero, jitter: false)
+
+    /// The delay before attempt `attempt + 1`, after attempt `attempt` (from 1) failed.
+    func delay(after attempt: Int, using generator: inout some RandomNumberGenerator) -> Duration {
+        let exponent = min(max(attempt - 1, 0), 30)
+        let cap = min(maxDelay, baseDelay * (1 << exponent))
+        guard jitter, cap > .zero else { return max(cap, .zero) }
+        let nanoseconds = cap.components.seconds * 1_000_000_000 + cap.components.attoseconds / 1_000_000_000
+        return .nanoseconds(Int64.random(in: 0...max(nanoseconds, 0), using: &generator))
+    }
+}
+
+/// Retries a record whose handler threw a retryable error, with backoff, and never sleeps past the record's
+/// deadline: when the next wait would end after it, the last error is thrown at once.
+///
+/// The handler sees the attempt number in ``RecordContext/attempt``. `CancellationError` is never retried.
+public struct RetryMiddleware: RecordMiddleware {
+    /// The attempts and delays.
+    public var strategy: RetryStrategy
+    /// Which errors are worth another attempt; all but cancellation by default.
+    public var isRetryable: @Sendable (any Error) -> Bool
+
+    /// Creates a retry step.
+    public init(
+        strategy: RetryStrategy = .exponentialJitter(),
+        isRetryable: @escaping @Sendable (any Error) -> Bool = { _ in true }
+    ) {
+        self.strategy = strategy
+        self.isRetryable = isRetryable
+    }
+
+    public func handle<Record: BatchRecord>(
+        _ record: Record,
+        context: RecordContext,
+        next: RecordHandler<Record>
+    ) async throws {
+        var context = context
+        var generator = SystemRandomNumberGenerator()
+        while true {
+            do {
+                try await next(record, context)
+                return
+            } catch {
+                guard context.attempt < strategy.maxAttempts, !(error is CancellationError), isRetryable(error),
+                    !Task.isCancelled
+                else { throw error }
+                let delay = strategy.delay(after: context.attempt, using: &generator)
+                if let deadline = context.deadline, ContinuousClock.now + delay >= deadline {
+                    context.logger.debug(
+                        "not retrying: the next attempt would start after the deadline",
+                        metadata: ["attempt": "\(context.attempt)"]
+                    )
+                    throw error
+                }
+                context.logger.debug(
+                    "retrying after failure",
+                    metadata: ["attempt": "\(context.attempt)", "delay": "\(delay)", "error": "\(error)"]
+                )
+                if delay > .zero {
+                    try await Task.sleep(for: delay)
+                }
+                context.attempt += 1
+            }
+        }
+    }
+}

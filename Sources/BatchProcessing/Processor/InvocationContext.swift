@@ -1,0 +1,53 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+public import Logging
+
+/// The facts of one Lambda invocation (or one local run) that the processor passes to every record.
+public struct InvocationContext: Sendable {
+    /// The Lambda request id.
+    public var requestID: String?
+    /// The function's name; `nil` at creation reads `AWS_LAMBDA_FUNCTION_NAME`.
+    public var functionName: String?
+    /// The X-Ray trace id.
+    public var traceID: String?
+    /// When the invocation times out. `nil` means no deadline (a local run or a host service).
+    public var deadline: ContinuousClock.Instant?
+    /// The logger the processor derives every record's logger from.
+    public var logger: Logger
+
+    /// Creates the context of an invocation.
+    public init(
+        requestID: String? = nil,
+        functionName: String? = nil,
+        traceID: String? = nil,
+        deadline: ContinuousClock.Instant? = nil,
+        logger: Logger = Logger(label: "BatchProcessing")
+    ) {
+        self.requestID = requestID
+        self.functionName = functionName ?? ProcessInfo.processInfo.environment["AWS_LAMBDA_FUNCTION_NAME"]
+        self.traceID = traceID
+        self.deadline = deadline
+        self.logger = logger
+    }
+
+    /// Creates the context of an invocation that has `remainingTime` left, as Lambda runtimes report it
+    /// (swift-aws-lambda-runtime: `context.getRemainingTime()`).
+    public init(
+        requestID: String? = nil,
+        functionName: String? = nil,
+        traceID: String? = nil,
+        remainingTime: Duration,
+        logger: Logger = Logger(label: "BatchProcessing")
+    ) {
+        self.init(
+            requestID: requestID,
+            functionName: functionName,
+            traceID: traceID,
+            deadline: .now + remainingTime,
+            logger: logger
+        )
+    }
+}
