@@ -33,7 +33,7 @@ let package = Package(
                 "BatchProcessing",
                 "batchproc",
             ],
-            resources: [.copy("Fixtures")]
+            exclude: ["Fixtures"]
         ),
     ]
 )
