@@ -32,6 +32,7 @@ let package = Package(
             dependencies: [
                 "BatchProcessing",
                 "batchproc",
+                .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Fixtures"]
         ),

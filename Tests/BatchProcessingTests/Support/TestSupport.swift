@@ -1,5 +1,6 @@
 import BatchProcessing
 import Foundation
+import Logging
 import Synchronization
 import Testing
 
@@ -105,14 +106,17 @@ func failing<Record: BatchRecord>(_ identifiers: Set<String>) -> RecordHandler<R
 /// Runs `body` and returns the `BatchProcessingError` it throws, or records an issue when it does not throw.
 func expectBatchError(
     sourceLocation: SourceLocation = #_sourceLocation,
-    _ body: () async throws(BatchProcessingError) -> BatchResult
+    _ body: () async throws -> BatchResult
 ) async -> BatchProcessingError? {
     do {
         let result = try await body()
         Issue.record("expected a BatchProcessingError, got response \(result.response.jsonString)", sourceLocation: sourceLocation)
         return nil
-    } catch {
+    } catch let error as BatchProcessingError {
         return error
+    } catch {
+        Issue.record("expected a BatchProcessingError, got \(type(of: error)): \(error)", sourceLocation: sourceLocation)
+        return nil
     }
 }
 
