@@ -7,6 +7,13 @@ public struct InjectedFault: Error, Sendable, Hashable, CustomStringConvertible 
     /// The attempt that was failed.
     public let attempt: Int
 
+    /// Creates the error for a record; users' own fault injectors may throw it too.
+    public init(index: Int, itemIdentifier: String, attempt: Int) {
+        self.index = index
+        self.itemIdentifier = itemIdentifier
+        self.attempt = attempt
+    }
+
     public var description: String {
         "injected fault for record \(index) (\(itemIdentifier)), attempt \(attempt)"
     }

@@ -1,0 +1,201 @@
+import BatchProcessing
+import Synchronization
+import Testing
+
+@Suite("Middleware: chain, retry, fault injection")
+struct MiddlewareTests {
+    /// A handler that throws on its first `failures` attempts for every record, noting each attempt number.
+    final class Flaky: Sendable {
+        let failures: Int
+        let attempts = EventLog<Int>()
+        init(failures: Int) { self.failures = failures }
+
+        func handler<Record: BatchRecord>() -> RecordHandler<Record> {
+            { record, context in
+                self.attempts.append(context.attempt)
+                if context.attempt <= self.failures { throw HandlerFailure(identifier: record.itemIdentifier) }
+            }
+        }
+    }
+
+    static let quickRetry = RetryStrategy.exponentialJitter(maxAttempts: 3, baseDelay: .milliseconds(1), maxDelay: .milliseconds(5))
+
+    @Test("Retry with three attempts turns a handler that fails twice into a success")
+    func retryRecovers() async throws {
+        let flaky = Flaky(failures: 2)
+        let processor = BatchProcessor(middleware: [RetryMiddleware(strategy: Self.quickRetry)])
+        let result = try await processor.process(SourceKind.sqs.records(specs(1)), handler: flaky.handler())
+        #expect(result.response.batchItemFailures.isEmpty)
+        #expect(flaky.attempts.all == [1, 2, 3])
+    }
+
+    @Test("Retry with two attempts leaves a handler that fails twice failed, with its last error")
+    func retryGivesUp() async throws {
+        let flaky = Flaky(failures: 2)
+        var strategy = Self.quickRetry
+        strategy.maxAttempts = 2
+        let processor = BatchProcessor(
+            configuration: .init(throwsOnFullBatchFailure: false),
+            middleware: [RetryMiddleware(strategy: strategy)]
+        )
+        let result = try await processor.process(SourceKind.kinesis.records(specs(1)), handler: flaky.handler())
+        #expect(result.response.itemIdentifiers == ["r0"])
+        #expect(flaky.attempts.all == [1, 2])
+    }
+
+    @Test("Errors the predicate rejects are not retried")
+    func retryPredicate() async throws {
+        let flaky = Flaky(failures: 2)
+        let processor = BatchProcessor(
+            configuration: .init(throwsOnFullBatchFailure: false),
+            middleware: [RetryMiddleware(strategy: Self.quickRetry) { !($0 is HandlerFailure) }]
+        )
+        _ = try await processor.process(SourceKind.sqs.records(specs(1)), handler: flaky.handler())
+        #expect(flaky.attempts.all == [1])
+    }
+
+    @Test("Cancellation is never retried")
+    func retryCancellation() async throws {
+        let attempts = EventLog<Int>()
+        let processor = BatchProcessor(
+            configuration: .init(throwsOnFullBatchFailure: false),
+            middleware: [RetryMiddleware(strategy: Self.quickRetry)]
+        )
+        let result = try await processor.process(SourceKind.sqs.records(specs(1))) { _, context in
+            attempts.append(context.attempt)
+            throw CancellationError()
+        }
+        #expect(attempts.all == [1])
+        #expect(result.outcomes[0].error is CancellationError)
+    }
+
+    @Test("Retry never sleeps past the deadline: it gives up at once when the wait would cross it")
+    func retryRespectsDeadline() async throws {
+        let flaky = Flaky(failures: 5)
+        let slow = RetryStrategy(maxAttempts: 5, baseDelay: .seconds(20), maxDelay: .seconds(20), jitter: false)
+        let processor = BatchProcessor(
+            configuration: .init(deadlineMargin: .zero, throwsOnFullBatchFailure: false),
+            middleware: [RetryMiddleware(strategy: slow)]
+        )
+        let begin = ContinuousClock.now
+        let result = try await processor.process(
+            SourceKind.sqs.records(specs(1)),
+            context: .init(remainingTime: .seconds(5)),
+            handler: flaky.handler()
+        )
+        #expect(ContinuousClock.now - begin < .seconds(1))
+        #expect(flaky.attempts.all == [1])
+        #expect(result.outcomes[0].error as? HandlerFailure == HandlerFailure(identifier: "r0"))
+    }
+
+    @Test("Backoff doubles up to the cap, and jitter stays within it")
+    func backoffShape() async throws {
+        // Observe the waits through the handler: the time between attempts.
+        let times = EventLog<ContinuousClock.Instant>()
+        let strategy = RetryStrategy(maxAttempts: 4, baseDelay: .milliseconds(20), maxDelay: .milliseconds(50), jitter: false)
+        let processor = BatchProcessor(
+            configuration: .init(throwsOnFullBatchFailure: false),
+            middleware: [RetryMiddleware(strategy: strategy)]
+        )
+        _ = try await processor.process(SourceKind.sqs.records(specs(1))) { record, _ in
+            times.append(.now)
+            throw HandlerFailure(identifier: record.itemIdentifier)
+        }
+        let instants = times.all
+        #expect(instants.count == 4)
+        let gaps = zip(instants, instants.dropFirst()).map { $1 - $0 }
+        // 20 ms, 40 ms, then capped at 50 ms.
+        #expect(gaps[0] >= .milliseconds(20))
+        #expect(gaps[1] >= .milliseconds(40))
+        #expect(gaps[2] >= .milliseconds(50))
+        #expect(gaps[2] < .milliseconds(500))
+    }
+
+    @Test("Middleware runs in order, the first outermost, around the handler")
+    func chainOrder() async throws {
+        struct Tag: RecordMiddleware {
+            let name: String
+            let log: EventLog<String>
+            func handle<Record: BatchRecord>(_ record: Record, context: RecordContext, next: RecordHandler<Record>) async throws {
+                log.append("\(name)>")
+                try await next(record, context)
+                log.append("<\(name)")
+            }
+        }
+        let log = EventLog<String>()
+        let processor = BatchProcessor(middleware: [Tag(name: "a", log: log), Tag(name: "b", log: log)])
+        _ = try await processor.process(SourceKind.sqs.records(specs(1))) { _, _ in log.append("handler") }
+        #expect(log.all == ["a>", "b>", "handler", "<b", "<a"])
+    }
+
+    @Test("A middleware can answer without calling the handler, or fail the record itself")
+    func shortCircuit() async throws {
+        struct SkipEven: RecordMiddleware {
+            func handle<Record: BatchRecord>(_ record: Record, context: RecordContext, next: RecordHandler<Record>) async throws {
+                if context.index % 2 == 0 { return }
+                if context.index == 3 { throw HandlerFailure(identifier: record.itemIdentifier) }
+                try await next(record, context)
+            }
+        }
+        let handled = EventLog<Int>()
+        let processor = BatchProcessor(middleware: [SkipEven()])
+        let result = try await processor.process(SourceKind.dynamodb.records(specs(6))) { _, context in
+            handled.append(context.index)
+        }
+        #expect(handled.all == [1, 5])
+        #expect(result.response.itemIdentifiers == ["r3"])
+    }
+
+    @Test("A middleware can read a source's own fields")
+    func sourceSpecificMiddleware() async throws {
+        struct RejectPoison: RecordMiddleware {
+            func handle<Record: BatchRecord>(_ record: Record, context: RecordContext, next: RecordHandler<Record>) async throws {
+                if case .sqs(let message) = record as? AnyBatchRecord, message.body.contains("poison") {
+                    throw HandlerFailure(identifier: message.messageId)
+                }
+                try await next(record, context)
+            }
+        }
+        let records: [AnyBatchRecord] = [
+            .sqs(.init(messageId: "ok", body: "fine")), .sqs(.init(messageId: "bad", body: "poison pill")),
+        ]
+        let result = try await BatchProcessor(middleware: [RejectPoison()]).process(records, handler: failing([]))
+        #expect(result.response.itemIdentifiers == ["bad"])
+    }
+
+    @Test("Fault injection fails the listed identifiers and indices without calling the handler")
+    func faultInjectionLists() async throws {
+        let handled = EventLog<Int>()
+        let processor = BatchProcessor(middleware: [FaultInjectionMiddleware(identifiers: ["r1"], indices: [3])])
+        let result = try await processor.process(SourceKind.kinesis.records(specs(5))) { _, context in
+            handled.append(context.index)
+        }
+        #expect(result.response.itemIdentifiers == ["r1", "r3"])
+        #expect(handled.all == [0, 2, 4])
+        #expect(result.outcomes[3].error as? InjectedFault == InjectedFault(index: 3, itemIdentifier: "r3", attempt: 1))
+    }
+
+    @Test("A seeded fraction picks about that share of records, the same ones at any concurrency")
+    func faultInjectionFraction() async throws {
+        let injector = FaultInjectionMiddleware(fraction: 0.3, seed: 42)
+        let batch = SourceKind.sqs.records(specs(1000))
+        let sequential = try await BatchProcessor(middleware: [injector]).process(batch, handler: failing([]))
+        let parallel = try await BatchProcessor(configuration: .init(maxConcurrency: 8), middleware: [injector])
+            .process(batch, handler: failing([]))
+        #expect(sequential.response == parallel.response)
+        #expect((250...350).contains(sequential.failedCount))
+        let otherSeed = try await BatchProcessor(middleware: [FaultInjectionMiddleware(fraction: 0.3, seed: 7)])
+            .process(batch, handler: failing([]))
+        #expect(otherSeed.response != sequential.response)
+    }
+
+    @Test("Fault injection limited to the first attempts lets retry recover")
+    func faultInjectionWithRetry() async throws {
+        let processor = BatchProcessor(middleware: [
+            RetryMiddleware(strategy: Self.quickRetry),
+            FaultInjectionMiddleware(indices: [0, 1], failingAttempts: 2),
+        ])
+        let result = try await processor.process(SourceKind.sqs.records(specs(2)), handler: failing([]))
+        #expect(result.response.batchItemFailures.isEmpty)
+    }
+}
