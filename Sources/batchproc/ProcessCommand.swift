@@ -100,7 +100,10 @@ struct ProcessCommand: AsyncParsableCommand {
             if let result = error.result {
                 report(result, logger: logger)
             }
-            logger.error("invocation failed", metadata: ["error_type": "\(error.errorType)", "error": "\(error.message)"])
+            logger.error(
+                "invocation failed",
+                metadata: ["error_type": "\(error.errorType)", "error": "\(error.message)"]
+            )
             print(error.lambdaErrorJSON)
             throw ExitCode(1)
         }
@@ -125,7 +128,9 @@ struct ProcessCommand: AsyncParsableCommand {
 
         var middleware: [any RecordMiddleware] = []
         if maxAttempts > 1 {
-            middleware.append(RetryMiddleware(strategy: .exponentialJitter(maxAttempts: maxAttempts, baseDelay: .milliseconds(10))))
+            middleware.append(
+                RetryMiddleware(strategy: .exponentialJitter(maxAttempts: maxAttempts, baseDelay: .milliseconds(10)))
+            )
         }
         if !failIdentifiers.isEmpty || !failIndices.isEmpty || failFraction > 0 {
             middleware.append(

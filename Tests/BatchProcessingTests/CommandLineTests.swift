@@ -8,7 +8,9 @@ enum Batchproc {
         var stdout: String
         var stderr: String
 
-        var stdoutLines: [String] { stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty } }
+        var stdoutLines: [String] {
+            stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
+        }
 
         /// Standard output parsed as one JSON object.
         func json() throws -> [String: Any] {
@@ -36,7 +38,13 @@ enum Batchproc {
         return directory.appendingPathComponent("batchproc")
     }
 
-    static func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> Output {
+    /// Runs the executable and waits for it without blocking a thread of the concurrency pool (tests of
+    /// deadlines run beside these and need those threads).
+    static func run(
+        _ arguments: [String],
+        stdin: String? = nil,
+        environment: [String: String] = [:]
+    ) async throws -> Output {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -61,8 +69,15 @@ enum Batchproc {
         } else {
             process.standardInput = FileHandle.nullDevice
         }
-        try process.run()
-        process.waitUntilExit()
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            process.terminationHandler = { _ in continuation.resume() }
+            do {
+                try process.run()
+            } catch {
+                process.terminationHandler = nil
+                continuation.resume(throwing: error)
+            }
+        }
         return Output(
             status: process.terminationStatus,
             stdout: try String(contentsOf: outURL, encoding: .utf8),
@@ -75,19 +90,22 @@ enum Batchproc {
 struct CommandLineTests {
     static func fixture(_ name: String) -> String { Fixture.url(name).path }
 
-    @Test("Each sample event succeeds with an empty response on one line of stdout", arguments: [
-        "sam-sqs.json", "sam-kinesis.json", "sam-dynamodb.json", "sqs-fifo.json", "kinesis-encrypted.json",
-        "dynamodb-all-types.json",
-    ])
-    func samples(fixture: String) throws {
-        let output = try Batchproc.run(["process", Self.fixture(fixture)])
+    @Test(
+        "Each sample event succeeds with an empty response on one line of stdout",
+        arguments: [
+            "sam-sqs.json", "sam-kinesis.json", "sam-dynamodb.json", "sqs-fifo.json", "kinesis-encrypted.json",
+            "dynamodb-all-types.json",
+        ]
+    )
+    func samples(fixture: String) async throws {
+        let output = try await Batchproc.run(["process", Self.fixture(fixture)])
         #expect(output.status == 0, "\(output.stderr)")
         #expect(output.stdout == "{\"batchItemFailures\":[]}\n")
     }
 
     @Test("--fail reports the records with those identifiers, in record order, and logs go to stderr only")
-    func failByIdentifier() throws {
-        let output = try Batchproc.run([
+    func failByIdentifier() async throws {
+        let output = try await Batchproc.run([
             "process", Self.fixture("sam-dynamodb.json"),
             "--fail", "4421584500000000017450439093", "--fail", "4421584500000000017450439091", "--fail", "absent",
         ])
@@ -99,43 +117,57 @@ struct CommandLineTests {
     }
 
     @Test("--fail-index fails records by position")
-    func failByIndex() throws {
-        let output = try Batchproc.run(["process", Self.fixture("kinesis-encrypted.json"), "--fail-index", "1"])
+    func failByIndex() async throws {
+        let output = try await Batchproc.run(["process", Self.fixture("kinesis-encrypted.json"), "--fail-index", "1"])
         #expect(output.status == 0)
         #expect(try output.reported() == ["495903061764676721886986320782670001"])
     }
 
     @Test("A FIFO queue stops at the first failure by default; skip-group only skips the failed group")
-    func fifoPolicies() throws {
-        let stop = try Batchproc.run(["process", Self.fixture("sqs-fifo.json"), "--fail-index", "1"])
+    func fifoPolicies() async throws {
+        let stop = try await Batchproc.run(["process", Self.fixture("sqs-fifo.json"), "--fail-index", "1"])
         #expect(try stop.reported() == ["fifo-1", "fifo-2", "fifo-3", "fifo-4"])
-        let skip = try Batchproc.run(["process", Self.fixture("sqs-fifo.json"), "--fail-index", "1", "--policy", "skip-group"])
+        let skip = try await Batchproc.run([
+            "process", Self.fixture("sqs-fifo.json"), "--fail-index", "1", "--policy", "skip-group",
+        ])
         #expect(try skip.reported() == ["fifo-1", "fifo-3"])
-        let parallel = try Batchproc.run([
-            "process", Self.fixture("sqs-fifo.json"), "--fail-index", "1", "--policy", "skip-group", "--concurrency", "4",
+        let parallel = try await Batchproc.run([
+            "process", Self.fixture("sqs-fifo.json"), "--fail-index", "1", "--policy", "skip-group", "--concurrency",
+            "4",
         ])
         #expect(try parallel.reported() == ["fifo-1", "fifo-3"])
     }
 
     @Test("Skip-key on a stream skips the failed partition key's later records")
-    func skipKey() throws {
-        let output = try Batchproc.run(["process", Self.fixture("kinesis-encrypted.json"), "--fail-index", "0", "--policy", "skip-key"])
-        #expect(try output.reported() == ["495903061764676721886986320782670000", "495903061764676721886986320782670002"])
+    func skipKey() async throws {
+        let output = try await Batchproc.run([
+            "process", Self.fixture("kinesis-encrypted.json"), "--fail-index", "0", "--policy", "skip-key",
+        ])
+        #expect(
+            try output.reported() == ["495903061764676721886986320782670000", "495903061764676721886986320782670002"]
+        )
     }
 
     @Test("The policy comes from BATCH_PROCESSING_POLICY unless --policy says otherwise")
-    func policyFromEnvironment() throws {
+    func policyFromEnvironment() async throws {
         let env = ["BATCH_PROCESSING_POLICY": "skip-group"]
-        let fromEnv = try Batchproc.run(["process", Self.fixture("sqs-fifo.json"), "--fail-index", "1"], environment: env)
+        let fromEnv = try await Batchproc.run(
+            ["process", Self.fixture("sqs-fifo.json"), "--fail-index", "1"],
+            environment: env
+        )
         #expect(try fromEnv.reported() == ["fifo-1", "fifo-3"])
-        let flagWins = try Batchproc.run(
-            ["process", Self.fixture("sqs-fifo.json"), "--fail-index", "1", "--policy", "continue"], environment: env)
+        let flagWins = try await Batchproc.run(
+            ["process", Self.fixture("sqs-fifo.json"), "--fail-index", "1", "--policy", "continue"],
+            environment: env
+        )
         #expect(try flagWins.reported() == ["fifo-1"])
     }
 
     @Test("When every record fails, Lambda's error shape is printed and the exit status is 1")
-    func wholeBatchFailure() throws {
-        let output = try Batchproc.run(["process", Self.fixture("sam-dynamodb.json"), "--fail-index", "0", "--fail-index", "1", "--fail-index", "2"])
+    func wholeBatchFailure() async throws {
+        let output = try await Batchproc.run([
+            "process", Self.fixture("sam-dynamodb.json"), "--fail-index", "0", "--fail-index", "1", "--fail-index", "2",
+        ])
         #expect(output.status == 1)
         #expect(output.stdoutLines.count == 1)
         let json = try output.json()
@@ -144,33 +176,39 @@ struct CommandLineTests {
     }
 
     @Test("--no-throw-on-full-batch-failure answers with every record instead")
-    func wholeBatchFailureAnswered() throws {
-        let output = try Batchproc.run(["process", Self.fixture("sam-sqs.json"), "--fail-index", "0", "--no-throw-on-full-batch-failure"])
+    func wholeBatchFailureAnswered() async throws {
+        let output = try await Batchproc.run([
+            "process", Self.fixture("sam-sqs.json"), "--fail-index", "0", "--no-throw-on-full-batch-failure",
+        ])
         #expect(output.status == 0)
         #expect(try output.reported() == ["19dd0b57-b21e-4ac1-bd88-01bbb068cb78"])
     }
 
     @Test("A failed record without an identifier fails the invocation, naming the record")
-    func missingIdentifier() throws {
-        let event = #"{"Records":[{"messageId":"","receiptHandle":"h","body":"b","md5OfBody":"m","attributes":{},"#
+    func missingIdentifier() async throws {
+        let event =
+            #"{"Records":[{"messageId":"","receiptHandle":"h","body":"b","md5OfBody":"m","attributes":{},"#
             + #""messageAttributes":{},"eventSource":"aws:sqs","eventSourceARN":"arn:aws:sqs:r:1:q","awsRegion":"r"},"#
             + #"{"messageId":"ok","receiptHandle":"h","body":"b","md5OfBody":"m","attributes":{},"#
             + #""messageAttributes":{},"eventSource":"aws:sqs","eventSourceARN":"arn:aws:sqs:r:1:q","awsRegion":"r"}]}"#
-        let output = try Batchproc.run(["process", "-", "--fail-index", "0"], stdin: event)
+        let output = try await Batchproc.run(["process", "-", "--fail-index", "0"], stdin: event)
         #expect(output.status == 1)
         let json = try output.json()
         #expect(json["errorType"] as? String == "BatchProcessingError.missingItemIdentifier")
         #expect((json["errorMessage"] as? String)?.contains("record 0") == true)
     }
 
-    @Test("A malformed event prints the error shape naming the record and field, exit status 1", arguments: [
-        (#"{"Records":[{"eventSource":"aws:kinesis","kinesis":{"partitionKey":1}}]}"#, "record 0"),
-        (#"{"Records": 3}"#, "Records"),
-        (#"{"Rec"#, "not valid JSON"),
-        (#"{"Records":[{"eventSource":"aws:sns"}]}"#, "aws:sns"),
-    ])
-    func malformed(event: String, mentions: String) throws {
-        let output = try Batchproc.run(["process", "-"], stdin: event)
+    @Test(
+        "A malformed event prints the error shape naming the record and field, exit status 1",
+        arguments: [
+            (#"{"Records":[{"eventSource":"aws:kinesis","kinesis":{"partitionKey":1}}]}"#, "record 0"),
+            (#"{"Records": 3}"#, "Records"),
+            (#"{"Rec"#, "not valid JSON"),
+            (#"{"Records":[{"eventSource":"aws:sns"}]}"#, "aws:sns"),
+        ]
+    )
+    func malformed(event: String, mentions: String) async throws {
+        let output = try await Batchproc.run(["process", "-"], stdin: event)
         #expect(output.status == 1)
         #expect(output.stdoutLines.count == 1)
         let json = try output.json()
@@ -179,40 +217,43 @@ struct CommandLineTests {
     }
 
     @Test("A forced source the records do not match is a malformed event")
-    func forcedSource() throws {
-        let output = try Batchproc.run(["process", Self.fixture("sam-sqs.json"), "--source", "kinesis"])
+    func forcedSource() async throws {
+        let output = try await Batchproc.run(["process", Self.fixture("sam-sqs.json"), "--source", "kinesis"])
         #expect(output.status == 1)
         #expect(try output.json()["errorType"] as? String == "BatchProcessingError.malformedEvent")
-        let matching = try Batchproc.run(["process", Self.fixture("sam-sqs.json"), "--source", "sqs"])
+        let matching = try await Batchproc.run(["process", Self.fixture("sam-sqs.json"), "--source", "sqs"])
         #expect(matching.status == 0)
     }
 
     @Test("The event can come from standard input")
-    func standardInput() throws {
+    func standardInput() async throws {
         let event = try String(contentsOf: Fixture.url("sam-kinesis.json"), encoding: .utf8)
-        let output = try Batchproc.run(["process", "-"], stdin: event)
+        let output = try await Batchproc.run(["process", "-"], stdin: event)
         #expect(output.status == 0)
         #expect(output.stdout == "{\"batchItemFailures\":[]}\n")
     }
 
-    @Test("Usage errors say why on stderr and exit 2, printing nothing on stdout", arguments: [
-        (["process", "--bogus"], "--bogus"),
-        (["process", "/nonexistent/event.json"], "/nonexistent/event.json"),
-        (["process", "-", "--policy", "sometimes"], "sometimes"),
-        (["process", "-", "--source", "s3"], "s3"),
-        (["process", "-", "--concurrency", "0"], "concurrency"),
-        (["frobnicate"], "frobnicate"),
-    ])
-    func usageErrors(arguments: [String], mentions: String) throws {
-        let output = try Batchproc.run(arguments, stdin: "{}")
+    @Test(
+        "Usage errors say why on stderr and exit 2, printing nothing on stdout",
+        arguments: [
+            (["process", "--bogus"], "--bogus"),
+            (["process", "/nonexistent/event.json"], "/nonexistent/event.json"),
+            (["process", "-", "--policy", "sometimes"], "sometimes"),
+            (["process", "-", "--source", "s3"], "s3"),
+            (["process", "-", "--concurrency", "0"], "concurrency"),
+            (["frobnicate"], "frobnicate"),
+        ]
+    )
+    func usageErrors(arguments: [String], mentions: String) async throws {
+        let output = try await Batchproc.run(arguments, stdin: "{}")
         #expect(output.status == 2)
         #expect(output.stdout.isEmpty)
         #expect(output.stderr.contains(mentions))
     }
 
     @Test("Help is printed on stdout with exit status 0")
-    func help() throws {
-        let output = try Batchproc.run(["process", "--help"])
+    func help() async throws {
+        let output = try await Batchproc.run(["process", "--help"])
         #expect(output.status == 0)
         #expect(output.stdout.contains("--fail-index"))
     }

@@ -42,9 +42,11 @@ struct ConcurrencyTests {
 
     @Test(
         "With concurrency 8, records of one group or key never overlap or reorder, and the response equals the sequential one",
-        arguments: [(SourceKind.sqs, FailurePolicy.skipGroup), (.sqs, .stopOnFirstFailure), (.sqs, .continueOnFailure),
-                    (.kinesis, .skipKey), (.kinesis, .continueOnFailure), (.dynamodb, .skipKey),
-                    (.dynamodb, .stopOnFirstFailure)]
+        arguments: [
+            (SourceKind.sqs, FailurePolicy.skipGroup), (.sqs, .stopOnFirstFailure), (.sqs, .continueOnFailure),
+            (.kinesis, .skipKey), (.kinesis, .continueOnFailure), (.dynamodb, .skipKey),
+            (.dynamodb, .stopOnFirstFailure),
+        ]
     )
     func boundedConcurrency(kind: SourceKind, policy: FailurePolicy) async throws {
         let batch = kind.records(specs(40, keys: Self.keys), fifo: true)
@@ -76,41 +78,50 @@ struct ConcurrencyTests {
     func keylessBound() async throws {
         let recorder = SpanRecorder()
         let processor = BatchProcessor(configuration: .init(maxConcurrency: 3))
-        let result = try await processor.process(SourceKind.sqs.records(specs(30)), handler: recorder.handler(failing: []))
+        let result = try await processor.process(
+            SourceKind.sqs.records(specs(30)),
+            handler: recorder.handler(failing: [])
+        )
         #expect(result.response.batchItemFailures.isEmpty)
         #expect(recorder.peakConcurrency == 3)
     }
 
+    // The deadline tests leave generous slack: other suites run beside them on two cores.
+
     @Test("When the deadline nears mid-batch, no record starts and every unstarted record is reported")
     func deadlineMidBatch() async throws {
         let started = EventLog<Int>()
-        let processor = BatchProcessor(configuration: .init(deadlineMargin: .milliseconds(100)))
+        let processor = BatchProcessor(
+            configuration: .init(deadlineMargin: .milliseconds(600), throwsOnFullBatchFailure: false)
+        )
         let begin = ContinuousClock.now
-        let invocation = InvocationContext(deadline: begin + .milliseconds(400))
-        let result = try await processor.process(SourceKind.sqs.records(specs(20)), context: invocation) { _, context in
+        let invocation = InvocationContext(deadline: begin + .milliseconds(1600))
+        let result = try await processor.process(SourceKind.sqs.records(specs(40)), context: invocation) { _, context in
             started.append(context.index)
-            try await Task.sleep(for: .milliseconds(50))
+            try await Task.sleep(for: .milliseconds(100))
         }
         let elapsed = ContinuousClock.now - begin
-        #expect(elapsed < .milliseconds(400), "the batch must answer before the deadline")
+        #expect(elapsed < .milliseconds(1600), "the batch must answer before the deadline")
         let ranCount = started.all.count
-        #expect(ranCount >= 2 && ranCount < 20)
+        #expect(ranCount >= 2 && ranCount < 40)
         // Everything that never started is reported with the deadline as its reason, in order.
         let skipped = result.outcomes.filter { $0.skipReason == .deadline }.map(\.index)
-        #expect(skipped == Array(ranCount..<20))
+        #expect(skipped == Array(ranCount..<40))
         #expect(Set(result.response.itemIdentifiers).isSuperset(of: skipped.map { "r\($0)" }))
         #expect(result.outcomes.prefix(ranCount - 1).allSatisfy { $0.succeeded })
     }
 
     @Test("A record still running at the deadline margin is cancelled and reported")
     func deadlineCancelsRunningRecord() async throws {
-        let processor = BatchProcessor(configuration: .init(deadlineMargin: .milliseconds(50), throwsOnFullBatchFailure: false))
+        let processor = BatchProcessor(
+            configuration: .init(deadlineMargin: .milliseconds(600), throwsOnFullBatchFailure: false)
+        )
         let begin = ContinuousClock.now
-        let invocation = InvocationContext(deadline: begin + .milliseconds(250))
+        let invocation = InvocationContext(deadline: begin + .milliseconds(1000))
         let result = try await processor.process(SourceKind.kinesis.records(specs(3)), context: invocation) { _, _ in
             try await Task.sleep(for: .seconds(30))
         }
-        #expect(ContinuousClock.now - begin < .milliseconds(250))
+        #expect(ContinuousClock.now - begin < .milliseconds(1000))
         #expect(result.outcomes[0].error is CancellationError)
         #expect(result.outcomes[1].skipReason == .deadline)
         #expect(result.response.itemIdentifiers == ["r0", "r1", "r2"])
@@ -132,7 +143,9 @@ struct ConcurrencyTests {
         let deadline = ContinuousClock.now + .seconds(10)
         let processor = BatchProcessor(configuration: .init(deadlineMargin: .seconds(2)))
         let seen = EventLog<ContinuousClock.Instant?>()
-        _ = try await processor.process(SourceKind.sqs.records(specs(1)), context: .init(deadline: deadline)) { _, context in
+        _ = try await processor.process(SourceKind.sqs.records(specs(1)), context: .init(deadline: deadline)) {
+            _,
+            context in
             seen.append(context.deadline)
         }
         #expect(seen.all == [deadline - .seconds(2)])

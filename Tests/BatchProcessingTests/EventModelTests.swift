@@ -49,7 +49,8 @@ struct EventModelTests {
 
     @Test("Unknown SQS system attributes are kept through a round trip")
     func sqsUnknownAttributes() throws {
-        let json = #"{"Records":[{"messageId":"m","receiptHandle":"h","body":"b","md5OfBody":"x","#
+        let json =
+            #"{"Records":[{"messageId":"m","receiptHandle":"h","body":"b","md5OfBody":"x","#
             + #""attributes":{"DeadLetterQueueSourceArn":"arn:dlq","FutureAttribute":"v"},"messageAttributes":{},"#
             + #""md5OfMessageAttributes":null,"eventSource":"aws:sqs","eventSourceARN":"arn","awsRegion":"r"}]}"#
         let event = try JSONDecoder().decode(SQSEvent.self, from: Data(json.utf8))
@@ -78,7 +79,11 @@ struct EventModelTests {
         struct Payload: Decodable, Equatable { var n: Int }
         let event = try roundTrip(KinesisEvent.self, "kinesis-encrypted.json")
         #expect(event.records.map { $0.kinesis.encryptionType } == ["KMS", "KMS", "KMS"])
-        #expect(try event.records.map { try $0.kinesis.decodeData(as: Payload.self) } == [.init(n: 1), .init(n: 2), .init(n: 3)])
+        #expect(
+            try event.records.map { try $0.kinesis.decodeData(as: Payload.self) } == [
+                .init(n: 1), .init(n: 2), .init(n: 3),
+            ]
+        )
         #expect(event.records[0].kinesis.approximateArrivalTimestamp == 1545084650.987)
     }
 
@@ -86,9 +91,11 @@ struct EventModelTests {
     func dynamoDBSample() throws {
         let event = try roundTrip(DynamoDBEvent.self, "sam-dynamodb.json")
         #expect(event.records.map(\.eventName) == [.insert, .modify, .remove])
-        #expect(event.records.map(\.itemIdentifier) == [
-            "4421584500000000017450439091", "4421584500000000017450439092", "4421584500000000017450439093",
-        ])
+        #expect(
+            event.records.map(\.itemIdentifier) == [
+                "4421584500000000017450439091", "4421584500000000017450439092", "4421584500000000017450439093",
+            ]
+        )
         let modify = event.records[1].dynamodb
         #expect(modify.keys == ["Id": .number("101")])
         #expect(modify.newImage?["Message"] == .string("This item has changed"))
@@ -112,7 +119,10 @@ struct EventModelTests {
         #expect(image["Tags"] == .stringSet(["blue", "red"]))
         #expect(image["Sizes"] == .numberSet(["1", "2.5", "-3"]))
         #expect(image["Blobs"] == .binarySet([Array("a".utf8), Array("bc".utf8)]))
-        #expect(image["Meta"] == .map(["Owner": .string("ana"), "Count": .number("3"), "Nested": .map(["Deep": .bool(true)])]))
+        #expect(
+            image["Meta"]
+                == .map(["Owner": .string("ana"), "Count": .number("3"), "Nested": .map(["Deep": .bool(true)])])
+        )
         #expect(image["History"] == .list([.string("created"), .number("7"), .null, .list([.bool(false)])]))
         #expect(image["Deleted"] == .null)
         #expect(image["Active"] == .bool(true))

@@ -23,10 +23,13 @@ struct MalformedEventTests {
 
     static let kinesisRecord = try! String(contentsOf: Fixture.url("sam-kinesis.json"), encoding: .utf8)
 
-    @Test("The source is detected from eventSource for each sample", arguments: [
-        ("sam-sqs.json", BatchEventSource.sqs), ("sam-kinesis.json", .kinesis), ("sam-dynamodb.json", .dynamoDB),
-        ("sqs-fifo.json", .sqs), ("kinesis-encrypted.json", .kinesis), ("dynamodb-all-types.json", .dynamoDB),
-    ])
+    @Test(
+        "The source is detected from eventSource for each sample",
+        arguments: [
+            ("sam-sqs.json", BatchEventSource.sqs), ("sam-kinesis.json", .kinesis), ("sam-dynamodb.json", .dynamoDB),
+            ("sqs-fifo.json", .sqs), ("kinesis-encrypted.json", .kinesis), ("dynamodb-all-types.json", .dynamoDB),
+        ]
+    )
     func detection(fixture: String, source: BatchEventSource) async throws {
         let seen = EventLog<BatchEventSource>()
         let result = try await processor.process(eventJSON: try Fixture.bytes(fixture)) { record, _ in
@@ -49,9 +52,12 @@ struct MalformedEventTests {
         #expect(error?.message.contains("JSON object") == true || error?.message.contains("not valid JSON") == true)
     }
 
-    @Test("Records missing, null or not an array is refused, naming Records", arguments: [
-        #"{}"#, #"{"Records": null}"#, #"{"Records": {"a": 1}}"#, #"{"Records": "x"}"#,
-    ])
+    @Test(
+        "Records missing, null or not an array is refused, naming Records",
+        arguments: [
+            #"{}"#, #"{"Records": null}"#, #"{"Records": {"a": 1}}"#, #"{"Records": "x"}"#,
+        ]
+    )
     func badRecords(json: String) async throws {
         let error = await malformed(json)
         #expect(error?.message.contains("Records") == true)
@@ -67,7 +73,8 @@ struct MalformedEventTests {
 
     @Test("A record of the wrong shape is refused, naming the index and the field")
     func wrongShape() async throws {
-        let json = #"{"Records": [{"messageId": "a", "receiptHandle": "h", "body": "b", "md5OfBody": "m", "attributes": {}, "#
+        let json =
+            #"{"Records": [{"messageId": "a", "receiptHandle": "h", "body": "b", "md5OfBody": "m", "attributes": {}, "#
             + #""messageAttributes": {}, "eventSource": "aws:sqs", "eventSourceARN": "arn", "awsRegion": "r"}, "#
             + #"{"messageId": "b", "eventSource": "aws:sqs"}]}"#
         let error = await malformed(json)
@@ -78,7 +85,10 @@ struct MalformedEventTests {
 
     @Test("A wrong type in a field is refused, naming the index and the field")
     func wrongType() async throws {
-        let json = Self.kinesisRecord.replacingOccurrences(of: #""partitionKey": "partitionKey-03""#, with: #""partitionKey": 3"#)
+        let json = Self.kinesisRecord.replacingOccurrences(
+            of: #""partitionKey": "partitionKey-03""#,
+            with: #""partitionKey": 3"#
+        )
         let error = await malformed(json)
         #expect(error?.recordIndex == 0)
         #expect(error?.field == "kinesis.partitionKey")
@@ -88,11 +98,16 @@ struct MalformedEventTests {
     @Test("Invalid base64 in Kinesis data is refused, naming the field and the offending character")
     func invalidBase64() async throws {
         let json = Self.kinesisRecord.replacingOccurrences(
-            of: "SGVsbG8sIHRoaXMgaXMgYSB0ZXN0IDEyMy4=", with: "SGVsbG8s*HRoaXMgaXMgYSB0ZXN0IDEyMy4=")
+            of: "SGVsbG8sIHRoaXMgaXMgYSB0ZXN0IDEyMy4=",
+            with: "SGVsbG8s*HRoaXMgaXMgYSB0ZXN0IDEyMy4="
+        )
         let error = await malformed(json)
         #expect(error?.field == "kinesis.data")
         #expect(error?.message.contains("'*'") == true)
-        let badLength = Self.kinesisRecord.replacingOccurrences(of: "SGVsbG8sIHRoaXMgaXMgYSB0ZXN0IDEyMy4=", with: "SGVsbG8")
+        let badLength = Self.kinesisRecord.replacingOccurrences(
+            of: "SGVsbG8sIHRoaXMgaXMgYSB0ZXN0IDEyMy4=",
+            with: "SGVsbG8"
+        )
         #expect(await malformed(badLength)?.message.contains("multiple of 4") == true)
     }
 
@@ -124,7 +139,8 @@ struct MalformedEventTests {
 
     @Test("A bad DynamoDB attribute value is refused, naming the attribute")
     func badAttributeValue() async throws {
-        let json = #"{"Records":[{"eventID":"1","eventName":"INSERT","eventVersion":"1.1","eventSource":"aws:dynamodb","#
+        let json =
+            #"{"Records":[{"eventID":"1","eventName":"INSERT","eventVersion":"1.1","eventSource":"aws:dynamodb","#
             + #""awsRegion":"r","eventSourceARN":"arn","dynamodb":{"Keys":{"Id":{"X":"1"}},"SequenceNumber":"1","SizeBytes":1}}]}"#
         let error = await malformed(json)
         #expect(error?.recordIndex == 0)
@@ -141,7 +157,9 @@ struct MalformedEventTests {
             for _ in 0..<Int.random(in: 1...8, using: &generator) {
                 bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
             }
-            if Bool.random(using: &generator) { bytes = Array(bytes.prefix(Int.random(in: 0..<bytes.count, using: &generator))) }
+            if Bool.random(using: &generator) {
+                bytes = Array(bytes.prefix(Int.random(in: 0..<bytes.count, using: &generator)))
+            }
             do {
                 _ = try await processor.process(eventJSON: bytes) { _, _ in }
             } catch {
@@ -169,15 +187,19 @@ struct ConfigurationTests {
 
     @Test("Without variables the code's settings stay")
     func codeWins() throws {
-        let configuration = try BatchProcessor.Configuration(policy: .skipKey, maxConcurrency: 2).applyingEnvironment([:])
+        let configuration = try BatchProcessor.Configuration(policy: .skipKey, maxConcurrency: 2).applyingEnvironment(
+            [:])
         #expect(configuration.policy == .skipKey)
         #expect(configuration.maxConcurrency == 2)
     }
 
-    @Test("A bad value names the variable and what it takes", arguments: [
-        ("BATCH_PROCESSING_POLICY", "sometimes"), ("BATCH_PROCESSING_MAX_CONCURRENCY", "0"),
-        ("BATCH_PROCESSING_DEADLINE_MARGIN_MS", "-1"), ("BATCH_PROCESSING_THROW_ON_FULL_BATCH_FAILURE", "maybe"),
-    ])
+    @Test(
+        "A bad value names the variable and what it takes",
+        arguments: [
+            ("BATCH_PROCESSING_POLICY", "sometimes"), ("BATCH_PROCESSING_MAX_CONCURRENCY", "0"),
+            ("BATCH_PROCESSING_DEADLINE_MARGIN_MS", "-1"), ("BATCH_PROCESSING_THROW_ON_FULL_BATCH_FAILURE", "maybe"),
+        ]
+    )
     func badValue(name: String, value: String) throws {
         #expect {
             try BatchProcessor.Configuration().applyingEnvironment([name: value])

@@ -18,7 +18,11 @@ struct MiddlewareTests {
         }
     }
 
-    static let quickRetry = RetryStrategy.exponentialJitter(maxAttempts: 3, baseDelay: .milliseconds(1), maxDelay: .milliseconds(5))
+    static let quickRetry = RetryStrategy.exponentialJitter(
+        maxAttempts: 3,
+        baseDelay: .milliseconds(1),
+        maxDelay: .milliseconds(5)
+    )
 
     @Test("Retry with three attempts turns a handler that fails twice into a success")
     func retryRecovers() async throws {
@@ -92,7 +96,12 @@ struct MiddlewareTests {
     func backoffShape() async throws {
         // Observe the waits through the handler: the time between attempts.
         let times = EventLog<ContinuousClock.Instant>()
-        let strategy = RetryStrategy(maxAttempts: 4, baseDelay: .milliseconds(20), maxDelay: .milliseconds(50), jitter: false)
+        let strategy = RetryStrategy(
+            maxAttempts: 4,
+            baseDelay: .milliseconds(20),
+            maxDelay: .milliseconds(50),
+            jitter: false
+        )
         let processor = BatchProcessor(
             configuration: .init(throwsOnFullBatchFailure: false),
             middleware: [RetryMiddleware(strategy: strategy)]
@@ -116,7 +125,11 @@ struct MiddlewareTests {
         struct Tag: RecordMiddleware {
             let name: String
             let log: EventLog<String>
-            func handle<Record: BatchRecord>(_ record: Record, context: RecordContext, next: RecordHandler<Record>) async throws {
+            func handle<Record: BatchRecord>(
+                _ record: Record,
+                context: RecordContext,
+                next: RecordHandler<Record>
+            ) async throws {
                 log.append("\(name)>")
                 try await next(record, context)
                 log.append("<\(name)")
@@ -131,7 +144,11 @@ struct MiddlewareTests {
     @Test("A middleware can answer without calling the handler, or fail the record itself")
     func shortCircuit() async throws {
         struct SkipEven: RecordMiddleware {
-            func handle<Record: BatchRecord>(_ record: Record, context: RecordContext, next: RecordHandler<Record>) async throws {
+            func handle<Record: BatchRecord>(
+                _ record: Record,
+                context: RecordContext,
+                next: RecordHandler<Record>
+            ) async throws {
                 if context.index % 2 == 0 { return }
                 if context.index == 3 { throw HandlerFailure(identifier: record.itemIdentifier) }
                 try await next(record, context)
@@ -149,7 +166,11 @@ struct MiddlewareTests {
     @Test("A middleware can read a source's own fields")
     func sourceSpecificMiddleware() async throws {
         struct RejectPoison: RecordMiddleware {
-            func handle<Record: BatchRecord>(_ record: Record, context: RecordContext, next: RecordHandler<Record>) async throws {
+            func handle<Record: BatchRecord>(
+                _ record: Record,
+                context: RecordContext,
+                next: RecordHandler<Record>
+            ) async throws {
                 if case .sqs(let message) = record as? AnyBatchRecord, message.body.contains("poison") {
                     throw HandlerFailure(identifier: message.messageId)
                 }

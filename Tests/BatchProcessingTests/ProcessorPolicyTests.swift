@@ -38,8 +38,10 @@ struct ProcessorPolicyTests {
         #expect(result.response.batchItemFailures.isEmpty)
     }
 
-    @Test("When every record fails, the error carries the full response and every record's error",
-          arguments: SourceKind.allCases)
+    @Test(
+        "When every record fails, the error carries the full response and every record's error",
+        arguments: SourceKind.allCases
+    )
     func allFailedThrows(kind: SourceKind) async throws {
         let error = await expectBatchError {
             try await processor.process(kind.records(specs(3)), handler: failing(["r0", "r1", "r2"]))
@@ -69,8 +71,10 @@ struct ProcessorPolicyTests {
         #expect(String(decoding: raw, as: UTF8.self) == #"{"batchItemFailures":[]}"#)
     }
 
-    @Test("A failed record with an empty identifier fails the invocation, naming the record",
-          arguments: SourceKind.allCases)
+    @Test(
+        "A failed record with an empty identifier fails the invocation, naming the record",
+        arguments: SourceKind.allCases
+    )
     func emptyIdentifier(kind: SourceKind) async throws {
         let batch = kind.records([.init(id: "a"), .init(id: ""), .init(id: "c")])
         let error = await expectBatchError {
@@ -87,15 +91,20 @@ struct ProcessorPolicyTests {
     @Test("A blank identifier counts as missing")
     func blankIdentifier() async throws {
         let error = await expectBatchError {
-            try await processor.process(SourceKind.sqs.records([.init(id: "a"), .init(id: "  ")]), handler: failing(["  "]))
+            try await processor.process(
+                SourceKind.sqs.records([.init(id: "a"), .init(id: "  ")]),
+                handler: failing(["  "])
+            )
         }
         #expect(error?.code == .missingItemIdentifier)
     }
 
     // MARK: FIFO
 
-    static let abab = [RecordSpec(id: "m0", key: "A"), .init(id: "m1", key: "B"), .init(id: "m2", key: "A"),
-                       .init(id: "m3", key: "B"), .init(id: "m4", key: "A")]
+    static let abab = [
+        RecordSpec(id: "m0", key: "A"), .init(id: "m1", key: "B"), .init(id: "m2", key: "A"),
+        .init(id: "m3", key: "B"), .init(id: "m4", key: "A"),
+    ]
 
     @Test("A FIFO queue stops at the first failure by default: it and every later record are reported")
     func fifoDefaultStops() async throws {
@@ -126,7 +135,10 @@ struct ProcessorPolicyTests {
     @Test("Skip-group where every group fails at its first record reports the whole batch")
     func skipGroupEveryGroupFails() async throws {
         let skipping = BatchProcessor(configuration: .init(policy: .skipGroup, throwsOnFullBatchFailure: false))
-        let result = try await skipping.process(SourceKind.sqs.records(Self.abab, fifo: true), handler: failing(["m0", "m1"]))
+        let result = try await skipping.process(
+            SourceKind.sqs.records(Self.abab, fifo: true),
+            handler: failing(["m0", "m1"])
+        )
         #expect(result.response.itemIdentifiers == ["m0", "m1", "m2", "m3", "m4"])
         #expect(result.failedCount == 2)
         #expect(result.skippedCount == 3)
@@ -135,8 +147,10 @@ struct ProcessorPolicyTests {
     @Test("Skip-group never skips records that have no group")
     func skipGroupWithoutGroups() async throws {
         let skipping = BatchProcessor(configuration: .init(policy: .skipGroup))
-        let batch = SourceKind.sqs.records([.init(id: "n0"), .init(id: "g1", key: "G"), .init(id: "n2"),
-                                            .init(id: "g3", key: "G"), .init(id: "n4")])
+        let batch = SourceKind.sqs.records([
+            .init(id: "n0"), .init(id: "g1", key: "G"), .init(id: "n2"),
+            .init(id: "g3", key: "G"), .init(id: "n4"),
+        ])
         let result = try await skipping.process(batch, handler: failing(["n0", "g1"]))
         #expect(result.response.itemIdentifiers == ["n0", "g1", "g3"])
         #expect(result.outcomes[2].succeeded)
@@ -152,8 +166,10 @@ struct ProcessorPolicyTests {
 
     // MARK: Streams
 
-    static let streamKeys = [RecordSpec(id: "s0", key: "p1"), .init(id: "s1", key: "p2"), .init(id: "s2", key: "p1"),
-                             .init(id: "s3", key: "p3"), .init(id: "s4", key: "p2")]
+    static let streamKeys = [
+        RecordSpec(id: "s0", key: "p1"), .init(id: "s1", key: "p2"), .init(id: "s2", key: "p1"),
+        .init(id: "s3", key: "p3"), .init(id: "s4", key: "p2"),
+    ]
 
     @Test("Streams continue after a failure by default", arguments: [SourceKind.kinesis, .dynamodb])
     func streamsContinue(kind: SourceKind) async throws {
@@ -169,8 +185,10 @@ struct ProcessorPolicyTests {
         #expect(result.response.itemIdentifiers == ["s1", "s2", "s3", "s4"])
     }
 
-    @Test("Skip-key skips later records of the failed record's partition key or item only",
-          arguments: [SourceKind.kinesis, .dynamodb])
+    @Test(
+        "Skip-key skips later records of the failed record's partition key or item only",
+        arguments: [SourceKind.kinesis, .dynamodb]
+    )
     func streamsSkipKey(kind: SourceKind) async throws {
         let skipping = BatchProcessor(configuration: .init(policy: .skipKey))
         let result = try await skipping.process(kind.records(Self.streamKeys), handler: failing(["s1"]))
@@ -182,7 +200,9 @@ struct ProcessorPolicyTests {
     @Test("A policy that does not fit the source is refused with a clear error")
     func policyMismatch() async throws {
         let skipKey = BatchProcessor(configuration: .init(policy: .skipKey))
-        let sqsError = await expectBatchError { try await skipKey.process(SourceKind.sqs.records(specs(1)), handler: failing([])) }
+        let sqsError = await expectBatchError {
+            try await skipKey.process(SourceKind.sqs.records(specs(1)), handler: failing([]))
+        }
         #expect(sqsError?.code == .invalidConfiguration)
         #expect(sqsError?.message.contains("skip-group") == true)
         let skipGroup = BatchProcessor(configuration: .init(policy: .skipGroup))
@@ -191,7 +211,9 @@ struct ProcessorPolicyTests {
         }
         #expect(kinesisError?.code == .invalidConfiguration)
         let zero = BatchProcessor(configuration: .init(maxConcurrency: 0))
-        let zeroError = await expectBatchError { try await zero.process(SourceKind.sqs.records(specs(1)), handler: failing([])) }
+        let zeroError = await expectBatchError {
+            try await zero.process(SourceKind.sqs.records(specs(1)), handler: failing([]))
+        }
         #expect(zeroError?.message.contains("maxConcurrency") == true)
     }
 

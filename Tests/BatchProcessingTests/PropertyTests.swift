@@ -84,7 +84,9 @@ struct PropertyTests {
         }
     }
 
-    @Test("Over thousands of random batches, every record is succeeded or reported, and the reported set is the policy's")
+    @Test(
+        "Over thousands of random batches, every record is succeeded or reported, and the reported set is the policy's"
+    )
     func randomBatches() async throws {
         for seed in UInt64(1)...2500 {
             let testCase = Case(seed: seed)
@@ -115,7 +117,8 @@ struct PropertyTests {
             }
 
             let effective: FailurePolicy =
-                testCase.policy == .automatic ? (testCase.fifo ? .stopOnFirstFailure : .continueOnFailure) : testCase.policy
+                testCase.policy == .automatic
+                ? (testCase.fifo ? .stopOnFirstFailure : .continueOnFailure) : testCase.policy
             let expected = Self.expectedReported(keys: testCase.keys, failing: failing, policy: effective)
             let reported = result.outcomes.filter(\.isReported).map(\.index)
             #expect(reported == expected, "\(testCase)")

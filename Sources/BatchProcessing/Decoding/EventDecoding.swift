@@ -8,7 +8,8 @@ import Foundation
 /// so a faster decoder can replace Foundation's without touching anything else.
 enum EventDecoding {
     /// Decodes a whole event of a known shape.
-    static func decode<Event: Decodable>(_ type: Event.Type, from bytes: [UInt8]) throws(BatchProcessingError) -> Event {
+    static func decode<Event: Decodable>(_ type: Event.Type, from bytes: [UInt8]) throws(BatchProcessingError) -> Event
+    {
         do {
             return try JSONDecoder().decode(type, from: Data(bytes))
         } catch let error as DecodingError {

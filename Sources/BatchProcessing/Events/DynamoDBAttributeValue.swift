@@ -47,7 +47,8 @@ extension DynamoDBEvent {
             switch key.stringValue {
             case "S": self = .string(try container.decode(String.self, forKey: key))
             case "N": self = .number(try container.decode(String.self, forKey: key))
-            case "B": self = .binary(try decodeBase64(container.decode(String.self, forKey: key), forKey: key, in: container))
+            case "B":
+                self = .binary(try decodeBase64(container.decode(String.self, forKey: key), forKey: key, in: container))
             case "SS": self = .stringSet(try container.decode([String].self, forKey: key))
             case "NS": self = .numberSet(try container.decode([String].self, forKey: key))
             case "BS":
@@ -111,7 +112,8 @@ extension DynamoDBEvent {
         }
 
         static func canonicalText(of map: [String: AttributeValue]) -> String {
-            "{" + map.sorted { $0.key < $1.key }.map { JSONText.quoted($0.key) + "=" + $0.value.canonicalText }
+            "{"
+                + map.sorted { $0.key < $1.key }.map { JSONText.quoted($0.key) + "=" + $0.value.canonicalText }
                 .joined(separator: ",") + "}"
         }
     }

@@ -39,7 +39,8 @@ public struct DynamoDBEvent: Codable, Sendable, Equatable {
             eventSource: String = BatchEventSource.dynamoDB.rawValue,
             awsRegion: String = "us-east-1",
             dynamodb: StreamRecord,
-            eventSourceArn: String = "arn:aws:dynamodb:us-east-1:123456789012:table/table/stream/2024-01-01T00:00:00.000",
+            eventSourceArn: String =
+                "arn:aws:dynamodb:us-east-1:123456789012:table/table/stream/2024-01-01T00:00:00.000",
             userIdentity: UserIdentity? = nil
         ) {
             self.eventID = eventID

@@ -100,7 +100,11 @@ public struct KinesisEvent: Codable, Sendable, Equatable {
             kinesisSchemaVersion = try container.decode(String.self, forKey: .kinesisSchemaVersion)
             partitionKey = try container.decode(String.self, forKey: .partitionKey)
             sequenceNumber = try container.decode(String.self, forKey: .sequenceNumber)
-            data = try decodeBase64(container.decode(String.self, forKey: .data), forKey: CodingKeys.data, in: container)
+            data = try decodeBase64(
+                container.decode(String.self, forKey: .data),
+                forKey: CodingKeys.data,
+                in: container
+            )
             approximateArrivalTimestamp = try container.decode(Double.self, forKey: .approximateArrivalTimestamp)
             encryptionType = try container.decodeIfPresent(String.self, forKey: .encryptionType)
         }

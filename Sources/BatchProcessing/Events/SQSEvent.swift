@@ -194,7 +194,9 @@ public struct SQSEvent: Codable, Sendable, Equatable {
             }
             stringListValues = try container.decodeIfPresent([String].self, forKey: .stringListValues) ?? []
             let binaryList = try container.decodeIfPresent([String].self, forKey: .binaryListValues) ?? []
-            binaryListValues = try binaryList.map { try decodeBase64($0, forKey: CodingKeys.binaryListValues, in: container) }
+            binaryListValues = try binaryList.map {
+                try decodeBase64($0, forKey: CodingKeys.binaryListValues, in: container)
+            }
         }
 
         public func encode(to encoder: any Encoder) throws {

@@ -64,7 +64,12 @@ public struct BatchProcessingError: Error, Sendable, CustomStringConvertible {
         BatchProcessingError(code: .invalidConfiguration, message: message)
     }
 
-    static func malformedEvent(_ message: String, recordIndex: Int? = nil, field: String? = nil, underlying: (any Error)? = nil)
+    static func malformedEvent(
+        _ message: String,
+        recordIndex: Int? = nil,
+        field: String? = nil,
+        underlying: (any Error)? = nil
+    )
         -> BatchProcessingError
     {
         BatchProcessingError(

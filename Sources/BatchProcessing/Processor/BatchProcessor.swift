@@ -209,7 +209,12 @@ public struct BatchProcessor: Sendable {
         let (records, detected) = try EventDecoding.decodeRecords(from: eventJSON, source: source)
         let result = try await process(records, context: context, handler: handler)
         guard result.eventSource == nil, let detected = detected ?? source else { return result }
-        return BatchResult(response: result.response, outcomes: result.outcomes, eventSource: detected, policy: result.policy)
+        return BatchResult(
+            response: result.response,
+            outcomes: result.outcomes,
+            eventSource: detected,
+            policy: result.policy
+        )
     }
 
     /// Processes an event given as JSON bytes and answers with the partial batch response as JSON bytes.

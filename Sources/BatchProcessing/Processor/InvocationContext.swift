@@ -1,9 +1,10 @@
+public import Logging
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-public import Logging
 
 /// The facts of one Lambda invocation (or one local run) that the processor passes to every record.
 public struct InvocationContext: Sendable {

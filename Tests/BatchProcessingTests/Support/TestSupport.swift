@@ -110,12 +110,18 @@ func expectBatchError(
 ) async -> BatchProcessingError? {
     do {
         let result = try await body()
-        Issue.record("expected a BatchProcessingError, got response \(result.response.jsonString)", sourceLocation: sourceLocation)
+        Issue.record(
+            "expected a BatchProcessingError, got response \(result.response.jsonString)",
+            sourceLocation: sourceLocation
+        )
         return nil
     } catch let error as BatchProcessingError {
         return error
     } catch {
-        Issue.record("expected a BatchProcessingError, got \(type(of: error)): \(error)", sourceLocation: sourceLocation)
+        Issue.record(
+            "expected a BatchProcessingError, got \(type(of: error)): \(error)",
+            sourceLocation: sourceLocation
+        )
         return nil
     }
 }
