@@ -151,12 +151,16 @@ struct ConcurrencyTests {
         #expect(seen.all == [deadline - .seconds(2)])
     }
 
-    @Test("Cancelling the processing task fails the running record and reports every unstarted one")
-    func taskCancellation() async throws {
+    @Test(
+        "Cancelling the processing task fails the running record and reports every unstarted one",
+        arguments: [nil, Duration.seconds(60)]
+    )
+    func taskCancellation(remaining: Duration?) async throws {
         let started = EventLog<Int>()
         let processor = BatchProcessor(configuration: .init(throwsOnFullBatchFailure: false))
+        let invocation = InvocationContext(deadline: remaining.map { .now + $0 })
         let task = Task {
-            try await processor.process(SourceKind.sqs.records(specs(10))) { _, context in
+            try await processor.process(SourceKind.sqs.records(specs(10)), context: invocation) { _, context in
                 started.append(context.index)
                 if context.index == 2 {
                     try await Task.sleep(for: .seconds(30))

@@ -1,17 +1,7 @@
 import BatchProcessing
 import Testing
 
-/// A seeded generator, so that a failing case can be replayed from the seed in the failure message.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+@testable import struct BatchProcessing.SplitMix64
 
 @Suite("Processor properties")
 struct PropertyTests {
@@ -54,7 +44,7 @@ struct PropertyTests {
         }
 
         init(seed: UInt64) {
-            var random = SeededGenerator(state: seed)
+            var random = SplitMix64(seed: seed)
             self.seed = seed
             kind = SourceKind.allCases.randomElement(using: &random)!
             fifo = kind == .sqs && Bool.random(using: &random)

@@ -22,6 +22,18 @@ extension BatchRecord {
     public var isFromFIFOQueue: Bool { false }
 }
 
+/// An event that carries a batch of records: ``SQSEvent``, ``KinesisEvent``, ``DynamoDBEvent``.
+public protocol BatchEvent: Sendable {
+    /// The kind of record the event carries.
+    associatedtype Record: BatchRecord
+    /// The records, in the order Lambda delivered them.
+    var records: [Record] { get }
+}
+
+extension SQSEvent: BatchEvent {}
+extension KinesisEvent: BatchEvent {}
+extension DynamoDBEvent: BatchEvent {}
+
 extension SQSEvent.Message: BatchRecord {
     public var itemIdentifier: String { messageId }
     public var orderingKey: String? { attributes.messageGroupId }

@@ -165,29 +165,11 @@ public struct BatchProcessor: Sendable {
         return result
     }
 
-    /// Processes the messages of an SQS event.
-    public func process(
-        _ event: SQSEvent,
+    /// Processes the records of an event (``SQSEvent``, ``KinesisEvent``, ``DynamoDBEvent``).
+    public func process<Event: BatchEvent>(
+        _ event: Event,
         context: InvocationContext = InvocationContext(),
-        handler: @escaping RecordHandler<SQSEvent.Message>
-    ) async throws(BatchProcessingError) -> BatchResult {
-        try await process(event.records, context: context, handler: handler)
-    }
-
-    /// Processes the records of a Kinesis event.
-    public func process(
-        _ event: KinesisEvent,
-        context: InvocationContext = InvocationContext(),
-        handler: @escaping RecordHandler<KinesisEvent.Record>
-    ) async throws(BatchProcessingError) -> BatchResult {
-        try await process(event.records, context: context, handler: handler)
-    }
-
-    /// Processes the records of a DynamoDB Streams event.
-    public func process(
-        _ event: DynamoDBEvent,
-        context: InvocationContext = InvocationContext(),
-        handler: @escaping RecordHandler<DynamoDBEvent.Record>
+        handler: @escaping RecordHandler<Event.Record>
     ) async throws(BatchProcessingError) -> BatchResult {
         try await process(event.records, context: context, handler: handler)
     }

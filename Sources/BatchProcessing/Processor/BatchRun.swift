@@ -19,6 +19,8 @@ struct BatchRun<Record: BatchRecord> {
     private enum Event: Sendable {
         case finished(index: Int, error: (any Error)?)
         case cutoffReached
+        /// The deadline watch was cancelled: the batch ended first, or the processing task was cancelled.
+        case cutoffWatchCancelled
     }
 
     private struct Lanes {
@@ -123,9 +125,12 @@ struct BatchRun<Record: BatchRecord> {
 
             if let cutoff {
                 group.addTask {
-                    // Cancelled when the batch ends first; either way the event is harmless then.
-                    try? await Task.sleep(until: cutoff, clock: .continuous)
-                    return .cutoffReached
+                    do {
+                        try await Task.sleep(until: cutoff, clock: .continuous)
+                        return .cutoffReached
+                    } catch {
+                        return .cutoffWatchCancelled
+                    }
                 }
             }
 
@@ -133,10 +138,11 @@ struct BatchRun<Record: BatchRecord> {
             while running > 0, let event = await group.next() {
                 switch event {
                 case .cutoffReached:
-                    guard !Task.isCancelled || running > 0 else { break }
                     if stopReason == nil { stopReason = .deadline }
                     // Only records are left in the group: cancel them so the batch can answer in time.
                     group.cancelAll()
+                case .cutoffWatchCancelled:
+                    break
                 case .finished(let index, let error):
                     running -= 1
                     let lane = lanes.laneOf[index]
