@@ -6,23 +6,72 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "BatchProcessing", targets: ["BatchProcessing"]),
+        .library(name: "JSONLogging", targets: ["JSONLogging"]),
+        .library(name: "EMFMetrics", targets: ["EMFMetrics"]),
+        .library(name: "JournaldLogging", targets: ["JournaldLogging"]),
+        .library(name: "Observability", targets: ["Observability"]),
         .executable(name: "batchproc", targets: ["batchproc"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
     ],
     targets: [
+        .target(name: "JSONSupport"),
+        .target(
+            name: "JSONLogging",
+            dependencies: [
+                "JSONSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "EMFMetrics",
+            dependencies: [
+                "JSONSupport",
+                "JSONLogging",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
+        .target(
+            name: "JournaldLogging",
+            dependencies: [
+                "CSystemd",
+                "JSONLogging",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "Observability",
+            dependencies: [
+                "JSONLogging",
+                "EMFMetrics",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
         .target(
             name: "BatchProcessing",
             dependencies: [
-                .product(name: "Logging", package: "swift-log")
+                "JSONSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         .executableTarget(
             name: "batchproc",
             dependencies: [
                 "BatchProcessing",
+                "Observability",
+                "JSONLogging",
+                "JournaldLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -39,7 +88,7 @@ let package = Package(
     ]
 )
 
-for target in package.targets {
+for target in package.targets where target.type != .system {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     settings.append(.enableUpcomingFeature("MemberImportVisibility"))

@@ -1,7 +1,10 @@
 import ArgumentParser
 import BatchProcessing
 import Foundation
+import JSONLogging
+import JournaldLogging
 import Logging
+import Observability
 
 struct ProcessCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,7 +14,11 @@ struct ProcessCommand: AsyncParsableCommand {
             Prints the partial batch response as one line of JSON on standard output and exits 0. When the \
             invocation fails as a whole (every record failed while throwing is on, a failed record without an \
             identifier, a malformed event), prints Lambda's error shape {"errorType":…,"errorMessage":…} and \
-            exits 1. Usage errors exit 2. Logs go to standard error.
+            exits 1. Usage errors exit 2.
+
+            Logs (one line per failed record and a summary) and the batch's CloudWatch EMF metrics go to \
+            standard error, as JSON lines unless --log-format text; under systemd, logs go to the journal. The \
+            service and namespace come from POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE.
 
             Without --fail, --fail-index or --fail-fraction every record succeeds. Settings not given on the \
             command line are read from BATCH_PROCESSING_POLICY, BATCH_PROCESSING_MAX_CONCURRENCY and \
@@ -49,8 +56,14 @@ struct ProcessCommand: AsyncParsableCommand {
     @Option(help: "Attempts per record, the first included; above 1 adds retry with exponential backoff.")
     var maxAttempts: Int = 1
 
-    @Option(help: "Log level on standard error: trace, debug, info, notice, warning, error, critical.")
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
+
+    @Option(help: "Log format on standard error: json or text.")
+    var logFormat: String = "json"
+
+    @Flag(help: "Add each failed record's payload to its log line.")
+    var logPayloads = false
 
     func validate() throws {
         guard source == "auto" || BatchEventSource(name: source) != nil else {
@@ -73,37 +86,40 @@ struct ProcessCommand: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be trace, debug, info, notice, warning, error or critical")
         }
+        guard JSONLogHandler.Configuration.Format(rawValue: logFormat) != nil else {
+            throw ValidationError("--log-format must be json or text, not '\(logFormat)'")
+        }
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        let observability: Observability
+        do {
+            observability = try Observability.make(
+                .init(
+                    logLevel: Logger.Level(rawValue: logLevel) ?? .info,
+                    logFormat: JSONLogHandler.Configuration.Format(rawValue: logFormat) ?? .json,
+                    logOutput: .standardError,
+                    metricsOutput: .standardError,
+                    journalHandler: { label, level in JournaldLogHandler(label: label, logLevel: level) }
+                )
+            )
+        } catch {
+            throw UsageError(message: "cannot set up metrics: \(error)")
         }
-        let logger = Logger(label: "batchproc")
+        let logger = observability.logger(label: "batchproc")
         let event = try readEvent()
 
         do {
-            let processor = try makeProcessor()
+            let processor = try makeProcessor(observability: observability)
             let result = try await processor.process(
                 eventJSON: event,
                 source: BatchEventSource(name: source),
                 context: InvocationContext(requestID: "local-\(UInt32.random(in: 0...UInt32.max))", logger: logger)
             ) { _, context in
-                context.logger.debug("record processed")
+                context.logger.trace("record processed")
             }
-            report(result, logger: logger)
             FileHandle.standardOutput.write(Data(result.response.jsonBytes + [UInt8(ascii: "\n")]))
         } catch {
-            if let result = error.result {
-                report(result, logger: logger)
-            }
-            logger.error(
-                "invocation failed",
-                metadata: ["error_type": "\(error.errorType)", "error": "\(error.message)"]
-            )
             print(error.lambdaErrorJSON)
             throw ExitCode(1)
         }
@@ -120,8 +136,13 @@ struct ProcessCommand: AsyncParsableCommand {
         }
     }
 
-    private func makeProcessor() throws(BatchProcessingError) -> BatchProcessor {
+    private func makeProcessor(observability: Observability) throws(BatchProcessingError) -> BatchProcessor {
         var configuration = try BatchProcessor.Configuration().applyingEnvironment()
+        configuration.instrumentation = Instrumentation(
+            metricsFactory: observability.metrics,
+            flushMetrics: observability.flushMetrics,
+            logsRecordPayloads: logPayloads
+        )
         if let policy, let parsed = FailurePolicy(name: policy) { configuration.policy = parsed }
         if let concurrency { configuration.maxConcurrency = concurrency }
         if noThrowOnFullBatchFailure { configuration.throwsOnFullBatchFailure = false }
@@ -143,34 +164,5 @@ struct ProcessCommand: AsyncParsableCommand {
             )
         }
         return BatchProcessor(configuration: configuration, middleware: middleware)
-    }
-
-    private func report(_ result: BatchResult, logger: Logger) {
-        for outcome in result.outcomes where outcome.isReported {
-            var metadata: Logger.Metadata = [
-                "record_index": "\(outcome.index)",
-                "item_identifier": "\(outcome.itemIdentifier)",
-                "policy": "\(result.policy)",
-            ]
-            if let error = outcome.error {
-                metadata["error"] = "\(error)"
-                logger.warning("record failed", metadata: metadata)
-            } else if let reason = outcome.skipReason {
-                metadata["reason"] = "\(reason)"
-                logger.info("record skipped", metadata: metadata)
-            }
-        }
-        logger.info(
-            "batch processed",
-            metadata: [
-                "event_source": "\(result.eventSource?.rawValue ?? "none")",
-                "policy": "\(result.policy)",
-                "records": "\(result.outcomes.count)",
-                "succeeded": "\(result.succeededCount)",
-                "failed": "\(result.failedCount)",
-                "skipped": "\(result.skippedCount)",
-                "reported": "\(result.response.batchItemFailures.count)",
-            ]
-        )
     }
 }

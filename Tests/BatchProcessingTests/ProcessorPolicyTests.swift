@@ -254,7 +254,7 @@ struct ProcessorPolicyTests {
         #expect(contexts[0].requestID == "req-1")
         #expect(contexts[0].functionName == "orders")
         #expect(contexts[0].logger[metadataKey: "item_identifier"] == "r0")
-        #expect(contexts[1].logger[metadataKey: "record_index"] == "1")
+        #expect(contexts[1].logger[metadataKey: "record_index"]?.description == "1")
         #expect(contexts[0].logger[metadataKey: "function_request_id"] == "req-1")
         #expect(contexts[0].deadline == nil)
     }

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import JSONSupport
 
 /// The one place where event JSON becomes models. Everything the processor reads from bytes goes through here,
 /// so a faster decoder can replace Foundation's without touching anything else.

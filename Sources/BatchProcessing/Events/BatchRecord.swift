@@ -16,10 +16,14 @@ public protocol BatchRecord: Sendable {
 
     /// True for messages of an SQS FIFO queue, whose default policy is to stop at the first failure.
     var isFromFIFOQueue: Bool { get }
+
+    /// The record's payload as text, for logs when payload logging is on (it is off by default).
+    var payloadDescription: String? { get }
 }
 
 extension BatchRecord {
     public var isFromFIFOQueue: Bool { false }
+    public var payloadDescription: String? { nil }
 }
 
 /// An event that carries a batch of records: ``SQSEvent``, ``KinesisEvent``, ``DynamoDBEvent``.
@@ -36,18 +40,26 @@ extension DynamoDBEvent: BatchEvent {}
 
 extension SQSEvent.Message: BatchRecord {
     public var itemIdentifier: String { messageId }
+    public var payloadDescription: String? { body }
     public var orderingKey: String? { attributes.messageGroupId }
     public var batchSource: BatchEventSource { .sqs }
 }
 
 extension KinesisEvent.Record: BatchRecord {
     public var itemIdentifier: String { kinesis.sequenceNumber }
+    public var payloadDescription: String? { kinesis.dataString }
     public var orderingKey: String? { kinesis.partitionKey }
     public var batchSource: BatchEventSource { .kinesis }
 }
 
 extension DynamoDBEvent.Record: BatchRecord {
     public var itemIdentifier: String { dynamodb.sequenceNumber }
+    public var payloadDescription: String? {
+        var text = "\(eventName) keys=" + DynamoDBEvent.AttributeValue.canonicalText(of: dynamodb.keys)
+        if let newImage = dynamodb.newImage { text += " new=" + DynamoDBEvent.AttributeValue.canonicalText(of: newImage) }
+        if let oldImage = dynamodb.oldImage { text += " old=" + DynamoDBEvent.AttributeValue.canonicalText(of: oldImage) }
+        return text
+    }
     public var orderingKey: String? {
         dynamodb.keys.isEmpty ? nil : DynamoDBEvent.AttributeValue.canonicalText(of: dynamodb.keys)
     }
@@ -75,4 +87,5 @@ public enum AnyBatchRecord: BatchRecord, Equatable {
     public var orderingKey: String? { base.orderingKey }
     public var batchSource: BatchEventSource { base.batchSource }
     public var isFromFIFOQueue: Bool { base.isFromFIFOQueue }
+    public var payloadDescription: String? { base.payloadDescription }
 }

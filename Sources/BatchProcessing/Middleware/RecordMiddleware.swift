@@ -30,10 +30,18 @@ public protocol RecordMiddleware: Sendable {
 }
 
 extension Array where Element == any RecordMiddleware {
-    /// The chain ending in `handler`: the first element is the outermost step.
+    /// The chain ending in `handler`: the first element is the outermost step. Each step notes the attempt it
+    /// sees, so the processor learns how many attempts a record took whichever middleware retried it.
     func chained<Record: BatchRecord>(to handler: @escaping RecordHandler<Record>) -> RecordHandler<Record> {
-        reversed().reduce(handler) { next, middleware in
-            { record, context in try await middleware.handle(record, context: context, next: next) }
+        let innermost: RecordHandler<Record> = { record, context in
+            context.attemptTracker?.observe(context.attempt)
+            try await handler(record, context)
+        }
+        return reversed().reduce(innermost) { next, middleware in
+            { record, context in
+                context.attemptTracker?.observe(context.attempt)
+                try await middleware.handle(record, context: context, next: next)
+            }
         }
     }
 }

@@ -1,3 +1,5 @@
+import JSONSupport
+
 /// Why an invocation failed as a whole rather than answering with a partial batch response.
 ///
 /// When this error escapes a Lambda handler, Lambda delivers the whole batch again: no record is lost.
@@ -91,11 +93,13 @@ public struct BatchProcessingError: Error, Sendable, CustomStringConvertible {
 
     /// Lambda's error shape, `{"errorType":"…","errorMessage":"…"}`, as one line of JSON.
     public var lambdaErrorJSON: String {
-        var output = Array(#"{"errorType":"#.utf8)
-        JSONText.appendString(errorType, to: &output)
-        output.append(contentsOf: Array(#","errorMessage":"#.utf8))
-        JSONText.appendString(message, to: &output)
-        output.append(UInt8(ascii: "}"))
-        return String(decoding: output, as: UTF8.self)
+        var json = JSONText()
+        json.beginObject()
+        json.key("errorType")
+        json.string(errorType)
+        json.key("errorMessage")
+        json.string(message)
+        json.endObject()
+        return json.string
     }
 }

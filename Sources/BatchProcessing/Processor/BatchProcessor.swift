@@ -1,3 +1,4 @@
+import CoreMetrics
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -18,14 +19,20 @@ import Foundation
 /// A processor holds no state between calls: one value can serve every invocation of a warm Lambda.
 public struct BatchProcessor: Sendable {
     /// How the processor runs a batch.
-    public var configuration: Configuration
+    public let configuration: Configuration
     /// The steps every record passes through, outermost first.
-    public var middleware: [any RecordMiddleware]
+    public let middleware: [any RecordMiddleware]
+    /// The metric objects, made once here rather than per batch or record.
+    let instruments: Instruments
 
     /// Creates a processor.
+    ///
+    /// Its metric objects are made now, from ``Instrumentation/metricsFactory`` or else the global
+    /// `MetricsSystem.factory`: bootstrap metrics first.
     public init(configuration: Configuration = Configuration(), middleware: [any RecordMiddleware] = []) {
         self.configuration = configuration
         self.middleware = middleware
+        self.instruments = Instruments(factory: configuration.instrumentation.metricsFactory ?? MetricsSystem.factory)
     }
 
     /// How the processor runs a batch.
@@ -42,18 +49,22 @@ public struct BatchProcessor: Sendable {
         /// ``BatchProcessingError/Code/allRecordsFailed``) rather than return a response that lists them all.
         /// Either way Lambda delivers every record again; throwing makes the failure visible as a function error.
         public var throwsOnFullBatchFailure: Bool
+        /// Where metrics go, when they are flushed, and whether payloads are logged.
+        public var instrumentation: Instrumentation
 
         /// Creates a configuration.
         public init(
             policy: FailurePolicy = .automatic,
             maxConcurrency: Int = 1,
             deadlineMargin: Duration = .milliseconds(500),
-            throwsOnFullBatchFailure: Bool = true
+            throwsOnFullBatchFailure: Bool = true,
+            instrumentation: Instrumentation = Instrumentation()
         ) {
             self.policy = policy
             self.maxConcurrency = maxConcurrency
             self.deadlineMargin = deadlineMargin
             self.throwsOnFullBatchFailure = throwsOnFullBatchFailure
+            self.instrumentation = instrumentation
         }
 
         /// The environment variables the configuration reads, with the values each takes.
@@ -140,29 +151,40 @@ public struct BatchProcessor: Sendable {
         context: InvocationContext = InvocationContext(),
         handler: @escaping RecordHandler<Record>
     ) async throws(BatchProcessingError) -> BatchResult {
-        try configuration.validate()
-        let policy = try configuration.policy.resolved(for: records)
-        let cutoff = context.deadline.map { $0 - configuration.deadlineMargin }
-        let run = BatchRun(
-            records: records,
-            policy: policy,
-            maxConcurrency: configuration.maxConcurrency,
-            cutoff: cutoff,
-            invocation: context,
-            handler: middleware.chained(to: handler)
-        )
-        let outcomes = await run.run()
-        let response = PartialBatchResponse(
-            batchItemFailures: outcomes.filter(\.isReported).map { .init(itemIdentifier: $0.itemIdentifier) }
-        )
-        let result = BatchResult(
-            response: response,
-            outcomes: outcomes,
-            eventSource: records.first?.batchSource,
-            policy: policy
-        )
-        try check(result)
-        return result
+        let start = ContinuousClock.now
+        let logger = context.loggerWithMetadata(coldStart: ColdStart.take())
+        defer { configuration.instrumentation.flushMetrics?() }
+        do {
+            try configuration.validate()
+            let policy = try configuration.policy.resolved(for: records)
+            let run = BatchRun(
+                records: records,
+                policy: policy,
+                maxConcurrency: configuration.maxConcurrency,
+                cutoff: context.deadline.map { $0 - configuration.deadlineMargin },
+                invocation: context,
+                logger: logger,
+                handler: middleware.chained(to: handler)
+            )
+            let outcomes = await run.run()
+            let response = PartialBatchResponse(
+                batchItemFailures: outcomes.filter { $0.isReported }.map {
+                    PartialBatchResponse.BatchItemFailure(itemIdentifier: $0.itemIdentifier)
+                }
+            )
+            let result = BatchResult(
+                response: response,
+                outcomes: outcomes,
+                eventSource: records.first?.batchSource,
+                policy: policy
+            )
+            report(result, records: records, duration: ContinuousClock.now - start, logger: logger)
+            try check(result)
+            return result
+        } catch {
+            reportFailure(error, source: records.first?.batchSource, logger: logger)
+            throw error
+        }
     }
 
     /// Processes the records of an event (``SQSEvent``, ``KinesisEvent``, ``DynamoDBEvent``).

@@ -1,3 +1,5 @@
+import Logging
+
 /// One run of one batch: schedules the records, applies the policy, and collects every record's outcome.
 ///
 /// Records with the same ordering key form a *lane* that runs one record at a time in record order; records
@@ -14,10 +16,19 @@ struct BatchRun<Record: BatchRecord> {
     /// After this instant no record starts, and running ones are cancelled.
     let cutoff: ContinuousClock.Instant?
     let invocation: InvocationContext
+    /// The invocation's logger with its metadata; each record's logger adds the record's keys.
+    let logger: Logger
     let handler: RecordHandler<Record>
 
+    private struct Finished: Sendable {
+        var index: Int
+        var error: (any Error)?
+        var attempts: Int
+        var duration: Duration
+    }
+
     private enum Event: Sendable {
-        case finished(index: Int, error: (any Error)?)
+        case finished(Finished)
         case cutoffReached
         /// The deadline watch was cancelled: the batch ended first, or the processing task was cancelled.
         case cutoffWatchCancelled
@@ -64,6 +75,8 @@ struct BatchRun<Record: BatchRecord> {
 
     func run() async -> [RecordOutcome] {
         var statuses = [RecordOutcome.Status?](repeating: nil, count: records.count)
+        var attempts = [Int](repeating: 0, count: records.count)
+        var durations = [Duration?](repeating: nil, count: records.count)
         guard !records.isEmpty else { return [] }
         var lanes = Lanes(keys: records.map(\.orderingKey))
         // The next record of every lane that is not running, smallest index first.
@@ -103,21 +116,39 @@ struct BatchRun<Record: BatchRecord> {
                         continue
                     }
                     let record = records[index]
+                    let tracker = AttemptTracker()
                     let context = RecordContext(
                         index: index,
                         itemIdentifier: record.itemIdentifier,
                         eventSource: record.batchSource,
+                        attempt: 1,
                         deadline: cutoff,
-                        invocation: invocation
+                        logger: RecordContext.recordLogger(
+                            base: logger,
+                            index: index,
+                            itemIdentifier: record.itemIdentifier,
+                            eventSource: record.batchSource
+                        ),
+                        invocation: invocation,
+                        attemptTracker: tracker
                     )
                     let handler = self.handler
                     group.addTask {
+                        let start = ContinuousClock.now
+                        var error: (any Error)?
                         do {
                             try await handler(record, context)
-                            return .finished(index: index, error: nil)
-                        } catch {
-                            return .finished(index: index, error: error)
+                        } catch let thrown {
+                            error = thrown
                         }
+                        return .finished(
+                            Finished(
+                                index: index,
+                                error: error,
+                                attempts: tracker.attempts,
+                                duration: ContinuousClock.now - start
+                            )
+                        )
                     }
                     running += 1
                 }
@@ -143,8 +174,12 @@ struct BatchRun<Record: BatchRecord> {
                     group.cancelAll()
                 case .cutoffWatchCancelled:
                     break
-                case .finished(let index, let error):
+                case .finished(let finished):
                     running -= 1
+                    let index = finished.index
+                    let error = finished.error
+                    attempts[index] = finished.attempts
+                    durations[index] = finished.duration
                     let lane = lanes.laneOf[index]
                     if let error {
                         statuses[index] = .failed(error)
@@ -176,7 +211,9 @@ struct BatchRun<Record: BatchRecord> {
                 index: index,
                 itemIdentifier: records[index].itemIdentifier,
                 status: status,
-                isReported: isReported
+                isReported: isReported,
+                attempts: attempts[index],
+                duration: durations[index]
             )
         }
     }

@@ -51,4 +51,18 @@ public struct InvocationContext: Sendable {
             logger: logger
         )
     }
+
+    /// The logger with the invocation's keys: `function_request_id`, `function_name`, `xray_trace_id` (the
+    /// `Root=` part of ``traceID``) and, when given, `cold_start`.
+    func loggerWithMetadata(coldStart: Bool?) -> Logger {
+        var logger = self.logger
+        if let requestID { logger[metadataKey: "function_request_id"] = .string(requestID) }
+        if let functionName { logger[metadataKey: "function_name"] = .string(functionName) }
+        if let traceID {
+            let root = traceID.split(separator: ";").first { $0.hasPrefix("Root=") }.map { String($0.dropFirst(5)) }
+            logger[metadataKey: "xray_trace_id"] = .string(root ?? traceID)
+        }
+        if let coldStart { logger[metadataKey: "cold_start"] = .stringConvertible(coldStart) }
+        return logger
+    }
 }

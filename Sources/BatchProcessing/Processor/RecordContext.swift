@@ -13,11 +13,13 @@ public struct RecordContext: Sendable {
     /// The instant by which the record should be done: the invocation's deadline less the processor's
     /// margin. `nil` when the invocation has no deadline. Work that would run past it should not start.
     public let deadline: ContinuousClock.Instant?
-    /// A logger carrying the record's metadata (`record_index`, `item_identifier`, `event_source`, and the
-    /// invocation's request id and function name when known).
+    /// A logger carrying the record's metadata (`record_index`, `item_identifier`, `event_source`) and the
+    /// invocation's (`function_request_id`, `function_name`, `xray_trace_id`, `cold_start`, when known).
     public var logger: Logger
     /// The invocation this record belongs to.
     public let invocation: InvocationContext
+    /// Shared by every copy of this context, so the processor learns how many attempts the record took.
+    let attemptTracker: AttemptTracker?
 
     /// Creates a context; the processor does this for you, tests of a middleware may do it by hand.
     public init(
@@ -29,23 +31,56 @@ public struct RecordContext: Sendable {
         logger: Logger? = nil,
         invocation: InvocationContext = InvocationContext()
     ) {
+        self.init(
+            index: index,
+            itemIdentifier: itemIdentifier,
+            eventSource: eventSource,
+            attempt: attempt,
+            deadline: deadline,
+            logger: Self.recordLogger(
+                base: logger ?? invocation.loggerWithMetadata(coldStart: nil),
+                index: index,
+                itemIdentifier: itemIdentifier,
+                eventSource: eventSource
+            ),
+            invocation: invocation,
+            attemptTracker: nil
+        )
+    }
+
+    /// `base` with the record's keys added.
+    static func recordLogger(
+        base: Logger,
+        index: Int,
+        itemIdentifier: String,
+        eventSource: BatchEventSource
+    ) -> Logger {
+        var logger = base
+        logger[metadataKey: "record_index"] = .stringConvertible(index)
+        logger[metadataKey: "item_identifier"] = .string(itemIdentifier)
+        logger[metadataKey: "event_source"] = .string(eventSource.rawValue)
+        return logger
+    }
+
+    /// The processor's initialiser: `logger` already carries the invocation's metadata.
+    init(
+        index: Int,
+        itemIdentifier: String,
+        eventSource: BatchEventSource,
+        attempt: Int,
+        deadline: ContinuousClock.Instant?,
+        logger: Logger,
+        invocation: InvocationContext,
+        attemptTracker: AttemptTracker?
+    ) {
         self.index = index
         self.itemIdentifier = itemIdentifier
         self.eventSource = eventSource
         self.attempt = attempt
         self.deadline = deadline
         self.invocation = invocation
-        var logger = logger ?? invocation.logger
-        logger[metadataKey: "record_index"] = "\(index)"
-        logger[metadataKey: "item_identifier"] = "\(itemIdentifier)"
-        logger[metadataKey: "event_source"] = "\(eventSource.rawValue)"
-        if let requestID = invocation.requestID {
-            logger[metadataKey: "function_request_id"] = "\(requestID)"
-        }
-        if let functionName = invocation.functionName {
-            logger[metadataKey: "function_name"] = "\(functionName)"
-        }
         self.logger = logger
+        self.attemptTracker = attemptTracker
     }
 
     /// The Lambda request id of the invocation.

@@ -1,3 +1,5 @@
+import JSONSupport
+
 /// What happened to one record of a batch.
 public struct RecordOutcome: Sendable {
     /// The record's 0-based position in the batch.
@@ -13,6 +15,10 @@ public struct RecordOutcome: Sendable {
     /// earlier record that failed: the response then stays the one a sequential run would give, and the record
     /// comes back (at least once, never lost).
     public let isReported: Bool
+    /// How many attempts the record took (0 when it was skipped; above 1 when middleware retried it).
+    public let attempts: Int
+    /// How long the record took, every attempt included (`nil` when it was skipped).
+    public let duration: Duration?
 
     /// How a record ended.
     public enum Status: Sendable {
@@ -112,15 +118,19 @@ public struct PartialBatchResponse: Codable, Sendable, Hashable {
 
     /// The response as compact JSON, exactly what Lambda expects.
     public var jsonBytes: [UInt8] {
-        var output = Array(#"{"batchItemFailures":["#.utf8)
-        for (position, failure) in batchItemFailures.enumerated() {
-            if position > 0 { output.append(UInt8(ascii: ",")) }
-            output.append(contentsOf: Array(#"{"itemIdentifier":"#.utf8))
-            JSONText.appendString(failure.itemIdentifier, to: &output)
-            output.append(UInt8(ascii: "}"))
+        var json = JSONText(capacity: 32 + batchItemFailures.count * 48)
+        json.beginObject()
+        json.key("batchItemFailures")
+        json.beginArray()
+        for failure in batchItemFailures {
+            json.beginObject()
+            json.key("itemIdentifier")
+            json.string(failure.itemIdentifier)
+            json.endObject()
         }
-        output.append(contentsOf: Array("]}".utf8))
-        return output
+        json.endArray()
+        json.endObject()
+        return json.bytes
     }
 
     /// The response as compact JSON text.

@@ -1,0 +1,124 @@
+public import CoreMetrics
+import Logging
+import Synchronization
+
+/// How the processor reports what it does: metrics through swift-metrics, logs through each invocation's
+/// logger, and a flush at the end of every batch.
+///
+/// The processor knows only the swift-metrics and swift-log APIs; the Observability module supplies the
+/// backends (EMF and JSON or journald) and its `flushMetrics` for ``flushMetrics``.
+public struct Instrumentation: Sendable {
+    /// Where metrics go; `nil` means the global `MetricsSystem.factory` at the processor's creation (so
+    /// bootstrap metrics before creating the processor).
+    public var metricsFactory: (any MetricsFactory)?
+    /// Called at the end of every batch, also when the invocation fails, to write the batch's metrics.
+    public var flushMetrics: (@Sendable () -> Void)?
+    /// Adds each failed record's payload (SQS body, Kinesis data, DynamoDB keys and images) to its log line.
+    /// Off by default: payloads may hold personal data.
+    public var logsRecordPayloads: Bool
+
+    /// Creates instrumentation settings.
+    public init(
+        metricsFactory: (any MetricsFactory)? = nil,
+        flushMetrics: (@Sendable () -> Void)? = nil,
+        logsRecordPayloads: Bool = false
+    ) {
+        self.metricsFactory = metricsFactory
+        self.flushMetrics = flushMetrics
+        self.logsRecordPayloads = logsRecordPayloads
+    }
+
+    /// The metric names the processor emits, each with the `event_source` dimension (plus the backend's
+    /// defaults, such as `service`). Dashboards and alarms are built on these names.
+    public enum MetricName {
+        /// Count: records in the batch.
+        public static let recordsReceived = "RecordsReceived"
+        /// Count: records whose handler returned (and that are not reported).
+        public static let recordsSucceeded = "RecordsSucceeded"
+        /// Count: records whose handler or middleware threw.
+        public static let recordsFailed = "RecordsFailed"
+        /// Count: records not run because of the policy, the deadline or cancellation.
+        public static let recordsSkipped = "RecordsSkipped"
+        /// Count: entries in the partial batch response (records Lambda will deliver again).
+        public static let recordsReported = "RecordsReported"
+        /// Count: extra attempts made by retrying middleware.
+        public static let recordRetries = "RecordRetries"
+        /// Milliseconds: how long each record that ran took, all attempts included.
+        public static let recordDuration = "RecordDuration"
+        /// Milliseconds: how long the whole batch took.
+        public static let batchDuration = "BatchDuration"
+        /// Count: batches whose invocation failed as a whole (every record failed, a missing identifier).
+        public static let batchFailures = "BatchFailures"
+
+        /// Every name, in the order above.
+        public static let all = [
+            recordsReceived, recordsSucceeded, recordsFailed, recordsSkipped, recordsReported, recordRetries,
+            recordDuration, batchDuration, batchFailures,
+        ]
+    }
+
+    /// The dimension every processor metric carries: the event source (`aws:sqs`, `aws:kinesis`,
+    /// `aws:dynamodb`).
+    public static let eventSourceDimension = "event_source"
+}
+
+/// The metric objects of one event source, made once when the processor is made.
+final class SourceInstruments: Sendable {
+    let received: Counter
+    let succeeded: Counter
+    let failed: Counter
+    let skipped: Counter
+    let reported: Counter
+    let retries: Counter
+    let recordDuration: Timer
+    let batchDuration: Timer
+    let batchFailures: Counter
+
+    init(source: BatchEventSource, factory: any MetricsFactory) {
+        let dimensions = [(Instrumentation.eventSourceDimension, source.rawValue)]
+        typealias Name = Instrumentation.MetricName
+        received = Counter(label: Name.recordsReceived, dimensions: dimensions, factory: factory)
+        succeeded = Counter(label: Name.recordsSucceeded, dimensions: dimensions, factory: factory)
+        failed = Counter(label: Name.recordsFailed, dimensions: dimensions, factory: factory)
+        skipped = Counter(label: Name.recordsSkipped, dimensions: dimensions, factory: factory)
+        reported = Counter(label: Name.recordsReported, dimensions: dimensions, factory: factory)
+        retries = Counter(label: Name.recordRetries, dimensions: dimensions, factory: factory)
+        recordDuration = Timer(label: Name.recordDuration, dimensions: dimensions, factory: factory)
+        batchDuration = Timer(label: Name.batchDuration, dimensions: dimensions, factory: factory)
+        batchFailures = Counter(label: Name.batchFailures, dimensions: dimensions, factory: factory)
+    }
+}
+
+/// Every source's instruments, made once per processor.
+final class Instruments: Sendable {
+    let bySource: [BatchEventSource: SourceInstruments]
+
+    init(factory: any MetricsFactory) {
+        var bySource: [BatchEventSource: SourceInstruments] = [:]
+        for source in BatchEventSource.all {
+            bySource[source] = SourceInstruments(source: source, factory: factory)
+        }
+        self.bySource = bySource
+    }
+}
+
+/// Whether this process has finished a batch yet: the first batch of a process is its cold start.
+enum ColdStart {
+    private static let done = Atomic<Bool>(false)
+
+    /// True for the first call in the process, false after.
+    static func take() -> Bool {
+        !done.exchange(true, ordering: .relaxed)
+    }
+}
+
+/// Notes the highest attempt number a record reached, as it passes through each step of the chain.
+final class AttemptTracker: Sendable {
+    private let highest = Atomic<Int>(1)
+
+    func observe(_ attempt: Int) {
+        highest.max(attempt, ordering: .relaxed)
+    }
+
+    var attempts: Int { highest.load(ordering: .relaxed) }
+}

@@ -1,0 +1,264 @@
+public import CoreMetrics
+import JSONLogging
+import JSONSupport
+import Synchronization
+
+/// A swift-metrics backend that aggregates counters, recorders, timers and meters in memory and writes them as
+/// CloudWatch Embedded Metric Format documents on ``flush()``: CloudWatch Logs turns each document into metrics,
+/// with no API call.
+///
+/// ```swift
+/// let metrics = try EMFMetricsFactory(configuration: .init(namespace: "Orders", defaultDimensions: [("service", "orders")]))
+/// MetricsSystem.bootstrap(metrics)
+/// // … at the end of each invocation:
+/// metrics.flush()
+/// ```
+///
+/// Counters are written as the sum since the last flush, recorders and timers as every value recorded since then,
+/// meters as their last value. Metrics that nothing touched since the last flush are left out. The EMF limits
+/// hold: at most 100 metrics per document and 100 values per metric (more are split into further documents),
+/// at most 30 dimensions per set; metrics with different dimensions go in separate documents. Invalid names and
+/// non-finite values are dropped with a warning, never written.
+public final class EMFMetricsFactory: MetricsFactory, Sendable {
+    /// The configuration in force.
+    public let configuration: Configuration
+    private let state = Mutex(State())
+
+    /// Creates a backend.
+    ///
+    /// - Throws: ``EMFConfigurationError`` when the namespace or a default dimension is not valid for CloudWatch.
+    public init(configuration: Configuration) throws(EMFConfigurationError) {
+        if let problem = EMFValidation.namespaceProblem(configuration.namespace) {
+            throw EMFConfigurationError(message: "namespace \(JSONText.quoted(configuration.namespace)) \(problem)")
+        }
+        for (name, value) in configuration.defaultDimensions {
+            if let problem = EMFValidation.dimensionProblem(name: name, value: value) {
+                throw EMFConfigurationError(message: "default dimension \(JSONText.quoted(name)) \(problem)")
+            }
+        }
+        guard configuration.defaultDimensions.count <= EMFValidation.maxDimensions else {
+            throw EMFConfigurationError(
+                message: "\(configuration.defaultDimensions.count) default dimensions; EMF allows at most \(EMFValidation.maxDimensions)"
+            )
+        }
+        self.configuration = configuration
+    }
+
+    // MARK: - State
+
+    struct MetricKey: Hashable {
+        var name: String
+        var dimensions: [Dimension]
+    }
+
+    struct Dimension: Hashable {
+        var name: String
+        var value: String
+    }
+
+    enum Kind {
+        case counter, gauge, values
+    }
+
+    struct MetricState {
+        var kind: Kind
+        var unit: EMFUnit
+        var sum: Double = 0
+        var values: [Double] = []
+        var touched = false
+    }
+
+    struct State {
+        var metrics: [MetricKey: MetricState] = [:]
+        /// Metrics in the order they were first made, so documents list them steadily.
+        var order: [MetricKey] = []
+        var warned: Set<String> = []
+        var coldStartPending = true
+    }
+
+    /// Reports a problem once per distinct message.
+    func warn(_ message: String) {
+        let isNew = state.withLock { $0.warned.insert(message).inserted }
+        if isNew { configuration.warningHandler(message) }
+    }
+
+    /// The key of a metric, or `nil` (with a warning) when its name cannot be written.
+    private func register(label: String, dimensions: [(String, String)], kind: Kind, unit: EMFUnit) -> MetricKey? {
+        if let problem = EMFValidation.metricNameProblem(label) {
+            warn("metric \(JSONText.quoted(label)) is dropped: its name \(problem)")
+            return nil
+        }
+        var merged: [Dimension] = configuration.defaultDimensions.map { Dimension(name: $0.0, value: $0.1) }
+        for (name, value) in dimensions {
+            if let problem = EMFValidation.dimensionProblem(name: name, value: value) {
+                warn("dimension \(JSONText.quoted(name)) of metric \(JSONText.quoted(label)) is dropped: \(problem)")
+                continue
+            }
+            if let existing = merged.firstIndex(where: { $0.name == name }) {
+                merged[existing].value = value
+            } else {
+                merged.append(Dimension(name: name, value: value))
+            }
+        }
+        if merged.count > EMFValidation.maxDimensions {
+            warn(
+                "metric \(JSONText.quoted(label)) has \(merged.count) dimensions; only the first "
+                    + "\(EMFValidation.maxDimensions) are kept"
+            )
+            merged = Array(merged.prefix(EMFValidation.maxDimensions))
+        }
+        if merged.contains(where: { $0.name == label }) {
+            warn("metric \(JSONText.quoted(label)) is dropped: it has the name of one of its dimensions")
+            return nil
+        }
+        let key = MetricKey(name: label, dimensions: merged)
+        let conflict: Bool = state.withLock { state in
+            if let existing = state.metrics[key] { return existing.kind != kind }
+            state.metrics[key] = MetricState(kind: kind, unit: unit)
+            state.order.append(key)
+            return false
+        }
+        if conflict {
+            warn("metric \(JSONText.quoted(label)) is dropped: a metric of another kind has the same name and dimensions")
+            return nil
+        }
+        return key
+    }
+
+    func update(_ key: MetricKey?, _ change: (inout MetricState) -> Void) {
+        guard let key else { return }
+        state.withLock { state in
+            if var metric = state.metrics[key] {
+                change(&metric)
+                metric.touched = true
+                state.metrics[key] = metric
+            }
+        }
+    }
+
+    /// Records `value`, dropping it with a warning when it is not finite.
+    func record(_ value: Double, into key: MetricKey?) {
+        guard let key else { return }
+        guard value.isFinite else {
+            warn("a non-finite value (\(value)) of metric \(JSONText.quoted(key.name)) was dropped")
+            return
+        }
+        update(key) { $0.values.append(value) }
+    }
+
+    func unit(for label: String, default fallback: EMFUnit) -> EMFUnit {
+        configuration.units[label] ?? fallback
+    }
+
+    // MARK: - MetricsFactory
+
+    public func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
+        EMFCounter(factory: self, key: register(label: label, dimensions: dimensions, kind: .counter, unit: unit(for: label, default: .count)))
+    }
+
+    public func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
+        EMFCounter(factory: self, key: register(label: label, dimensions: dimensions, kind: .counter, unit: unit(for: label, default: .count)))
+    }
+
+    public func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
+        EMFMeter(factory: self, key: register(label: label, dimensions: dimensions, kind: .gauge, unit: unit(for: label, default: .none)))
+    }
+
+    public func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
+        let kind: Kind = aggregate ? .values : .gauge
+        return EMFRecorder(factory: self, key: register(label: label, dimensions: dimensions, kind: kind, unit: unit(for: label, default: .none)))
+    }
+
+    public func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
+        let unit = unit(for: label, default: configuration.timerUnit)
+        return EMFTimer(factory: self, key: register(label: label, dimensions: dimensions, kind: .values, unit: unit), unit: unit)
+    }
+
+    public func destroyCounter(_ handler: any CounterHandler) {}
+    public func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) {}
+    public func destroyMeter(_ handler: any MeterHandler) {}
+    public func destroyRecorder(_ handler: any RecorderHandler) {}
+    public func destroyTimer(_ handler: any TimerHandler) {}
+
+    // MARK: - Flushing
+
+    /// Writes every metric touched since the last flush as EMF documents, one line each, and starts afresh.
+    /// With nothing to write, writes nothing.
+    public func flush() {
+        for document in takeDocuments() {
+            configuration.output(document)
+        }
+    }
+
+    /// The documents a flush would write now, and resets as a flush does: for tests and custom outputs.
+    ///
+    /// - Parameter timestamp: `_aws.Timestamp`, milliseconds since 1970; `nil` means now.
+    public func takeDocuments(timestamp: Int64? = nil) -> [[UInt8]] {
+        let timestamp = timestamp ?? WallClock.nowMilliseconds()
+        let (snapshot, coldStart): ([(MetricKey, MetricState)], Bool) = state.withLock { state in
+            var taken: [(MetricKey, MetricState)] = []
+            for key in state.order {
+                guard var metric = state.metrics[key], metric.touched else { continue }
+                taken.append((key, metric))
+                metric.touched = false
+                metric.values.removeAll(keepingCapacity: true)
+                if metric.kind == .counter { metric.sum = 0 }
+                state.metrics[key] = metric
+            }
+            let coldStart = state.coldStartPending && configuration.coldStartFunctionName != nil
+            state.coldStartPending = false
+            return (taken, coldStart)
+        }
+
+        var documents: [[UInt8]] = []
+        if coldStart, let functionName = configuration.coldStartFunctionName {
+            var dimensions = configuration.defaultDimensions.map { Dimension(name: $0.0, value: $0.1) }
+            dimensions.removeAll { $0.name == "function_name" }
+            dimensions.append(Dimension(name: "function_name", value: functionName))
+            documents += EMFDocumentWriter.documents(
+                namespace: configuration.namespace,
+                dimensions: Array(dimensions.prefix(EMFValidation.maxDimensions)),
+                metrics: [.init(name: "ColdStart", unit: .count, highResolution: false, values: [1])],
+                timestamp: timestamp
+            )
+        }
+
+        // One group of documents per distinct set of dimensions (names and values).
+        var groups: [[Dimension]: [EMFDocumentWriter.Metric]] = [:]
+        var groupOrder: [[Dimension]] = []
+        for (key, metric) in snapshot {
+            let values: [Double]
+            switch metric.kind {
+            case .counter: values = [metric.sum]
+            case .gauge: values = metric.values.last.map { [$0] } ?? []
+            case .values: values = metric.values
+            }
+            guard !values.isEmpty else { continue }
+            if groups[key.dimensions] == nil { groupOrder.append(key.dimensions) }
+            groups[key.dimensions, default: []].append(
+                .init(
+                    name: key.name,
+                    unit: metric.unit,
+                    highResolution: configuration.highResolutionMetrics.contains(key.name),
+                    values: values
+                )
+            )
+        }
+        for dimensions in groupOrder {
+            documents += EMFDocumentWriter.documents(
+                namespace: configuration.namespace,
+                dimensions: dimensions,
+                metrics: groups[dimensions] ?? [],
+                timestamp: timestamp
+            )
+        }
+        return documents
+    }
+}
+
+/// A namespace or default dimension that CloudWatch would not accept.
+public struct EMFConfigurationError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong.
+    public let message: String
+    public var description: String { message }
+}

@@ -1,0 +1,199 @@
+import CSystemd
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+public import JSONLogging
+public import Logging
+import Synchronization
+
+/// A swift-log handler that sends native journald entries through libsystemd's `sd_journal_sendv`.
+///
+/// Each entry carries `MESSAGE`, `PRIORITY` (trace and debug 7, info 6, notice 5, warning 4, error 3,
+/// critical 2), `CODE_FILE`, `CODE_LINE`, `CODE_FUNC`, `SYSLOG_IDENTIFIER`, `LOGGER` (the logger's label), an
+/// error as `EXCEPTION_NAME` and `EXCEPTION`, and every metadata key normalised to journald's field rules
+/// (see ``fieldName(_:)``), nested values flattened with `_`. Values with newlines or binary data arrive intact.
+///
+/// When the journal socket is absent, or libsystemd reports a failure, the entry is written as a JSON line on
+/// standard error instead (said once on standard error); no entry is lost, and nothing crashes.
+public struct JournaldLogHandler: LogHandler {
+    /// The logger's label, sent as `LOGGER`.
+    public let label: String
+    /// The `SYSLOG_IDENTIFIER` of every entry.
+    public let syslogIdentifier: String
+    /// The journal's socket; its absence means the entry goes to the fallback.
+    public let socketPath: String
+    /// Where entries go when the journal cannot take them.
+    public let fallback: LineWriter
+    public var logLevel: Logger.Level = .info
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+
+    /// The socket journald listens on.
+    public static let defaultSocketPath = "/run/systemd/journal/socket"
+
+    /// Creates a handler for the logger `label`.
+    ///
+    /// - Parameters:
+    ///   - syslogIdentifier: the program's name in the journal; defaults to the executable's name.
+    ///   - socketPath: the journal socket to check for before sending.
+    ///   - fallback: where entries go when the journal cannot take them.
+    public init(
+        label: String,
+        syslogIdentifier: String? = nil,
+        logLevel: Logger.Level = .info,
+        socketPath: String = JournaldLogHandler.defaultSocketPath,
+        fallback: LineWriter = .standardError,
+        metadataProvider: Logger.MetadataProvider? = nil
+    ) {
+        self.label = label
+        self.syslogIdentifier = syslogIdentifier ?? Self.programName()
+        self.logLevel = logLevel
+        self.socketPath = socketPath
+        self.fallback = fallback
+        self.metadataProvider = metadataProvider
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var merged = metadata
+        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
+        if let explicit = event.metadata { merged.merge(explicit) { _, new in new } }
+
+        if Self.socketExists(socketPath) {
+            let fields = entryFields(event, metadata: merged)
+            let result = Self.send(fields)
+            if result >= 0 { return }
+            Self.announceFallback("sd_journal_sendv failed with error \(-result); logging JSON lines to stderr", to: fallback)
+        } else {
+            Self.announceFallback("the journal socket \(socketPath) does not exist; logging JSON lines to stderr", to: fallback)
+        }
+        var handler = JSONLogHandler(
+            label: label,
+            configuration: .init(service: syslogIdentifier, logLevel: logLevel, format: .json, output: fallback)
+        )
+        handler.metadata = merged
+        handler.log(event: event)
+    }
+
+    // MARK: - Fields
+
+    /// The entry's fields, in order, as `NAME=value` byte strings.
+    func entryFields(_ event: LogEvent, metadata: Logger.Metadata) -> [[UInt8]] {
+        var fields: [[UInt8]] = []
+        func add(_ name: String, _ value: String) {
+            fields.append(Array(name.utf8) + [UInt8(ascii: "=")] + Array(value.utf8))
+        }
+        add("MESSAGE", event.message.description)
+        add("PRIORITY", String(Self.priority(event.level)))
+        add("CODE_FILE", event.file)
+        add("CODE_LINE", String(event.line))
+        add("CODE_FUNC", event.function)
+        add("SYSLOG_IDENTIFIER", syslogIdentifier)
+        add("LOGGER", label)
+        if let error = event.error {
+            add("EXCEPTION_NAME", String(reflecting: type(of: error)))
+            add("EXCEPTION", String(describing: error))
+        }
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
+            Self.flatten(value, name: Self.fieldName(key), into: &fields)
+        }
+        return fields
+    }
+
+    private static func flatten(_ value: Logger.Metadata.Value, name: String, into fields: inout [[UInt8]]) {
+        switch value {
+        case .string(let text):
+            fields.append(Array(name.utf8) + [UInt8(ascii: "=")] + Array(text.utf8))
+        case .stringConvertible(let convertible):
+            fields.append(Array(name.utf8) + [UInt8(ascii: "=")] + Array(convertible.description.utf8))
+        case .dictionary(let dictionary):
+            for (key, nested) in dictionary.sorted(by: { $0.key < $1.key }) {
+                flatten(nested, name: fieldName(name + "_" + key), into: &fields)
+            }
+        case .array(let array):
+            for (index, nested) in array.enumerated() {
+                flatten(nested, name: fieldName(name + "_" + String(index)), into: &fields)
+            }
+        }
+    }
+
+    /// The fields this handler writes itself; a metadata key that normalises to one of them gets `META_` before it.
+    public static let reservedFields: Set<String> = [
+        "MESSAGE", "PRIORITY", "CODE_FILE", "CODE_LINE", "CODE_FUNC", "SYSLOG_IDENTIFIER", "LOGGER",
+        "EXCEPTION_NAME", "EXCEPTION",
+    ]
+
+    /// `key` as a journald field name: upper case, every character outside `A–Z 0–9 _` made `_`, leading
+    /// underscores removed (they mark fields only journald may set), `F` put before a leading digit, at most
+    /// 64 characters, and `META_` put before the handler's own field names. Journald silently drops fields
+    /// that break these rules.
+    public static func fieldName(_ key: String) -> String {
+        var name = String(
+            key.uppercased().unicodeScalars.map { scalar -> Character in
+                switch scalar {
+                case "A"..."Z", "0"..."9", "_": Character(scalar)
+                default: "_"
+                }
+            }
+        )
+        while name.hasPrefix("_") { name.removeFirst() }
+        if name.isEmpty { name = "FIELD" }
+        if let first = name.first, first.isNumber { name = "F" + name }
+        if reservedFields.contains(name) { name = "META_" + name }
+        return String(name.prefix(64))
+    }
+
+    /// journald's priority for a swift-log level.
+    public static func priority(_ level: Logger.Level) -> Int {
+        switch level {
+        case .trace, .debug: 7
+        case .info: 6
+        case .notice: 5
+        case .warning: 4
+        case .error: 3
+        case .critical: 2
+        }
+    }
+
+    // MARK: - Sending
+
+    /// Sends the fields as one entry; the result of `sd_journal_sendv` (negative on failure).
+    static func send(_ fields: [[UInt8]]) -> Int32 {
+        // One buffer holds every field, so the iovecs point into memory that stays put during the call.
+        let buffer = fields.flatMap { $0 }
+        return buffer.withUnsafeBytes { raw -> Int32 in
+            guard let base = raw.baseAddress else { return -EINVAL }
+            var vectors: [iovec] = []
+            vectors.reserveCapacity(fields.count)
+            var offset = 0
+            for field in fields {
+                vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: base + offset), iov_len: field.count))
+                offset += field.count
+            }
+            return vectors.withUnsafeBufferPointer { sd_journal_sendv($0.baseAddress, Int32($0.count)) }
+        }
+    }
+
+    static func socketExists(_ path: String) -> Bool {
+        var status = stat()
+        return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFSOCK
+    }
+
+    private static let fallbackAnnounced = Atomic<Bool>(false)
+
+    private static func announceFallback(_ message: String, to writer: LineWriter) {
+        guard !fallbackAnnounced.exchange(true, ordering: .relaxed) else { return }
+        writer.write(line: "JournaldLogging: " + message)
+    }
+
+    private static func programName() -> String {
+        let path = CommandLine.arguments.first ?? "swift"
+        return path.split(separator: "/").last.map(String.init) ?? path
+    }
+}
