@@ -76,12 +76,32 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "TestProcessSupport",
+            path: "Tests/TestProcessSupport"
+        ),
         .testTarget(
             name: "BatchProcessingTests",
             dependencies: [
                 "BatchProcessing",
                 "batchproc",
+                "TestProcessSupport",
+                "JSONLogging",
+                "EMFMetrics",
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "ObservabilityTests",
+            dependencies: [
+                "JSONLogging",
+                "EMFMetrics",
+                "JournaldLogging",
+                "Observability",
+                "TestProcessSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             exclude: ["Fixtures"]
         ),

@@ -1,4 +1,5 @@
 import Foundation
+import TestProcessSupport
 import Testing
 
 /// Runs the built `batchproc` executable as a real process.
@@ -10,6 +11,10 @@ enum Batchproc {
 
         var stdoutLines: [String] {
             stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
+        }
+
+        var stderrLines: [String] {
+            stderr.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
         }
 
         /// Standard output parsed as one JSON object.
@@ -40,49 +45,13 @@ enum Batchproc {
 
     /// Runs the executable and waits for it without blocking a thread of the concurrency pool (tests of
     /// deadlines run beside these and need those threads).
-    static func run(
-        _ arguments: [String],
-        stdin: String? = nil,
-        environment: [String: String] = [:]
-    ) async throws -> Output {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
+    static func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) async throws -> Output {
         var env = ProcessInfo.processInfo.environment
-        for key in env.keys where key.hasPrefix("BATCH_PROCESSING_") { env[key] = nil }
+        for key in env.keys where key.hasPrefix("BATCH_PROCESSING_") || key.hasPrefix("POWERTOOLS_") { env[key] = nil }
+        env["JOURNAL_STREAM"] = nil
         env.merge(environment) { $1 }
-        process.environment = env
-
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("batchproc-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let outURL = folder.appendingPathComponent("out")
-        let errURL = folder.appendingPathComponent("err")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: outURL)
-        process.standardError = try FileHandle(forWritingTo: errURL)
-        if let stdin {
-            let inURL = folder.appendingPathComponent("in")
-            try Data(stdin.utf8).write(to: inURL)
-            process.standardInput = try FileHandle(forReadingFrom: inURL)
-        } else {
-            process.standardInput = FileHandle.nullDevice
-        }
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            process.terminationHandler = { _ in continuation.resume() }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
-        }
-        return Output(
-            status: process.terminationStatus,
-            stdout: try String(contentsOf: outURL, encoding: .utf8),
-            stderr: try String(contentsOf: errURL, encoding: .utf8)
-        )
+        let output = try await ChildProcess.run(executable, arguments, stdin: stdin.map { Array($0.utf8) }, environment: env)
+        return Output(status: output.status, stdout: output.stdout, stderr: output.stderr)
     }
 }
 
