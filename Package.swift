@@ -78,6 +78,7 @@ let package = Package(
         ),
         .target(
             name: "TestProcessSupport",
+            dependencies: ["JSONLogging"],
             path: "Tests/TestProcessSupport"
         ),
         .testTarget(

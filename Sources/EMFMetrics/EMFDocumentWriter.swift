@@ -119,7 +119,8 @@ enum EMFValidation {
         if name == "_aws" { return "has a name reserved by EMF" }
         if value.utf8.count > 1024 { return "has a value longer than 1024 characters" }
         if value.allSatisfy(\.isWhitespace) { return "has a value without a visible character" }
-        for scalar in (name + value).unicodeScalars where !scalar.isASCII || scalar.value < 0x20 || scalar.value == 0x7F {
+        for scalar in (name + value).unicodeScalars where !scalar.isASCII || scalar.value < 0x20 || scalar.value == 0x7F
+        {
             return "contains \(describe(scalar)); dimensions must be printable ASCII"
         }
         return nil

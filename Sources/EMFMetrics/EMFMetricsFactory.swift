@@ -38,7 +38,8 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
         }
         guard configuration.defaultDimensions.count <= EMFValidation.maxDimensions else {
             throw EMFConfigurationError(
-                message: "\(configuration.defaultDimensions.count) default dimensions; EMF allows at most \(EMFValidation.maxDimensions)"
+                message:
+                    "\(configuration.defaultDimensions.count) default dimensions; EMF allows at most \(EMFValidation.maxDimensions)"
             )
         }
         self.configuration = configuration
@@ -119,7 +120,9 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
             return false
         }
         if conflict {
-            warn("metric \(JSONText.quoted(label)) is dropped: a metric of another kind has the same name and dimensions")
+            warn(
+                "metric \(JSONText.quoted(label)) is dropped: a metric of another kind has the same name and dimensions"
+            )
             return nil
         }
         return key
@@ -153,25 +156,44 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
     // MARK: - MetricsFactory
 
     public func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
-        EMFCounter(factory: self, key: register(label: label, dimensions: dimensions, kind: .counter, unit: unit(for: label, default: .count)))
+        EMFCounter(
+            factory: self,
+            key: register(label: label, dimensions: dimensions, kind: .counter, unit: unit(for: label, default: .count))
+        )
     }
 
-    public func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
-        EMFCounter(factory: self, key: register(label: label, dimensions: dimensions, kind: .counter, unit: unit(for: label, default: .count)))
+    public func makeFloatingPointCounter(
+        label: String,
+        dimensions: [(String, String)]
+    ) -> any FloatingPointCounterHandler {
+        EMFCounter(
+            factory: self,
+            key: register(label: label, dimensions: dimensions, kind: .counter, unit: unit(for: label, default: .count))
+        )
     }
 
     public func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
-        EMFMeter(factory: self, key: register(label: label, dimensions: dimensions, kind: .gauge, unit: unit(for: label, default: .none)))
+        EMFMeter(
+            factory: self,
+            key: register(label: label, dimensions: dimensions, kind: .gauge, unit: unit(for: label, default: .none))
+        )
     }
 
     public func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
         let kind: Kind = aggregate ? .values : .gauge
-        return EMFRecorder(factory: self, key: register(label: label, dimensions: dimensions, kind: kind, unit: unit(for: label, default: .none)))
+        return EMFRecorder(
+            factory: self,
+            key: register(label: label, dimensions: dimensions, kind: kind, unit: unit(for: label, default: .none))
+        )
     }
 
     public func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
         let unit = unit(for: label, default: configuration.timerUnit)
-        return EMFTimer(factory: self, key: register(label: label, dimensions: dimensions, kind: .values, unit: unit), unit: unit)
+        return EMFTimer(
+            factory: self,
+            key: register(label: label, dimensions: dimensions, kind: .values, unit: unit),
+            unit: unit
+        )
     }
 
     public func destroyCounter(_ handler: any CounterHandler) {}

@@ -62,7 +62,8 @@ extension JSONLogHandler {
             default: chosenFormat = format
             }
             return Configuration(
-                service: environment["POWERTOOLS_SERVICE_NAME"].flatMap { $0.isEmpty ? nil : $0 } ?? "service_undefined",
+                service: environment["POWERTOOLS_SERVICE_NAME"].flatMap { $0.isEmpty ? nil : $0 }
+                    ?? "service_undefined",
                 logLevel: level,
                 format: chosenFormat,
                 output: output,

@@ -1,3 +1,6 @@
+import JSONSupport
+public import Logging
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,8 +8,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import JSONSupport
-public import Logging
 
 /// A swift-log handler that writes one JSON object per line, with the keys of Lambda's JSON log format and
 /// Powertools' logger: `timestamp`, `level`, `message`, `service`, `location`, `logger`, on Lambda

@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,7 +7,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
 
 /// Writes whole lines to a file descriptor, one at a time, so that lines written from concurrent tasks never
 /// interleave. Share one writer per descriptor: the JSON log handler and the EMF backend both use

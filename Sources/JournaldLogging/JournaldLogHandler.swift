@@ -1,12 +1,13 @@
 import CSystemd
+public import JSONLogging
+public import Logging
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-public import JSONLogging
-public import Logging
-import Synchronization
 
 /// A swift-log handler that sends native journald entries through libsystemd's `sd_journal_sendv`.
 ///
@@ -69,9 +70,15 @@ public struct JournaldLogHandler: LogHandler {
             let fields = entryFields(event, metadata: merged)
             let result = Self.send(fields)
             if result >= 0 { return }
-            Self.announceFallback("sd_journal_sendv failed with error \(-result); logging JSON lines to stderr", to: fallback)
+            Self.announceFallback(
+                "sd_journal_sendv failed with error \(-result); logging JSON lines to stderr",
+                to: fallback
+            )
         } else {
-            Self.announceFallback("the journal socket \(socketPath) does not exist; logging JSON lines to stderr", to: fallback)
+            Self.announceFallback(
+                "the journal socket \(socketPath) does not exist; logging JSON lines to stderr",
+                to: fallback
+            )
         }
         var handler = JSONLogHandler(
             label: label,

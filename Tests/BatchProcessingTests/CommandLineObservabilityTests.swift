@@ -82,10 +82,16 @@ struct CommandLineObservabilityTests {
     @Test("--log-payloads adds the failed record's payload; --log-format text writes readable lines")
     func payloadsAndText() async throws {
         let withPayload = try await Batchproc.run(["process", Self.orders, "--fail", "msg-01", "--log-payloads"])
-        let failure = try #require(try Self.parsedStderr(withPayload).first { $0["message"] as? String == "record failed" })
+        let failure = try #require(
+            try Self.parsedStderr(withPayload).first { $0["message"] as? String == "record failed" }
+        )
         #expect((failure["payload"] as? String)?.contains("\"orderId\": 1001") == true)
 
         let text = try await Batchproc.run(["process", Self.orders, "--fail", "msg-01", "--log-format", "text"])
-        #expect(text.stderrLines.contains { $0.contains("ERROR") && $0.contains("record failed") && $0.contains("item_identifier=msg-01") })
+        #expect(
+            text.stderrLines.contains {
+                $0.contains("ERROR") && $0.contains("record failed") && $0.contains("item_identifier=msg-01")
+            }
+        )
     }
 }

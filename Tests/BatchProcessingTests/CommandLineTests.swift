@@ -45,12 +45,21 @@ enum Batchproc {
 
     /// Runs the executable and waits for it without blocking a thread of the concurrency pool (tests of
     /// deadlines run beside these and need those threads).
-    static func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) async throws -> Output {
+    static func run(
+        _ arguments: [String],
+        stdin: String? = nil,
+        environment: [String: String] = [:]
+    ) async throws -> Output {
         var env = ProcessInfo.processInfo.environment
         for key in env.keys where key.hasPrefix("BATCH_PROCESSING_") || key.hasPrefix("POWERTOOLS_") { env[key] = nil }
         env["JOURNAL_STREAM"] = nil
         env.merge(environment) { $1 }
-        let output = try await ChildProcess.run(executable, arguments, stdin: stdin.map { Array($0.utf8) }, environment: env)
+        let output = try await ChildProcess.run(
+            executable,
+            arguments,
+            stdin: stdin.map { Array($0.utf8) },
+            environment: env
+        )
         return Output(status: output.status, stdout: output.stdout, stderr: output.stderr)
     }
 }

@@ -5,7 +5,8 @@ import Synchronization
 import TestProcessSupport
 import Testing
 
-@Suite("EMF metrics")
+/// Serialized: most tests start a Python validator, and ten at once would crowd the machine's two cores.
+@Suite("EMF metrics", .serialized)
 struct EMFMetricsTests {
     final class Warnings: Sendable {
         let messages = Mutex<[String]>([])
@@ -75,10 +76,14 @@ struct EMFMetricsTests {
         #expect(document["PayloadSize"] as? [Double] == [100, 250.5])
         #expect(document["Latency"] as? [Double] == [12, 1.5])
         #expect(document["QueueDepth"] as? Int == 9)
-        let units = Dictionary(uniqueKeysWithValues: try Self.metricDefinitions(document).map {
-            ($0["Name"] as? String ?? "", $0["Unit"] as? String ?? "")
-        })
-        #expect(units == ["Processed": "Count", "PayloadSize": "Bytes", "Latency": "Milliseconds", "QueueDepth": "Count"])
+        let units = Dictionary(
+            uniqueKeysWithValues: try Self.metricDefinitions(document).map {
+                ($0["Name"] as? String ?? "", $0["Unit"] as? String ?? "")
+            }
+        )
+        #expect(
+            units == ["Processed": "Count", "PayloadSize": "Bytes", "Latency": "Milliseconds", "QueueDepth": "Count"]
+        )
     }
 
     @Test("A flush with nothing new writes nothing, and counters start again from zero")
@@ -97,7 +102,10 @@ struct EMFMetricsTests {
     func flushWrites() throws {
         let lines = Mutex<[String]>([])
         let metrics = try EMFMetricsFactory(
-            configuration: .init(namespace: "Tests", output: { bytes in lines.withLock { $0.append(String(decoding: bytes, as: UTF8.self)) } })
+            configuration: .init(
+                namespace: "Tests",
+                output: { bytes in lines.withLock { $0.append(String(decoding: bytes, as: UTF8.self)) } }
+            )
         )
         Counter(label: "A", factory: metrics).increment()
         metrics.flush()
@@ -241,18 +249,14 @@ struct EMFMetricsTests {
     }
 
     @Test("Concurrent updates from many tasks are all counted")
-    func concurrentUpdates() async throws {
+    func concurrentUpdates() throws {
         let metrics = try Self.factory()
         let counter = Counter(label: "Hits", factory: metrics)
         let recorder = Recorder(label: "Values", factory: metrics)
-        await withTaskGroup(of: Void.self) { group in
-            for _ in 0..<8 {
-                group.addTask {
-                    for value in 0..<1000 {
-                        counter.increment()
-                        if value < 10 { recorder.record(value) }
-                    }
-                }
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            for value in 0..<1000 {
+                counter.increment()
+                if value < 10 { recorder.record(value) }
             }
         }
         let documents = try Self.parse(metrics.takeDocuments())

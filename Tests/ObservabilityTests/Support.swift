@@ -4,34 +4,10 @@ import Synchronization
 import TestProcessSupport
 import Testing
 
-/// Collects lines written through a ``LineWriter``.
-final class LineCollector: Sendable {
-    private final class Store: Sendable {
-        let lines = Mutex<[String]>([])
-    }
-
-    private let store = Store()
-    let writer: LineWriter
-
-    init() {
-        let store = self.store
-        writer = LineWriter { bytes in
-            var text = String(decoding: bytes, as: UTF8.self)
-            if text.hasSuffix("\n") { text.removeLast() }
-            store.lines.withLock { $0.append(text) }
-        }
-    }
-
-    var all: [String] { store.lines.withLock { $0 } }
-
-    /// Every line parsed as a JSON object.
-    func objects() throws -> [[String: Any]] {
-        try all.map { try ChildProcess.jsonObject($0) }
-    }
-}
-
 enum ObservabilityFixture {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Fixtures"
+    )
 }
 
 /// Validates EMF documents with the specification's schema and rules, in Python's `jsonschema` (a real,

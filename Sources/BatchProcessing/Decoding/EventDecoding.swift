@@ -1,9 +1,10 @@
+import JSONSupport
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import JSONSupport
 
 /// The one place where event JSON becomes models. Everything the processor reads from bytes goes through here,
 /// so a faster decoder can replace Foundation's without touching anything else.

@@ -56,8 +56,12 @@ extension DynamoDBEvent.Record: BatchRecord {
     public var itemIdentifier: String { dynamodb.sequenceNumber }
     public var payloadDescription: String? {
         var text = "\(eventName) keys=" + DynamoDBEvent.AttributeValue.canonicalText(of: dynamodb.keys)
-        if let newImage = dynamodb.newImage { text += " new=" + DynamoDBEvent.AttributeValue.canonicalText(of: newImage) }
-        if let oldImage = dynamodb.oldImage { text += " old=" + DynamoDBEvent.AttributeValue.canonicalText(of: oldImage) }
+        if let newImage = dynamodb.newImage {
+            text += " new=" + DynamoDBEvent.AttributeValue.canonicalText(of: newImage)
+        }
+        if let oldImage = dynamodb.oldImage {
+            text += " old=" + DynamoDBEvent.AttributeValue.canonicalText(of: oldImage)
+        }
         return text
     }
     public var orderingKey: String? {

@@ -1,4 +1,5 @@
 import JSONSupport
+
 extension DynamoDBEvent {
     /// A DynamoDB value in its typed JSON form (`{"S": "text"}`, `{"N": "42"}`, …): the full set of types.
     public indirect enum AttributeValue: Codable, Sendable, Hashable {

@@ -15,7 +15,9 @@ extension BatchProcessor {
                     "policy": .string(result.policy.name),
                     "error_type": .string(String(reflecting: type(of: error))),
                 ]
-                if configuration.instrumentation.logsRecordPayloads, let payload = records[outcome.index].payloadDescription {
+                if configuration.instrumentation.logsRecordPayloads,
+                    let payload = records[outcome.index].payloadDescription
+                {
                     metadata["payload"] = .string(payload)
                 }
                 logger.error("record failed", error: error, metadata: metadata)

@@ -1,4 +1,5 @@
 import CoreMetrics
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

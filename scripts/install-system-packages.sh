@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the system packages the project needs, when they are missing:
+#   libsystemd-dev + pkg-config  to build the JournaldLogging module (it links libsystemd);
+#   systemd                      for systemd-journald and journalctl, which the journald tests use;
+#   jsonschema (Python)          for the tests that validate EMF documents against the specification's schema.
+# Debian and Ubuntu only; elsewhere it says what to install. Runs apt-get update before installing.
+set -euo pipefail
+
+packages=()
+pkg-config --exists libsystemd 2>/dev/null || packages+=(libsystemd-dev pkg-config)
+if [ ! -x /lib/systemd/systemd-journald ] || ! command -v journalctl >/dev/null 2>&1; then
+    packages+=(systemd)
+fi
+command -v python3 >/dev/null 2>&1 || packages+=(python3 python3-pip)
+
+if [ ${#packages[@]} -gt 0 ]; then
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "install-system-packages: please install ${packages[*]} (or your system's equivalents)" >&2
+        exit 1
+    fi
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null 2>&1 || { echo "install-system-packages: run as root to install ${packages[*]}" >&2; exit 1; }
+        sudo="sudo"
+    fi
+    echo "install-system-packages: installing ${packages[*]}"
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${packages[@]}"
+fi
+
+if ! python3 -c 'import jsonschema' 2>/dev/null; then
+    echo "install-system-packages: installing Python's jsonschema"
+    python3 -m pip install --quiet jsonschema 2>/dev/null \
+        || { command -v apt-get >/dev/null 2>&1 && ${sudo:-} env DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-jsonschema; }
+    python3 -c 'import jsonschema'
+fi
