@@ -2,6 +2,7 @@
 # Installs the system packages the project needs, when they are missing:
 #   libsystemd-dev + pkg-config  to build the JournaldLogging module (it links libsystemd);
 #   systemd                      for systemd-journald and journalctl, which the journald tests use;
+#   procps                       for pgrep, with which scripts/with-journald.sh looks for a running journald;
 #   jsonschema (Python)          for the tests that validate EMF documents against the specification's schema.
 # Debian and Ubuntu only; elsewhere it says what to install. Runs apt-get update before installing.
 set -euo pipefail
@@ -11,6 +12,7 @@ pkg-config --exists libsystemd 2>/dev/null || packages+=(libsystemd-dev pkg-conf
 if [ ! -x /lib/systemd/systemd-journald ] || ! command -v journalctl >/dev/null 2>&1; then
     packages+=(systemd)
 fi
+command -v pgrep >/dev/null 2>&1 || packages+=(procps)
 command -v python3 >/dev/null 2>&1 || packages+=(python3 python3-pip)
 
 if [ ${#packages[@]} -gt 0 ]; then

@@ -7,7 +7,9 @@ set -euo pipefail
 
 socket=/run/systemd/journal/socket
 started=""
-if [ ! -S "$socket" ]; then
+# A socket file can outlive the daemon that made it, so look for the process too ("systemd-journal" is its
+# name as the kernel shortens it).
+if [ ! -S "$socket" ] || ! pgrep -x systemd-journal >/dev/null 2>&1; then
     if [ "$(id -u)" -ne 0 ]; then
         echo "with-journald: no journald runs and starting one needs root" >&2
         exit 1

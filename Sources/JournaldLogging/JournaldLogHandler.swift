@@ -16,8 +16,9 @@ import Musl
 /// error as `EXCEPTION_NAME` and `EXCEPTION`, and every metadata key normalised to journald's field rules
 /// (see ``fieldName(_:)``), nested values flattened with `_`. Values with newlines or binary data arrive intact.
 ///
-/// When the journal socket is absent, or libsystemd reports a failure, the entry is written as a JSON line on
-/// standard error instead (said once on standard error); no entry is lost, and nothing crashes.
+/// When the journal socket is absent, or libsystemd reports a failure (a socket left behind by a journald that
+/// stopped), the entry is written as a JSON line on standard error instead, and the first time, a line saying
+/// why; no entry is lost, and nothing crashes.
 public struct JournaldLogHandler: LogHandler {
     /// The logger's label, sent as `LOGGER`.
     public let label: String
@@ -192,10 +193,12 @@ public struct JournaldLogHandler: LogHandler {
         return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFSOCK
     }
 
-    private static let fallbackAnnounced = Atomic<Bool>(false)
+    /// The fallback outputs that have been told why entries come to them.
+    private static let announced = Mutex<Set<ObjectIdentifier>>([])
 
+    /// Says once per fallback output why entries go there instead of the journal.
     private static func announceFallback(_ message: String, to writer: LineWriter) {
-        guard !fallbackAnnounced.exchange(true, ordering: .relaxed) else { return }
+        guard announced.withLock({ $0.insert(ObjectIdentifier(writer)).inserted }) else { return }
         writer.write(line: "JournaldLogging: " + message)
     }
 
