@@ -131,12 +131,17 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
     func update(_ key: MetricKey?, _ change: (inout MetricState) -> Void) {
         guard let key else { return }
         state.withLock { state in
-            if var metric = state.metrics[key] {
+            guard state.metrics[key] != nil else { return }
+            // Modified in place: copying the state out would copy its value array on every append.
+            modify(&state.metrics[key, default: MetricState(kind: .values, unit: .none)]) { metric in
                 change(&metric)
                 metric.touched = true
-                state.metrics[key] = metric
             }
         }
+    }
+
+    private func modify(_ metric: inout MetricState, _ body: (inout MetricState) -> Void) {
+        body(&metric)
     }
 
     /// Records `value`, dropping it with a warning when it is not finite.
