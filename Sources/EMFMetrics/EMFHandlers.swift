@@ -15,10 +15,7 @@ final class EMFCounter: CounterHandler, FloatingPointCounterHandler, Sendable {
     }
 
     func increment(by amount: Double) {
-        guard amount.isFinite else {
-            factory.warn("a non-finite increment (\(amount)) of metric \"\(key?.name ?? "")\" was dropped")
-            return
-        }
+        guard factory.acceptsValue(amount, for: key) else { return }
         factory.update(key) { $0.sum += amount }
     }
 
@@ -40,10 +37,7 @@ final class EMFMeter: MeterHandler, Sendable {
     func set(_ value: Int64) { set(Double(value)) }
 
     func set(_ value: Double) {
-        guard value.isFinite else {
-            factory.warn("a non-finite value (\(value)) of metric \"\(key?.name ?? "")\" was dropped")
-            return
-        }
+        guard factory.acceptsValue(value, for: key) else { return }
         factory.update(key) { $0.values = [value] }
     }
 
@@ -51,7 +45,7 @@ final class EMFMeter: MeterHandler, Sendable {
     func decrement(by amount: Double) { adjust(by: -amount) }
 
     private func adjust(by amount: Double) {
-        guard amount.isFinite else { return }
+        guard factory.acceptsValue(amount, for: key) else { return }
         factory.update(key) { $0.values = [($0.values.last ?? 0) + amount] }
     }
 }

@@ -144,13 +144,16 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
         body(&metric)
     }
 
+    /// True when `value` can be written; otherwise warns that it was dropped.
+    func acceptsValue(_ value: Double, for key: MetricKey?) -> Bool {
+        guard !value.isFinite else { return true }
+        warn("a non-finite value (\(value)) of metric \(JSONText.quoted(key?.name ?? "")) was dropped")
+        return false
+    }
+
     /// Records `value`, dropping it with a warning when it is not finite.
     func record(_ value: Double, into key: MetricKey?) {
-        guard let key else { return }
-        guard value.isFinite else {
-            warn("a non-finite value (\(value)) of metric \(JSONText.quoted(key.name)) was dropped")
-            return
-        }
+        guard key != nil, acceptsValue(value, for: key) else { return }
         update(key) { $0.values.append(value) }
     }
 

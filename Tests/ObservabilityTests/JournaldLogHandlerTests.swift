@@ -29,7 +29,8 @@ struct JournaldLogHandlerTests {
             if found.count >= count { return found }
             try await Task.sleep(for: .milliseconds(100))
         } while ContinuousClock.now < deadline
-        Issue.record("journald stored \(found.count) of \(count) entries for run \(run)")
+        let hint = "is systemd-journald running? `make test` (scripts/with-journald.sh) starts one for the tests"
+        Issue.record("journald stored \(found.count) of \(count) entries for run \(run): \(hint)")
         return found
     }
 
