@@ -64,23 +64,22 @@ final class EMFRecorder: RecorderHandler, Sendable {
     func record(_ value: Double) { factory.record(value, into: key) }
 }
 
-/// A timer: every duration since the last flush, in its unit.
+/// A timer: every duration since the last flush, in its unit (milliseconds unless configured or preferred
+/// otherwise).
 final class EMFTimer: TimerHandler, Sendable {
     let factory: EMFMetricsFactory
     let key: EMFMetricsFactory.MetricKey?
-    let nanosecondsPerUnit: Double
 
-    init(factory: EMFMetricsFactory, key: EMFMetricsFactory.MetricKey?, unit: EMFUnit) {
+    init(factory: EMFMetricsFactory, key: EMFMetricsFactory.MetricKey?) {
         self.factory = factory
         self.key = key
-        switch unit {
-        case .microseconds: nanosecondsPerUnit = 1e3
-        case .seconds: nanosecondsPerUnit = 1e9
-        default: nanosecondsPerUnit = 1e6
-        }
     }
 
     func recordNanoseconds(_ duration: Int64) {
-        factory.record(Double(duration) / nanosecondsPerUnit, into: key)
+        factory.record(Double(duration), into: key)
+    }
+
+    func preferDisplayUnit(_ unit: TimeUnit) {
+        factory.setTimerUnit(unit, for: key)
     }
 }

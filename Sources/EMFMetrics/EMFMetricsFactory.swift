@@ -64,6 +64,8 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
     struct MetricState {
         var kind: Kind
         var unit: EMFUnit
+        /// Timers keep nanoseconds and are converted to `unit` when written, so the unit can change.
+        var isTimer = false
         var sum: Double = 0
         var values: [Double] = []
         var touched = false
@@ -197,11 +199,22 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
 
     public func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
         let unit = unit(for: label, default: configuration.timerUnit)
-        return EMFTimer(
-            factory: self,
-            key: register(label: label, dimensions: dimensions, kind: .values, unit: unit),
-            unit: unit
-        )
+        let key = register(label: label, dimensions: dimensions, kind: .values, unit: unit)
+        if let key { state.withLock { $0.metrics[key]?.isTimer = true } }
+        return EMFTimer(factory: self, key: key)
+    }
+
+    /// A timer's unit, as swift-metrics' `preferDisplayUnit` asks: nanoseconds and microseconds are written in
+    /// microseconds, minutes and longer in seconds (CloudWatch has neither nanoseconds nor minutes).
+    func setTimerUnit(_ unit: TimeUnit, for key: MetricKey?) {
+        guard let key else { return }
+        let emfUnit: EMFUnit
+        switch unit {
+        case .nanoseconds, .microseconds: emfUnit = .microseconds
+        case .milliseconds: emfUnit = .milliseconds
+        default: emfUnit = .seconds
+        }
+        state.withLock { $0.metrics[key]?.unit = emfUnit }
     }
 
     public func destroyCounter(_ handler: any CounterHandler) {}
@@ -257,11 +270,20 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
         var groups: [[Dimension]: [EMFDocumentWriter.Metric]] = [:]
         var groupOrder: [[Dimension]] = []
         for (key, metric) in snapshot {
-            let values: [Double]
+            var values: [Double]
             switch metric.kind {
             case .counter: values = [metric.sum]
             case .gauge: values = metric.values.last.map { [$0] } ?? []
             case .values: values = metric.values
+            }
+            if metric.isTimer {
+                let nanosecondsPerUnit: Double =
+                    switch metric.unit {
+                    case .microseconds: 1e3
+                    case .seconds: 1e9
+                    default: 1e6
+                    }
+                values = values.map { $0 / nanosecondsPerUnit }
             }
             guard !values.isEmpty else { continue }
             if groups[key.dimensions] == nil { groupOrder.append(key.dimensions) }

@@ -86,6 +86,28 @@ struct EMFMetricsTests {
         )
     }
 
+    @Test("Timers are in milliseconds unless configured, or preferred through swift-metrics, otherwise")
+    func timerUnits() async throws {
+        let metrics = try Self.factory(units: ["Slow": .seconds])
+        let fast = CoreMetrics.Timer(label: "Fast", factory: metrics)
+        fast.recordNanoseconds(2_500_000)
+        CoreMetrics.Timer(label: "Slow", factory: metrics).recordSeconds(3)
+        let preferred = CoreMetrics.Timer(label: "Micro", preferredDisplayUnit: .microseconds, factory: metrics)
+        preferred.recordNanoseconds(7000)
+        let raw = metrics.takeDocuments()
+        try await expectValidEMF(raw)
+        let document = try #require(try Self.parse(raw).first)
+        #expect(document["Fast"] as? Double == 2.5)
+        #expect(document["Slow"] as? Int == 3)
+        #expect(document["Micro"] as? Int == 7)
+        let units = Dictionary(
+            uniqueKeysWithValues: try Self.metricDefinitions(document).map {
+                ($0["Name"] as? String ?? "", $0["Unit"] as? String ?? "")
+            }
+        )
+        #expect(units == ["Fast": "Milliseconds", "Slow": "Seconds", "Micro": "Microseconds"])
+    }
+
     @Test("A flush with nothing new writes nothing, and counters start again from zero")
     func emptyFlush() throws {
         let metrics = try Self.factory()
