@@ -76,6 +76,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .executableTarget(
+            name: "orders-lambda-example",
+            dependencies: [
+                "BatchProcessing",
+                "Observability",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/OrdersLambda"
+        ),
         .target(
             name: "TestProcessSupport",
             dependencies: ["JSONLogging"],
@@ -86,6 +95,7 @@ let package = Package(
             dependencies: [
                 "BatchProcessing",
                 "batchproc",
+                "orders-lambda-example",
                 "TestProcessSupport",
                 "JSONLogging",
                 "EMFMetrics",
