@@ -15,14 +15,22 @@ let discard = LineWriter { _ in }
 
 /// No logs and no metrics: the processor's own cost.
 func bareProcessor() -> (BatchProcessor, InvocationContext) {
-    let processor = BatchProcessor(configuration: .init(instrumentation: .init(metricsFactory: NOOPMetricsHandler.instance)))
+    let processor = BatchProcessor(
+        configuration: .init(instrumentation: .init(metricsFactory: NOOPMetricsHandler.instance))
+    )
     let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
     return (processor, InvocationContext(requestID: "req", logger: logger))
 }
 
 /// Everything on: JSON logs (a line per failed record and a summary) and EMF metrics, flushed every batch.
 func instrumentedProcessor() throws -> (BatchProcessor, InvocationContext) {
-    let metrics = try EMFMetricsFactory(configuration: .init(namespace: "Bench", defaultDimensions: [("service", "bench")], output: { discard.write(line: $0) }))
+    let metrics = try EMFMetricsFactory(
+        configuration: .init(
+            namespace: "Bench",
+            defaultDimensions: [("service", "bench")],
+            output: { discard.write(line: $0) }
+        )
+    )
     let processor = BatchProcessor(
         configuration: .init(instrumentation: .init(metricsFactory: metrics, flushMetrics: metrics.flush))
     )
