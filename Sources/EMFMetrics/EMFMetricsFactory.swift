@@ -134,16 +134,11 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
         guard let key else { return }
         state.withLock { state in
             guard state.metrics[key] != nil else { return }
-            // Modified in place: copying the state out would copy its value array on every append.
-            modify(&state.metrics[key, default: MetricState(kind: .values, unit: .none)]) { metric in
-                change(&metric)
-                metric.touched = true
-            }
+            // Modified in place through the subscript: copying the state out would copy its value array on
+            // every append. The default is never used: the key was just found.
+            change(&state.metrics[key, default: MetricState(kind: .values, unit: .none)])
+            state.metrics[key]?.touched = true
         }
-    }
-
-    private func modify(_ metric: inout MetricState, _ body: (inout MetricState) -> Void) {
-        body(&metric)
     }
 
     /// True when `value` can be written; otherwise warns that it was dropped.

@@ -120,11 +120,7 @@ extension JSONLogHandler {
 
         /// The `Root=` part of an X-Ray trace header (`Root=1-…;Parent=…;Sampled=1`).
         public static func traceRoot(of header: String) -> String? {
-            for part in header.split(separator: ";") {
-                let trimmed = part.drop(while: { $0 == " " })
-                if trimmed.hasPrefix("Root=") { return String(trimmed.dropFirst(5)) }
-            }
-            return nil
+            XRay.traceRoot(of: header)
         }
     }
 }

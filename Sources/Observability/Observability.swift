@@ -90,9 +90,6 @@ public struct Observability: Sendable {
         variables: [String: String] = ProcessEnvironment.variables
     ) throws(EMFConfigurationError) -> Observability {
         let environment = options.environment ?? RuntimeEnvironment.detect(environment: variables)
-        let service =
-            options.service ?? variables["POWERTOOLS_SERVICE_NAME"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? "service_undefined"
         let namespace =
             options.namespace ?? variables["POWERTOOLS_METRICS_NAMESPACE"].flatMap { $0.isEmpty ? nil : $0 }
             ?? "BatchProcessing"
@@ -108,10 +105,8 @@ public struct Observability: Sendable {
             format: options.logFormat ?? (environment == .terminal ? .text : .json),
             output: logOutput
         )
-        logConfiguration.service = service
-        if let forced = options.logFormat, variables["AWS_LAMBDA_LOG_FORMAT"] == nil {
-            logConfiguration.format = forced
-        }
+        if let service = options.service { logConfiguration.service = service }
+        let service = logConfiguration.service
         if environment != .lambda { logConfiguration.lambda = nil }
 
         let makeLogHandler: @Sendable (String) -> any LogHandler

@@ -4,31 +4,7 @@ import Testing
 
 /// Runs the built `batchproc` executable as a real process.
 enum Batchproc {
-    struct Output {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-
-        var stdoutLines: [String] {
-            stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
-        }
-
-        var stderrLines: [String] {
-            stderr.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
-        }
-
-        /// Standard output parsed as one JSON object.
-        func json() throws -> [String: Any] {
-            let object = try JSONSerialization.jsonObject(with: Data(stdout.utf8))
-            return try #require(object as? [String: Any])
-        }
-
-        /// The identifiers of a partial batch response on standard output.
-        func reported() throws -> [String] {
-            let failures = try #require(try json()["batchItemFailures"] as? [[String: Any]])
-            return failures.compactMap { $0["itemIdentifier"] as? String }
-        }
-    }
+    typealias Output = ChildProcess.Output
 
     /// The executable sits beside the test bundle in the build folder.
     static var executable: URL {
@@ -54,13 +30,25 @@ enum Batchproc {
         for key in env.keys where key.hasPrefix("BATCH_PROCESSING_") || key.hasPrefix("POWERTOOLS_") { env[key] = nil }
         env["JOURNAL_STREAM"] = nil
         env.merge(environment) { $1 }
-        let output = try await ChildProcess.run(
+        return try await ChildProcess.run(
             executable,
             arguments,
             stdin: stdin.map { Array($0.utf8) },
             environment: env
         )
-        return Output(status: output.status, stdout: output.stdout, stderr: output.stderr)
+    }
+}
+
+extension ChildProcess.Output {
+    /// Standard output parsed as one JSON object.
+    func json() throws -> [String: Any] {
+        try ChildProcess.jsonObject(stdout)
+    }
+
+    /// The identifiers of a partial batch response on standard output.
+    func reported() throws -> [String] {
+        let failures = try #require(try json()["batchItemFailures"] as? [[String: Any]])
+        return failures.compactMap { $0["itemIdentifier"] as? String }
     }
 }
 

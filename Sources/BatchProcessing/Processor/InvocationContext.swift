@@ -1,3 +1,4 @@
+import JSONSupport
 public import Logging
 
 #if canImport(FoundationEssentials)
@@ -59,8 +60,7 @@ public struct InvocationContext: Sendable {
         if let requestID { logger[metadataKey: "function_request_id"] = .string(requestID) }
         if let functionName { logger[metadataKey: "function_name"] = .string(functionName) }
         if let traceID {
-            let root = traceID.split(separator: ";").first { $0.hasPrefix("Root=") }.map { String($0.dropFirst(5)) }
-            logger[metadataKey: "xray_trace_id"] = .string(root ?? traceID)
+            logger[metadataKey: "xray_trace_id"] = .string(XRay.traceRoot(of: traceID) ?? traceID)
         }
         if let coldStart { logger[metadataKey: "cold_start"] = .stringConvertible(coldStart) }
         return logger
