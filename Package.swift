@@ -10,26 +10,29 @@ let package = Package(
         .library(name: "EMFMetrics", targets: ["EMFMetrics"]),
         .library(name: "JournaldLogging", targets: ["JournaldLogging"]),
         .library(name: "Observability", targets: ["Observability"]),
+        .library(name: "BatchProcessingTesting", targets: ["BatchProcessingTesting"]),
         .executable(name: "batchproc", targets: ["batchproc"]),
     ],
     dependencies: [
+        // InMemoryLogging (for BatchProcessingTesting) needs swift-log 1.16.
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        // MetricsTestKit, Sendable factories.
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
     ],
     targets: [
-        .target(name: "JSONSupport"),
+        .target(name: "BatchProcessingJSONSupport"),
         .target(
             name: "JSONLogging",
             dependencies: [
-                "JSONSupport",
+                "BatchProcessingJSONSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "EMFMetrics",
             dependencies: [
-                "JSONSupport",
+                "BatchProcessingJSONSupport",
                 "JSONLogging",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
@@ -42,7 +45,8 @@ let package = Package(
         .target(
             name: "JournaldLogging",
             dependencies: [
-                "CSystemd",
+                // libsystemd exists on Linux only; elsewhere the handler falls back to JSON lines on stderr.
+                .target(name: "CSystemd", condition: .when(platforms: [.linux])),
                 "JSONLogging",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -60,9 +64,18 @@ let package = Package(
         .target(
             name: "BatchProcessing",
             dependencies: [
-                "JSONSupport",
+                "BatchProcessingJSONSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
+        .target(
+            name: "BatchProcessingTesting",
+            dependencies: [
+                "BatchProcessing",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
         .executableTarget(
@@ -86,20 +99,31 @@ let package = Package(
             path: "Examples/OrdersLambda"
         ),
         .target(
-            name: "TestProcessSupport",
+            name: "BatchProcessingTestProcessSupport",
             dependencies: ["JSONLogging"],
-            path: "Tests/TestProcessSupport"
+            path: "Tests/BatchProcessingTestProcessSupport"
         ),
+        // The core's tests: no libsystemd, no executables.
         .testTarget(
             name: "BatchProcessingTests",
             dependencies: [
                 "BatchProcessing",
-                "batchproc",
-                "orders-lambda-example",
-                "TestProcessSupport",
+                "BatchProcessingTesting",
                 "JSONLogging",
                 "EMFMetrics",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
+            exclude: ["Fixtures"]
+        ),
+        // batchproc and the example, run as real processes.
+        .testTarget(
+            name: "CommandLineTests",
+            dependencies: [
+                "batchproc",
+                "orders-lambda-example",
+                "BatchProcessingTestProcessSupport",
             ],
             exclude: ["Fixtures"]
         ),
@@ -110,7 +134,7 @@ let package = Package(
                 "EMFMetrics",
                 "JournaldLogging",
                 "Observability",
-                "TestProcessSupport",
+                "BatchProcessingTestProcessSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],

@@ -22,7 +22,7 @@ struct RejectedOrder: Error, CustomStringConvertible {
     var description: String { "order \(orderId) has no amount to charge" }
 }
 
-let observability = try Observability.bootstrap(.init(service: "orders", namespace: "Orders"))
+let observability = try ObservabilitySetup.bootstrap(.init(service: "orders", namespace: "Orders"))
 let processor = BatchProcessor(
     configuration: .init(
         instrumentation: .init(metricsFactory: observability.metrics, flushMetrics: observability.flushMetrics)

@@ -1,4 +1,4 @@
-import JSONSupport
+import BatchProcessingJSONSupport
 
 /// Writes metrics that share one set of dimensions as EMF documents within the format's limits.
 enum EMFDocumentWriter {

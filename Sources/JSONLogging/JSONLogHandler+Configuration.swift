@@ -1,4 +1,4 @@
-import JSONSupport
+import BatchProcessingJSONSupport
 public import Logging
 
 extension JSONLogHandler {

@@ -35,17 +35,31 @@ public final class LineWriter: Sendable {
         target = .sink(sink)
     }
 
-    /// Writes `line` and a newline (unless it already ends with one) as one unit.
-    public func write(line: [UInt8]) {
+    /// Why a line could not be written: the system's error number and its text.
+    public struct WriteError: Error, Sendable, CustomStringConvertible {
+        /// The `errno` value, such as `EPIPE` for a closed pipe or `ENOSPC` for a full disk; 0 for a sink.
+        public let code: Int32
+        /// What went wrong, in words.
+        public let message: String
+
+        public var description: String { message }
+    }
+
+    /// Writes `line` and a newline (unless it already ends with one) as one unit, and says when it could not:
+    /// a closed descriptor, a closed pipe (with SIGPIPE ignored, as systemd runs services), a full disk.
+    ///
+    /// - Throws: ``WriteError`` with the system's error; part of the line may have been written.
+    public func writeLine(_ line: [UInt8]) throws(WriteError) {
         var line = line
         if line.last != UInt8(ascii: "\n") { line.append(UInt8(ascii: "\n")) }
-        lock.withLock { _ in
+        let failure: WriteError? = lock.withLock { _ in
             switch target {
             case .sink(let sink):
                 sink(line)
+                return nil
             case .fileDescriptor(let descriptor):
-                line.withUnsafeBytes { buffer in
-                    guard let base = buffer.baseAddress else { return }
+                return line.withUnsafeBytes { buffer -> WriteError? in
+                    guard let base = buffer.baseAddress else { return nil }
                     var offset = 0
                     while offset < buffer.count {
                         let written = systemWrite(descriptor, base + offset, buffer.count - offset)
@@ -54,12 +68,25 @@ public final class LineWriter: Sendable {
                         } else if written < 0 && errno == EINTR {
                             continue
                         } else {
-                            return  // The descriptor is gone or full; there is nowhere left to say so.
+                            let code = written < 0 ? errno : 0
+                            let reason = code == 0 ? "nothing was written" : String(cString: strerror(code))
+                            return WriteError(
+                                code: code,
+                                message: "cannot write to descriptor \(descriptor): \(reason)"
+                            )
                         }
                     }
+                    return nil
                 }
             }
         }
+        if let failure { throw failure }
+    }
+
+    /// Writes `line` and a newline (unless it already ends with one) as one unit. A line that cannot be written
+    /// is dropped: a log line has nowhere left to say so. Use ``writeLine(_:)`` to learn of failures.
+    public func write(line: [UInt8]) {
+        try? writeLine(line)
     }
 
     /// Writes `line` (UTF-8) and a newline as one unit.
@@ -69,8 +96,10 @@ public final class LineWriter: Sendable {
 }
 
 private func systemWrite(_ descriptor: Int32, _ pointer: UnsafeRawPointer, _ count: Int) -> Int {
-    #if canImport(Glibc) || canImport(Musl)
+    #if canImport(Glibc)
     return Glibc.write(descriptor, pointer, count)
+    #elseif canImport(Musl)
+    return Musl.write(descriptor, pointer, count)
     #else
     return Darwin.write(descriptor, pointer, count)
     #endif

@@ -1,10 +1,15 @@
 import ArgumentParser
 import BatchProcessing
-import Foundation
 import JSONLogging
 import JournaldLogging
 import Logging
 import Observability
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 struct ProcessCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,16 +18,21 @@ struct ProcessCommand: AsyncParsableCommand {
         discussion: """
             Prints the partial batch response as one line of JSON on standard output and exits 0. When the \
             invocation fails as a whole (every record failed while throwing is on, a failed record without an \
-            identifier, a malformed event), prints Lambda's error shape {"errorType":…,"errorMessage":…} and \
-            exits 1. Usage errors exit 2.
+            identifier, a malformed or empty event), prints Lambda's error shape {"errorType":…,"errorMessage":…} \
+            and exits 1. Usage errors (bad options or environment values, an unreadable file) exit 2. When the \
+            answer cannot be written (standard output closed or full), exits 74.
+
+            The event is read from any readable file: a regular file, a pipe, a FIFO, /dev/stdin, or - for \
+            standard input.
 
             Logs (one line per failed record and a summary) and the batch's CloudWatch EMF metrics go to \
             standard error, as JSON lines unless --log-format text; under systemd, logs go to the journal. The \
             service and namespace come from POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE.
 
             Without --fail, --fail-index or --fail-fraction every record succeeds. Settings not given on the \
-            command line are read from BATCH_PROCESSING_POLICY, BATCH_PROCESSING_MAX_CONCURRENCY and \
-            BATCH_PROCESSING_THROW_ON_FULL_BATCH_FAILURE.
+            command line are read from BATCH_PROCESSING_POLICY, BATCH_PROCESSING_MAX_CONCURRENCY, \
+            BATCH_PROCESSING_DEADLINE_MARGIN_MS and BATCH_PROCESSING_THROW_ON_FULL_BATCH_FAILURE; an option given \
+            on the command line wins over its variable, which is then not read.
             """
     )
 
@@ -35,8 +45,8 @@ struct ProcessCommand: AsyncParsableCommand {
     @Option(help: "auto, continue, stop-on-first-failure, skip-group or skip-key.")
     var policy: String?
 
-    @Option(help: "How many records may run at once.")
-    var concurrency: Int?
+    @Option(parsing: .unconditional, help: "How many records may run at once (at least 1).")
+    var concurrency: String?
 
     @Flag(help: "Answer with a response listing every record instead of failing when all records fail.")
     var noThrowOnFullBatchFailure = false
@@ -44,19 +54,26 @@ struct ProcessCommand: AsyncParsableCommand {
     @Option(name: .customLong("fail"), help: "Fail every record with this item identifier (repeatable).")
     var failIdentifiers: [String] = []
 
-    @Option(name: .customLong("fail-index"), help: "Fail the record at this 0-based position (repeatable).")
-    var failIndices: [Int] = []
+    @Option(
+        name: .customLong("fail-index"),
+        parsing: .unconditionalSingleValue,
+        help: "Fail the record at this 0-based position (repeatable)."
+    )
+    var failIndexTexts: [String] = []
 
-    @Option(help: "Fail this fraction (0…1) of the records, drawn with --seed.")
-    var failFraction: Double = 0
+    @Option(parsing: .unconditional, help: "Fail this fraction (0…1) of the records, drawn with --seed.")
+    var failFraction: String = "0"
 
-    @Option(help: "The seed of the draw for --fail-fraction.")
-    var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "The seed of the draw for --fail-fraction (a whole number, 0 or more).")
+    var seed: String = "0"
 
-    @Option(help: "Attempts per record, the first included; above 1 adds retry with exponential backoff.")
-    var maxAttempts: Int = 1
+    @Option(
+        parsing: .unconditional,
+        help: "Attempts per record, the first included; above 1 adds retry with exponential backoff."
+    )
+    var maxAttempts: String = "1"
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    @Option(help: "Log level, in any case: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
     @Option(help: "Log format on standard error: json or text.")
@@ -65,39 +82,95 @@ struct ProcessCommand: AsyncParsableCommand {
     @Flag(help: "Add each failed record's payload to its log line.")
     var logPayloads = false
 
-    func validate() throws {
-        guard source == "auto" || BatchEventSource(name: source) != nil else {
-            throw ValidationError("--source must be auto, sqs, kinesis or dynamodb, not '\(source)'")
+    /// The options once checked: what `validate()` proves parseable, parsed.
+    private struct Settings {
+        var source: BatchEventSource?
+        var policy: FailurePolicy?
+        var concurrency: Int?
+        var failIndices: [Int]
+        var failFraction: Double
+        var seed: UInt64
+        var maxAttempts: Int
+        var logLevel: Logger.Level
+        var logFormat: JSONLogHandler.Configuration.Format
+    }
+
+    private func settings() throws -> Settings {
+        var settings = Settings(
+            source: nil,
+            policy: nil,
+            concurrency: nil,
+            failIndices: [],
+            failFraction: 0,
+            seed: 0,
+            maxAttempts: 1,
+            logLevel: .info,
+            logFormat: .json
+        )
+        if source.lowercased() != "auto" {
+            guard let parsed = BatchEventSource(name: source) else {
+                throw ValidationError("--source must be auto, sqs, kinesis or dynamodb, not '\(source)'")
+            }
+            settings.source = parsed
         }
-        if let policy, FailurePolicy(name: policy) == nil {
+        if let policy {
+            guard let parsed = FailurePolicy(name: policy) else {
+                throw ValidationError(
+                    "--policy must be one of \(FailurePolicy.all.map(\.name).joined(separator: ", ")), not '\(policy)'"
+                )
+            }
+            settings.policy = parsed
+        }
+        if let concurrency {
+            guard let parsed = Int(concurrency), parsed >= 1 else {
+                throw ValidationError("--concurrency must be a whole number of at least 1, not '\(concurrency)'")
+            }
+            settings.concurrency = parsed
+        }
+        settings.failIndices = try failIndexTexts.map { text in
+            guard let index = Int(text), index >= 0 else {
+                throw ValidationError("--fail-index must be a 0-based record position (0 or more), not '\(text)'")
+            }
+            return index
+        }
+        guard let fraction = Double(failFraction), (0...1).contains(fraction) else {
+            throw ValidationError("--fail-fraction must be a number between 0 and 1, not '\(failFraction)'")
+        }
+        settings.failFraction = fraction
+        guard let parsedSeed = UInt64(seed) else {
+            throw ValidationError("--seed must be a whole number from 0 to \(UInt64.max), not '\(seed)'")
+        }
+        settings.seed = parsedSeed
+        guard let attempts = Int(maxAttempts), attempts >= 1 else {
+            throw ValidationError("--max-attempts must be a whole number of at least 1, not '\(maxAttempts)'")
+        }
+        settings.maxAttempts = attempts
+        guard let level = JSONLogHandler.Configuration.parseLevel(logLevel) else {
             throw ValidationError(
-                "--policy must be one of \(FailurePolicy.all.map(\.name).joined(separator: ", ")), not '\(policy)'"
+                "--log-level must be trace, debug, info, notice, warning, error or critical (any case), not "
+                    + "'\(logLevel)'"
             )
         }
-        if let concurrency, concurrency < 1 {
-            throw ValidationError("--concurrency must be at least 1, not \(concurrency)")
-        }
-        guard (0...1).contains(failFraction) else {
-            throw ValidationError("--fail-fraction must be between 0 and 1, not \(failFraction)")
-        }
-        guard maxAttempts >= 1 else {
-            throw ValidationError("--max-attempts must be at least 1, not \(maxAttempts)")
-        }
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level must be trace, debug, info, notice, warning, error or critical")
-        }
-        guard JSONLogHandler.Configuration.Format(rawValue: logFormat) != nil else {
+        settings.logLevel = level
+        guard let format = JSONLogHandler.Configuration.Format(rawValue: logFormat.lowercased()) else {
             throw ValidationError("--log-format must be json or text, not '\(logFormat)'")
         }
+        settings.logFormat = format
+        return settings
+    }
+
+    func validate() throws {
+        _ = try settings()
     }
 
     func run() async throws {
-        let observability: Observability
+        let settings = try settings()
+        let observability: ObservabilitySetup
         do {
-            observability = try Observability.make(
+            observability = try ObservabilitySetup.make(
                 .init(
-                    logLevel: Logger.Level(rawValue: logLevel) ?? .info,
-                    logFormat: JSONLogHandler.Configuration.Format(rawValue: logFormat) ?? .json,
+                    logLevel: settings.logLevel,
+                    logFormat: settings.logFormat,
                     logOutput: .standardError,
                     metricsOutput: .standardError,
                     journalHandler: { label, level in JournaldLogHandler(label: label, logLevel: level) }
@@ -107,59 +180,89 @@ struct ProcessCommand: AsyncParsableCommand {
             throw UsageError(message: "cannot set up metrics: \(error)")
         }
         let logger = observability.logger(label: "batchproc")
-        let event = try readEvent()
+        let processor = try makeProcessor(settings, observability: observability)
+        let event = try EventInput.read(eventFile)
 
+        let answer: String
+        let status: Int32
         do {
-            let processor = try makeProcessor(observability: observability)
             let result = try await processor.process(
                 eventJSON: event,
-                source: BatchEventSource(name: source),
+                source: settings.source,
                 context: InvocationContext(requestID: "local-\(UInt32.random(in: 0...UInt32.max))", logger: logger)
             ) { _, context in
                 context.logger.trace("record processed")
             }
-            FileHandle.standardOutput.write(Data(result.response.jsonBytes + [UInt8(ascii: "\n")]))
+            warnAboutUnmatchedFaults(settings, outcomes: result.outcomes, logger: logger)
+            answer = result.response.jsonString
+            status = 0
         } catch {
-            print(error.lambdaErrorJSON)
-            throw ExitCode(1)
+            if let result = error.result {
+                warnAboutUnmatchedFaults(settings, outcomes: result.outcomes, logger: logger)
+            }
+            answer = error.lambdaErrorJSON
+            status = ExitStatus.invocationFailed
+        }
+        guard StandardStreams.output(answer) else {
+            StandardStreams.error("batchproc: error: cannot write the answer to standard output")
+            throw ExitCode(ExitStatus.outputFailed)
+        }
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    /// Warns about fault-injection targets that match no record, which usually means a typo.
+    private func warnAboutUnmatchedFaults(_ settings: Settings, outcomes: [RecordOutcome], logger: Logger) {
+        for index in Set(settings.failIndices).sorted() where index >= outcomes.count {
+            let size = outcomes.count == 1 ? "1 record" : "\(outcomes.count) records"
+            logger.warning(
+                "--fail-index \(index) is beyond the batch (\(size), positions 0 to \(max(outcomes.count - 1, 0))); no record fails for it"
+            )
+        }
+        let identifiers = Set(outcomes.map(\.itemIdentifier.description))
+        for identifier in Set(failIdentifiers).sorted() where !identifiers.contains(identifier) {
+            logger.warning("--fail \(identifier) names no record of the batch; no record fails for it")
         }
     }
 
-    private func readEvent() throws -> [UInt8] {
-        if eventFile == "-" {
-            return Array(FileHandle.standardInput.readDataToEndOfFile())
-        }
+    /// The processor the options and the environment describe. A flag wins over its environment variable, and
+    /// the variable it replaces is not read (so a bad value there is no error).
+    private func makeProcessor(_ settings: Settings, observability: ObservabilitySetup) throws -> BatchProcessor {
+        typealias Key = BatchProcessor.Configuration.EnvironmentKey
+        var environment = ProcessInfo.processInfo.environment
+        if settings.policy != nil { environment[Key.policy] = nil }
+        if settings.concurrency != nil { environment[Key.maxConcurrency] = nil }
+        if noThrowOnFullBatchFailure { environment[Key.throwsOnFullBatchFailure] = nil }
+
+        var configuration: BatchProcessor.Configuration
         do {
-            return Array(try Data(contentsOf: URL(fileURLWithPath: eventFile)))
+            configuration = try BatchProcessor.Configuration().applyingEnvironment(environment)
         } catch {
-            throw UsageError(message: "cannot read event file '\(eventFile)': \(error.localizedDescription)")
+            throw UsageError(message: error.message)
         }
-    }
-
-    private func makeProcessor(observability: Observability) throws(BatchProcessingError) -> BatchProcessor {
-        var configuration = try BatchProcessor.Configuration().applyingEnvironment()
         configuration.instrumentation = Instrumentation(
             metricsFactory: observability.metrics,
             flushMetrics: observability.flushMetrics,
             logsRecordPayloads: logPayloads
         )
-        if let policy, let parsed = FailurePolicy(name: policy) { configuration.policy = parsed }
-        if let concurrency { configuration.maxConcurrency = concurrency }
+        if let policy = settings.policy { configuration.policy = policy }
+        if let concurrency = settings.concurrency { configuration.maxConcurrency = concurrency }
         if noThrowOnFullBatchFailure { configuration.throwsOnFullBatchFailure = false }
 
         var middleware: [any RecordMiddleware] = []
-        if maxAttempts > 1 {
+        if settings.maxAttempts > 1 {
             middleware.append(
-                RetryMiddleware(strategy: .exponentialJitter(maxAttempts: maxAttempts, baseDelay: .milliseconds(10)))
+                RetryMiddleware(
+                    strategy: .exponentialJitter(maxAttempts: settings.maxAttempts, baseDelay: .milliseconds(10))
+                )
             )
         }
-        if !failIdentifiers.isEmpty || !failIndices.isEmpty || failFraction > 0 {
+        if !failIdentifiers.isEmpty || !settings.failIndices.isEmpty || settings.failFraction > 0 {
             middleware.append(
                 FaultInjectionMiddleware(
-                    identifiers: Set(failIdentifiers),
-                    indices: Set(failIndices),
-                    fraction: failFraction,
-                    seed: seed
+                    identifiers: Set(failIdentifiers.map { ItemIdentifier($0) }),
+                    indices: Set(settings.failIndices),
+                    fraction: settings.failFraction,
+                    seed: settings.seed
                 )
             )
         }

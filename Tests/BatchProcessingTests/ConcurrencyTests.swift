@@ -25,13 +25,17 @@ struct ConcurrencyTests {
                 let start = self.clock.add(1, ordering: .sequentiallyConsistent).newValue
                 let now = self.running.add(1, ordering: .sequentiallyConsistent).newValue
                 self.peak.max(now, ordering: .sequentiallyConsistent)
-                let digits = record.itemIdentifier.compactMap(\.wholeNumberValue)
+                let digits = record.itemIdentifier.description.compactMap(\.wholeNumberValue)
                 let index = digits.reduce(0) { $0 * 10 + $1 }
                 try? await Task.sleep(for: .milliseconds(index % 3 == 0 ? 12 : 2))
                 self.running.subtract(1, ordering: .sequentiallyConsistent)
                 let end = self.clock.add(1, ordering: .sequentiallyConsistent).newValue
-                self.spans.append(Span(id: record.itemIdentifier, key: record.orderingKey, start: start, end: end))
-                if failing.contains(record.itemIdentifier) { throw HandlerFailure(identifier: record.itemIdentifier) }
+                self.spans.append(
+                    Span(id: record.itemIdentifier.description, key: record.orderingKey, start: start, end: end)
+                )
+                if failing.contains(record.itemIdentifier.description) {
+                    throw HandlerFailure(identifier: record.itemIdentifier.description)
+                }
             }
         }
 
@@ -109,7 +113,7 @@ struct ConcurrencyTests {
         // Everything that never started is reported with the deadline as its reason, in order.
         let skipped = result.outcomes.filter { $0.skipReason == .deadline }.map(\.index)
         #expect(skipped == Array(ranCount..<60))
-        #expect(Set(result.response.itemIdentifiers).isSuperset(of: skipped.map { "r\($0)" }))
+        #expect(Set(result.response.itemIdentifiers).isSuperset(of: skipped.map { ItemIdentifier("r\($0)") }))
         #expect(result.outcomes.prefix(max(ranCount - 1, 0)).allSatisfy { $0.succeeded })
     }
 
@@ -176,6 +180,6 @@ struct ConcurrencyTests {
         #expect(result.outcomes[0].succeeded && result.outcomes[1].succeeded)
         #expect(result.outcomes[2].error is CancellationError)
         #expect(result.outcomes[3...].allSatisfy { $0.skipReason == .cancelled })
-        #expect(result.response.itemIdentifiers == (2..<10).map { "r\($0)" })
+        #expect(result.response.itemIdentifiers == (2..<10).map { ItemIdentifier("r\($0)") })
     }
 }

@@ -1,10 +1,10 @@
 import BatchProcessing
+import BatchProcessingTestProcessSupport
 import CoreMetrics
 import EMFMetrics
 import JSONLogging
 import Logging
 import Synchronization
-import TestProcessSupport
 import Testing
 
 @Suite("Processor: logs and metrics")
@@ -103,12 +103,12 @@ struct InstrumentationTests {
             context: harness.invocation
         ) { record, context in
             let count = attempts.withLock { state -> Int in
-                state[record.itemIdentifier, default: 0] += 1
-                return state[record.itemIdentifier, default: 0]
+                state[record.itemIdentifier.description, default: 0] += 1
+                return state[record.itemIdentifier.description, default: 0]
             }
             // m0 succeeds on its third attempt; m1 always fails.
             if record.itemIdentifier == "m1" || (record.itemIdentifier == "m0" && count < 3) {
-                throw HandlerFailure(identifier: record.itemIdentifier)
+                throw HandlerFailure(identifier: record.itemIdentifier.description)
             }
         }
         #expect(result.outcomes[0].attempts == 3)

@@ -13,7 +13,9 @@ struct MiddlewareTests {
         func handler<Record: BatchRecord>() -> RecordHandler<Record> {
             { record, context in
                 self.attempts.append(context.attempt)
-                if context.attempt <= self.failures { throw HandlerFailure(identifier: record.itemIdentifier) }
+                if context.attempt <= self.failures {
+                    throw HandlerFailure(identifier: record.itemIdentifier.description)
+                }
             }
         }
     }
@@ -109,7 +111,7 @@ struct MiddlewareTests {
         )
         _ = try await processor.process(SourceKind.sqs.records(specs(1))) { record, _ in
             times.append(.now)
-            throw HandlerFailure(identifier: record.itemIdentifier)
+            throw HandlerFailure(identifier: record.itemIdentifier.description)
         }
         let instants = times.all
         #expect(instants.count == 4)
@@ -151,7 +153,7 @@ struct MiddlewareTests {
                 next: RecordHandler<Record>
             ) async throws {
                 if context.index % 2 == 0 { return }
-                if context.index == 3 { throw HandlerFailure(identifier: record.itemIdentifier) }
+                if context.index == 3 { throw HandlerFailure(identifier: record.itemIdentifier.description) }
                 try await next(record, context)
             }
         }

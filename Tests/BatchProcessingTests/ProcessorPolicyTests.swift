@@ -110,7 +110,7 @@ struct ProcessorPolicyTests {
     func fifoDefaultStops() async throws {
         let ran = EventLog<String>()
         let result = try await processor.process(SourceKind.sqs.records(Self.abab, fifo: true)) { record, _ in
-            ran.append(record.itemIdentifier)
+            ran.append(record.itemIdentifier.description)
             if record.itemIdentifier == "m1" { throw HandlerFailure(identifier: "m1") }
         }
         #expect(result.policy == .stopOnFirstFailure)
@@ -124,7 +124,7 @@ struct ProcessorPolicyTests {
         let skipping = BatchProcessor(configuration: .init(policy: .skipGroup))
         let ran = EventLog<String>()
         let result = try await skipping.process(SourceKind.sqs.records(Self.abab, fifo: true)) { record, _ in
-            ran.append(record.itemIdentifier)
+            ran.append(record.itemIdentifier.description)
             if record.itemIdentifier == "m1" { throw HandlerFailure(identifier: "m1") }
         }
         #expect(result.response.itemIdentifiers == ["m1", "m3"])

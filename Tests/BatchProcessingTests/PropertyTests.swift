@@ -96,7 +96,9 @@ struct PropertyTests {
             let (returned, error) = await Self.run(processor, records) { _, context in
                 runs.append(context.index)
                 for _ in 0..<(context.index * 7 % 3) { await Task.yield() }
-                if failing.contains(context.index) { throw HandlerFailure(identifier: context.itemIdentifier) }
+                if failing.contains(context.index) {
+                    throw HandlerFailure(identifier: context.itemIdentifier.description)
+                }
             }
             if let error {
                 #expect(error.code == .allRecordsFailed && testCase.throwsOnFullFailure, "\(error): \(testCase)")
@@ -112,7 +114,7 @@ struct PropertyTests {
             let expected = Self.expectedReported(keys: testCase.keys, failing: failing, policy: effective)
             let reported = result.outcomes.filter(\.isReported).map(\.index)
             #expect(reported == expected, "\(testCase)")
-            #expect(result.response.itemIdentifiers == expected.map { "r\($0)" }, "\(testCase)")
+            #expect(result.response.itemIdentifiers == expected.map { ItemIdentifier("r\($0)") }, "\(testCase)")
             #expect(result.outcomes.map(\.index) == Array(records.indices), "\(testCase)")
 
             // Exactly one of succeeded (and not reported) or reported, and every failure really failed.

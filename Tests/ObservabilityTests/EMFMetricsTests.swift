@@ -1,8 +1,8 @@
+import BatchProcessingTestProcessSupport
 import CoreMetrics
 import EMFMetrics
 import Foundation
 import Synchronization
-import TestProcessSupport
 import Testing
 
 /// Serialized: most tests start a Python validator, and ten at once would crowd the machine's two cores.

@@ -1,7 +1,7 @@
+import BatchProcessingTestProcessSupport
 import Foundation
 import JSONLogging
 import Logging
-import TestProcessSupport
 import Testing
 
 @Suite("JSON log handler")

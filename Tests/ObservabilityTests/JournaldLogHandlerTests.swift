@@ -1,8 +1,8 @@
+import BatchProcessingTestProcessSupport
 import Foundation
 import JSONLogging
 import JournaldLogging
 import Logging
-import TestProcessSupport
 import Testing
 
 /// These tests talk to a real systemd-journald (started by `.ci/run` where none runs) and read the entries

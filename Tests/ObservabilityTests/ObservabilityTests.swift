@@ -1,10 +1,10 @@
+import BatchProcessingTestProcessSupport
 import CoreMetrics
 import EMFMetrics
 import Foundation
 import JSONLogging
 import Logging
 import Observability
-import TestProcessSupport
 import Testing
 
 @Suite("Observability: environment detection and outputs")
@@ -33,7 +33,7 @@ struct ObservabilityTests {
     func lambdaOutputs() throws {
         let logs = LineCollector()
         let metrics = LineCollector()
-        let observability = try Observability.make(
+        let observability = try ObservabilitySetup.make(
             .init(logOutput: logs.writer, metricsOutput: metrics.writer),
             variables: [
                 "AWS_LAMBDA_FUNCTION_NAME": "orders-fn", "POWERTOOLS_SERVICE_NAME": "orders",
@@ -58,7 +58,7 @@ struct ObservabilityTests {
     @Test("In a terminal, logs are readable text; in a pipe, JSON; no Lambda keys off Lambda")
     func terminalAndPipe() throws {
         let terminalLogs = LineCollector()
-        let terminal = try Observability.make(
+        let terminal = try ObservabilitySetup.make(
             .init(environment: .terminal, logOutput: terminalLogs.writer),
             variables: [:]
         )
@@ -66,7 +66,7 @@ struct ObservabilityTests {
         #expect(terminalLogs.all.first?.contains("INFO  cli: hello") == true)
 
         let pipeLogs = LineCollector()
-        let pipe = try Observability.make(
+        let pipe = try ObservabilitySetup.make(
             .init(environment: .pipe, logOutput: pipeLogs.writer),
             variables: ["AWS_LAMBDA_LOG_FORMAT": "JSON"]
         )
@@ -92,7 +92,7 @@ struct ObservabilityTests {
             func log(event: LogEvent) { collector.writer.write(line: "journal: \(event.message)") }
         }
         let collector = LineCollector()
-        let withJournal = try Observability.make(
+        let withJournal = try ObservabilitySetup.make(
             .init(environment: .systemdService, journalHandler: { _, _ in Marker(collector: collector) }),
             variables: [:]
         )
@@ -100,7 +100,7 @@ struct ObservabilityTests {
         #expect(collector.all == ["journal: to the journal"])
 
         let fallbackLogs = LineCollector()
-        let withoutJournal = try Observability.make(
+        let withoutJournal = try ObservabilitySetup.make(
             .init(environment: .systemdService, logOutput: fallbackLogs.writer),
             variables: [:]
         )
@@ -111,7 +111,7 @@ struct ObservabilityTests {
     @Test("An invalid namespace is refused with a clear error")
     func invalidNamespace() {
         #expect(throws: EMFConfigurationError.self) {
-            try Observability.make(.init(namespace: ":bad"), variables: [:])
+            try ObservabilitySetup.make(.init(namespace: ":bad"), variables: [:])
         }
     }
 }

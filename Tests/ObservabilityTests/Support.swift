@@ -1,7 +1,7 @@
+import BatchProcessingTestProcessSupport
 import Foundation
 import JSONLogging
 import Synchronization
-import TestProcessSupport
 import Testing
 
 enum ObservabilityFixture {

@@ -1,4 +1,4 @@
-import JSONSupport
+import BatchProcessingJSONSupport
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -12,6 +12,9 @@ enum EventDecoding {
     /// Decodes a whole event of a known shape.
     static func decode<Event: Decodable>(_ type: Event.Type, from bytes: [UInt8]) throws(BatchProcessingError) -> Event
     {
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            throw .malformedEvent("the event is empty; expected a JSON object with a \"Records\" array")
+        }
         do {
             return try JSONDecoder().decode(type, from: Data(bytes))
         } catch let error as DecodingError {
@@ -27,21 +30,47 @@ enum EventDecoding {
         from bytes: [UInt8],
         source forcedSource: BatchEventSource?
     ) throws(BatchProcessingError) -> (records: [AnyBatchRecord], source: BatchEventSource?) {
+        let named = try namedSources(from: bytes)
         let source: BatchEventSource?
         if let forcedSource {
+            // A record that says it comes from elsewhere would fail on a missing field; say what it really is.
+            if let (index, field) = named.enumerated().first(where: {
+                $0.element != nil && $0.element != forcedSource.rawValue
+            }),
+                let field
+            {
+                throw .malformedEvent(
+                    "record \(index) has eventSource \(JSONText.quoted(field)), but the source was given as "
+                        + "\(forcedSource.name) (\(forcedSource.rawValue)); "
+                        + (BatchEventSource(eventSourceField: field).map { "it is a \($0.name) event" }
+                            ?? "that is not a source the processor knows"),
+                    recordIndex: index,
+                    field: "eventSource",
+                    eventSource: forcedSource
+                )
+            }
             source = forcedSource
         } else {
-            source = try detectSource(from: bytes)
+            source = try detectSource(named)
         }
-        switch source {
-        case .none:
-            return ([], nil)
-        case .some(.sqs):
-            return (try decode(SQSEvent.self, from: bytes).records.map(AnyBatchRecord.sqs), .sqs)
-        case .some(.kinesis):
-            return (try decode(KinesisEvent.self, from: bytes).records.map(AnyBatchRecord.kinesis), .kinesis)
-        case .some:
-            return (try decode(DynamoDBEvent.self, from: bytes).records.map(AnyBatchRecord.dynamoDB), .dynamoDB)
+        do throws(BatchProcessingError) {
+            switch source {
+            case .none:
+                return ([], nil)
+            case .some(.sqs):
+                return (try decode(SQSEvent.self, from: bytes).records.map(AnyBatchRecord.sqs), .sqs)
+            case .some(.kinesis):
+                return (try decode(KinesisEvent.self, from: bytes).records.map(AnyBatchRecord.kinesis), .kinesis)
+            case .some(.dynamoDB):
+                return (try decode(DynamoDBEvent.self, from: bytes).records.map(AnyBatchRecord.dynamoDB), .dynamoDB)
+            case .some(let other):
+                throw .invalidConfiguration(
+                    "the raw API reads \(BatchEventSource.all.map(\.name).joined(separator: ", ")) events, not "
+                        + "\(other.name); decode \(other.name) records yourself and pass them to process(_:)"
+                )
+            }
+        } catch {
+            throw error.withEventSource(source)
         }
     }
 
@@ -52,17 +81,26 @@ enum EventDecoding {
         var Records: [Record]
     }
 
+    /// Every record's `eventSource` field (`nil` where a record has none), read without the rest of the record.
+    private static func namedSources(from bytes: [UInt8]) throws(BatchProcessingError) -> [String?] {
+        try decode(SourceProbe.self, from: bytes).Records.map(\.eventSource)
+    }
+
     /// The source named by every record's `eventSource`; an error when one is missing, unknown or different.
     static func detectSource(from bytes: [UInt8]) throws(BatchProcessingError) -> BatchEventSource? {
-        let probe = try decode(SourceProbe.self, from: bytes)
+        try detectSource(namedSources(from: bytes))
+    }
+
+    private static func detectSource(_ named: [String?]) throws(BatchProcessingError) -> BatchEventSource? {
         var detected: BatchEventSource?
-        for (index, record) in probe.Records.enumerated() {
-            guard let field = record.eventSource else {
+        for (index, field) in named.enumerated() {
+            guard let field else {
                 throw .malformedEvent(
                     "record \(index) has no eventSource, so the source cannot be detected; name the source "
-                        + "explicitly (sqs, kinesis or dynamodb)",
+                        + "explicitly (\(BatchEventSource.all.map(\.name).joined(separator: ", ")))",
                     recordIndex: index,
-                    field: "eventSource"
+                    field: "eventSource",
+                    eventSource: detected
                 )
             }
             guard let source = BatchEventSource(eventSourceField: field) else {
@@ -70,7 +108,8 @@ enum EventDecoding {
                     "record \(index) has an unknown eventSource \(JSONText.quoted(field)); expected one of "
                         + BatchEventSource.all.map(\.rawValue).joined(separator: ", "),
                     recordIndex: index,
-                    field: "eventSource"
+                    field: "eventSource",
+                    eventSource: detected
                 )
             }
             if let detected, detected != source {
@@ -78,7 +117,8 @@ enum EventDecoding {
                     "record \(index) has eventSource \(source) but the batch started with \(detected); a batch "
                         + "comes from one source",
                     recordIndex: index,
-                    field: "eventSource"
+                    field: "eventSource",
+                    eventSource: detected
                 )
             }
             detected = source

@@ -1,38 +1,39 @@
-/// The AWS service that delivered a batch, as named by each record's `eventSource` field.
+/// The service that delivered a batch, as named by each record's `eventSource` field.
+///
+/// The processor knows SQS, Kinesis and DynamoDB Streams; a source of your own (any record type that conforms
+/// to ``BatchRecord``) is made with ``init(rawValue:name:)`` and gets the same policies, logs and metrics.
 public struct BatchEventSource: Sendable, Hashable, CustomStringConvertible {
     /// The value of the records' `eventSource` field (`aws:sqs`, `aws:kinesis`, `aws:dynamodb`).
     public let rawValue: String
+    /// The short name used on the command line, in environment variables and in configuration: `sqs`,
+    /// `kinesis`, `dynamodb`.
+    public let name: String
 
-    private init(rawValue: String) {
+    /// A source whose records carry `eventSource` equal to `rawValue`, known by the short `name`.
+    ///
+    /// Two sources are equal when both their raw value and name are.
+    public init(rawValue: String, name: String) {
         self.rawValue = rawValue
+        self.name = name
     }
 
     /// Amazon SQS, standard and FIFO queues.
-    public static let sqs = BatchEventSource(rawValue: "aws:sqs")
+    public static let sqs = BatchEventSource(rawValue: "aws:sqs", name: "sqs")
     /// Amazon Kinesis Data Streams.
-    public static let kinesis = BatchEventSource(rawValue: "aws:kinesis")
+    public static let kinesis = BatchEventSource(rawValue: "aws:kinesis", name: "kinesis")
     /// Amazon DynamoDB Streams.
-    public static let dynamoDB = BatchEventSource(rawValue: "aws:dynamodb")
+    public static let dynamoDB = BatchEventSource(rawValue: "aws:dynamodb", name: "dynamodb")
 
-    /// Every source the processor understands.
+    /// The sources whose events the raw API (JSON in, JSON out) reads and detects.
     public static let all: [BatchEventSource] = [.sqs, .kinesis, .dynamoDB]
 
-    /// The source whose records carry `eventSource` equal to `value`, or `nil` for an unknown value.
+    /// The built-in source whose records carry `eventSource` equal to `value`, or `nil` for any other value.
     public init?(eventSourceField value: String) {
         guard let match = Self.all.first(where: { $0.rawValue == value }) else { return nil }
         self = match
     }
 
-    /// The short name used on the command line and in environment variables: `sqs`, `kinesis`, `dynamodb`.
-    public var name: String {
-        switch rawValue {
-        case Self.sqs.rawValue: "sqs"
-        case Self.kinesis.rawValue: "kinesis"
-        default: "dynamodb"
-        }
-    }
-
-    /// The source with the short `name` (`sqs`, `kinesis`, `dynamodb`), or `nil`.
+    /// The built-in source with the short `name` (`sqs`, `kinesis`, `dynamodb`, in any case), or `nil`.
     public init?(name: String) {
         guard let match = Self.all.first(where: { $0.name == name.lowercased() }) else { return nil }
         self = match

@@ -1,11 +1,13 @@
 /// A record that the processor can run: it knows its identifier for the partial batch response, the key that
 /// orders it against other records, and its source.
 ///
-/// ``SQSEvent/Message``, ``KinesisEvent/Record``, ``DynamoDBEvent/Record`` and ``AnyBatchRecord`` conform.
+/// ``SQSEvent/Message``, ``KinesisEvent/Record``, ``DynamoDBEvent/Record`` and ``AnyBatchRecord`` conform. A
+/// record type of your own conforms with a ``BatchEventSource`` of its own
+/// (``BatchEventSource/init(rawValue:name:)``).
 public protocol BatchRecord: Sendable {
     /// The identifier Lambda expects in `batchItemFailures`: SQS `messageId`, Kinesis `sequenceNumber`,
     /// DynamoDB `SequenceNumber`.
-    var itemIdentifier: String { get }
+    var itemIdentifier: ItemIdentifier { get }
 
     /// Records with the same key are never run concurrently or out of order: the SQS `MessageGroupId`, the
     /// Kinesis partition key, the DynamoDB item's keys. `nil` means the record is not ordered against others.
@@ -39,23 +41,28 @@ extension KinesisEvent: BatchEvent {}
 extension DynamoDBEvent: BatchEvent {}
 
 extension SQSEvent.Message: BatchRecord {
-    public var itemIdentifier: String { messageId }
-    public var payloadDescription: String? { body }
-    public var orderingKey: String? { attributes.messageGroupId }
+    public var itemIdentifier: ItemIdentifier { ItemIdentifier(messageId) }
+    public var payloadDescription: String? { rawBody }
+    public var orderingKey: String? { rawAttributes?.messageGroupId }
     public var batchSource: BatchEventSource { .sqs }
 }
 
 extension KinesisEvent.Record: BatchRecord {
-    public var itemIdentifier: String { kinesis.sequenceNumber }
-    public var payloadDescription: String? { kinesis.dataString }
+    public var itemIdentifier: ItemIdentifier { ItemIdentifier(kinesis.sequenceNumber) }
+    public var payloadDescription: String? {
+        guard let base64 = kinesis.base64Data else { return nil }
+        // Data that is not base64 is shown as it came, so the log still says what the record held.
+        return (try? kinesis.dataString) ?? "(not valid base64) " + base64
+    }
     public var orderingKey: String? { kinesis.partitionKey }
     public var batchSource: BatchEventSource { .kinesis }
 }
 
 extension DynamoDBEvent.Record: BatchRecord {
-    public var itemIdentifier: String { dynamodb.sequenceNumber }
+    public var itemIdentifier: ItemIdentifier { ItemIdentifier(dynamodb.sequenceNumber) }
     public var payloadDescription: String? {
-        var text = "\(eventName) keys=" + DynamoDBEvent.AttributeValue.canonicalText(of: dynamodb.keys)
+        var text =
+            "\(eventName?.rawValue ?? "change") keys=" + DynamoDBEvent.AttributeValue.canonicalText(of: dynamodb.keys)
         if let newImage = dynamodb.newImage {
             text += " new=" + DynamoDBEvent.AttributeValue.canonicalText(of: newImage)
         }
@@ -87,7 +94,7 @@ public enum AnyBatchRecord: BatchRecord, Equatable {
         }
     }
 
-    public var itemIdentifier: String { base.itemIdentifier }
+    public var itemIdentifier: ItemIdentifier { base.itemIdentifier }
     public var orderingKey: String? { base.orderingKey }
     public var batchSource: BatchEventSource { base.batchSource }
     public var isFromFIFOQueue: Bool { base.isFromFIFOQueue }

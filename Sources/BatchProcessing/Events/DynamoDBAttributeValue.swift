@@ -1,4 +1,4 @@
-import JSONSupport
+import BatchProcessingJSONSupport
 
 extension DynamoDBEvent {
     /// A DynamoDB value in its typed JSON form (`{"S": "text"}`, `{"N": "42"}`, …): the full set of types.
@@ -118,5 +118,22 @@ extension DynamoDBEvent {
                 + map.sorted { $0.key < $1.key }.map { JSONText.quoted($0.key) + "=" + $0.value.canonicalText }
                 .joined(separator: ",") + "}"
         }
+    }
+}
+
+/// Decodes base64 text found in a keyed container, turning a bad value into a `DecodingError` at that key.
+private func decodeBase64<Key: CodingKey>(
+    _ text: String,
+    forKey key: Key,
+    in container: KeyedDecodingContainer<Key>
+) throws -> [UInt8] {
+    do {
+        return try Base64.decode(text)
+    } catch {
+        throw DecodingError.dataCorruptedError(
+            forKey: key,
+            in: container,
+            debugDescription: "not valid base64: \(error.description)"
+        )
     }
 }

@@ -13,34 +13,36 @@ public struct DynamoDBEvent: Codable, Sendable, Equatable {
     }
 
     /// One change to one item, with Lambda's envelope.
+    ///
+    /// Only `dynamodb.SequenceNumber` is required (and `eventSource`, when the raw API detects the source): every
+    /// other field may be absent or `null`. A field that was absent stays absent when the event is encoded again.
     public struct Record: Codable, Sendable, Equatable {
         /// A unique identifier of the event.
-        public var eventID: String
+        public var eventID: String?
         /// What happened to the item.
-        public var eventName: OperationType
+        public var eventName: OperationType?
         /// The version of the event format.
-        public var eventVersion: String
-        /// Always `aws:dynamodb`.
-        public var eventSource: String
+        public var eventVersion: String?
+        /// `aws:dynamodb` (needed only when the raw API detects the source).
+        public var eventSource: String?
         /// The region of the table.
-        public var awsRegion: String
+        public var awsRegion: String?
         /// The change itself: keys, images, sequence number.
         public var dynamodb: StreamRecord
         /// The ARN of the stream.
-        public var eventSourceArn: String
+        public var eventSourceArn: String?
         /// Who made the change, for changes made by DynamoDB itself (TTL deletions).
         public var userIdentity: UserIdentity?
 
-        /// Creates a record; everything but the change defaults to what a test needs.
+        /// Creates a record; fields left `nil` are absent from the JSON.
         public init(
-            eventID: String = "",
-            eventName: OperationType,
-            eventVersion: String = "1.1",
-            eventSource: String = BatchEventSource.dynamoDB.rawValue,
-            awsRegion: String = "us-east-1",
+            eventID: String? = nil,
+            eventName: OperationType? = nil,
+            eventVersion: String? = nil,
+            eventSource: String? = BatchEventSource.dynamoDB.rawValue,
+            awsRegion: String? = nil,
             dynamodb: StreamRecord,
-            eventSourceArn: String =
-                "arn:aws:dynamodb:us-east-1:123456789012:table/table/stream/2024-01-01T00:00:00.000",
+            eventSourceArn: String? = nil,
             userIdentity: UserIdentity? = nil
         ) {
             self.eventID = eventID
@@ -93,31 +95,31 @@ public struct DynamoDBEvent: Codable, Sendable, Equatable {
     public struct StreamRecord: Codable, Sendable, Equatable {
         /// When the change was made, in seconds since 1970.
         public var approximateCreationDateTime: Double?
-        /// The primary key of the changed item; records of one item are ordered.
-        public var keys: [String: AttributeValue]
+        /// The primary key of the changed item as it was in the event; `nil` when the event had none.
+        public var rawKeys: [String: AttributeValue]?
         /// The item after the change, when the stream view includes it.
         public var newImage: [String: AttributeValue]?
         /// The item before the change, when the stream view includes it.
         public var oldImage: [String: AttributeValue]?
-        /// The record's sequence number; it is the item identifier in the partial batch response.
+        /// The record's sequence number; it is the item identifier in the partial batch response. Required.
         public var sequenceNumber: String
         /// The size of the record in bytes.
-        public var sizeBytes: Int
+        public var sizeBytes: Int?
         /// `KEYS_ONLY`, `NEW_IMAGE`, `OLD_IMAGE` or `NEW_AND_OLD_IMAGES`.
         public var streamViewType: String?
 
-        /// Creates a change record.
+        /// Creates a change record; fields left `nil` are absent from the JSON.
         public init(
-            keys: [String: AttributeValue],
+            keys: [String: AttributeValue]?,
             newImage: [String: AttributeValue]? = nil,
             oldImage: [String: AttributeValue]? = nil,
             sequenceNumber: String,
-            sizeBytes: Int = 0,
-            streamViewType: String? = "NEW_AND_OLD_IMAGES",
+            sizeBytes: Int? = nil,
+            streamViewType: String? = nil,
             approximateCreationDateTime: Double? = nil
         ) {
             self.approximateCreationDateTime = approximateCreationDateTime
-            self.keys = keys
+            self.rawKeys = keys
             self.newImage = newImage
             self.oldImage = oldImage
             self.sequenceNumber = sequenceNumber
@@ -125,9 +127,16 @@ public struct DynamoDBEvent: Codable, Sendable, Equatable {
             self.streamViewType = streamViewType
         }
 
+        /// The primary key of the changed item; records of one item are ordered. Empty when the event had none
+        /// (such a record is ordered against no other).
+        public var keys: [String: AttributeValue] {
+            get { rawKeys ?? [:] }
+            set { rawKeys = newValue }
+        }
+
         enum CodingKeys: String, CodingKey {
             case approximateCreationDateTime = "ApproximateCreationDateTime"
-            case keys = "Keys"
+            case rawKeys = "Keys"
             case newImage = "NewImage"
             case oldImage = "OldImage"
             case sequenceNumber = "SequenceNumber"
@@ -139,12 +148,12 @@ public struct DynamoDBEvent: Codable, Sendable, Equatable {
     /// Who made a change that DynamoDB made itself (a TTL deletion: `Service`, `dynamodb.amazonaws.com`).
     public struct UserIdentity: Codable, Sendable, Equatable {
         /// The kind of identity, `Service` for TTL.
-        public var type: String
+        public var type: String?
         /// The principal, `dynamodb.amazonaws.com` for TTL.
-        public var principalId: String
+        public var principalId: String?
 
         /// Creates an identity.
-        public init(type: String, principalId: String) {
+        public init(type: String?, principalId: String?) {
             self.type = type
             self.principalId = principalId
         }

@@ -15,10 +15,17 @@ extension SQSEvent.Message {
 
 extension KinesisEvent.Payload {
     /// The data decoded as JSON into `type`.
+    ///
+    /// - Throws: ``RecordPayloadError`` when the data is not valid base64, or the decoder's error when it is not
+    ///   JSON for `type`; inside a handler either fails this record only.
     public func decodeData<T: Decodable>(as type: T.Type) throws -> T {
         try JSONDecoder().decode(type, from: Data(data))
     }
 
     /// The data as UTF-8 text (invalid sequences are replaced with U+FFFD).
-    public var dataString: String { String(decoding: data, as: UTF8.self) }
+    ///
+    /// - Throws: ``RecordPayloadError`` when the data is not valid base64.
+    public var dataString: String {
+        get throws(RecordPayloadError) { String(decoding: try data, as: UTF8.self) }
+    }
 }

@@ -1,6 +1,10 @@
 /// A batch of messages that Lambda received from an Amazon SQS queue (standard or FIFO).
 ///
 /// Field names follow swift-aws-lambda-events; the wire names are AWS's (`eventSourceARN`, `Records`).
+///
+/// Only `messageId` is required of a message (and `eventSource`, when the raw API detects the source): every other
+/// field may be absent or `null`, as in the events people write by hand. A field that was absent stays absent when
+/// the event is encoded again.
 public struct SQSEvent: Codable, Sendable, Equatable {
     /// The messages, in the order Lambda delivered them.
     public var records: [Message]
@@ -16,61 +20,83 @@ public struct SQSEvent: Codable, Sendable, Equatable {
 
     /// One SQS message as Lambda delivers it.
     public struct Message: Codable, Sendable, Equatable {
-        /// The message's unique identifier; it is the item identifier in the partial batch response.
+        /// The message's unique identifier; it is the item identifier in the partial batch response. Required.
         public var messageId: String
         /// The handle with which the message would be deleted.
-        public var receiptHandle: String
-        /// The message body, as sent.
-        public var body: String
+        public var receiptHandle: String?
+        /// The body as it was in the event; `nil` when the event had none.
+        public var rawBody: String?
         /// The MD5 digest of the body.
-        public var md5OfBody: String
+        public var md5OfBody: String?
         /// The MD5 digest of the message attributes, when the message has any.
         public var md5OfMessageAttributes: String?
-        /// System attributes (`ApproximateReceiveCount`, `MessageGroupId`, …).
-        public var attributes: Attributes
-        /// Attributes the sender attached to the message.
-        public var messageAttributes: [String: MessageAttribute]
-        /// Always `aws:sqs`.
-        public var eventSource: String
+        /// System attributes as they were in the event; `nil` when the event had none.
+        public var rawAttributes: Attributes?
+        /// Sender's attributes as they were in the event; `nil` when the event had none.
+        public var rawMessageAttributes: [String: MessageAttribute]?
+        /// `aws:sqs` (needed only when the raw API detects the source).
+        public var eventSource: String?
         /// The ARN of the queue; it ends in `.fifo` for a FIFO queue.
-        public var eventSourceArn: String
+        public var eventSourceArn: String?
         /// The region of the queue.
-        public var awsRegion: String
+        public var awsRegion: String?
 
-        /// Creates a message. Only the identifier and body are required; the rest default to what a test needs.
+        /// Creates a message. Only the identifier is required; other fields left `nil` are absent from the JSON.
         public init(
             messageId: String,
-            receiptHandle: String = "",
-            body: String,
-            md5OfBody: String = "",
+            receiptHandle: String? = nil,
+            body: String? = nil,
+            md5OfBody: String? = nil,
             md5OfMessageAttributes: String? = nil,
-            attributes: Attributes = Attributes(),
-            messageAttributes: [String: MessageAttribute] = [:],
-            eventSource: String = BatchEventSource.sqs.rawValue,
-            eventSourceArn: String = "arn:aws:sqs:us-east-1:123456789012:queue",
-            awsRegion: String = "us-east-1"
+            attributes: Attributes? = nil,
+            messageAttributes: [String: MessageAttribute]? = nil,
+            eventSource: String? = BatchEventSource.sqs.rawValue,
+            eventSourceArn: String? = nil,
+            awsRegion: String? = nil
         ) {
             self.messageId = messageId
             self.receiptHandle = receiptHandle
-            self.body = body
+            self.rawBody = body
             self.md5OfBody = md5OfBody
             self.md5OfMessageAttributes = md5OfMessageAttributes
-            self.attributes = attributes
-            self.messageAttributes = messageAttributes
+            self.rawAttributes = attributes
+            self.rawMessageAttributes = messageAttributes
             self.eventSource = eventSource
             self.eventSourceArn = eventSourceArn
             self.awsRegion = awsRegion
         }
 
         enum CodingKeys: String, CodingKey {
-            case messageId, receiptHandle, body, md5OfBody, md5OfMessageAttributes, attributes, messageAttributes
+            case messageId, receiptHandle
+            case rawBody = "body"
+            case md5OfBody, md5OfMessageAttributes
+            case rawAttributes = "attributes"
+            case rawMessageAttributes = "messageAttributes"
             case eventSource
             case eventSourceArn = "eventSourceARN"
             case awsRegion
         }
 
+        /// The message body, as sent; empty when the event had none.
+        public var body: String {
+            get { rawBody ?? "" }
+            set { rawBody = newValue }
+        }
+
+        /// System attributes (`ApproximateReceiveCount`, `MessageGroupId`, …); empty when the event had none.
+        public var attributes: Attributes {
+            get { rawAttributes ?? Attributes() }
+            set { rawAttributes = newValue }
+        }
+
+        /// Attributes the sender attached to the message; empty when the event had none.
+        public var messageAttributes: [String: MessageAttribute] {
+            get { rawMessageAttributes ?? [:] }
+            set { rawMessageAttributes = newValue }
+        }
+
         /// True when the message comes from a FIFO queue (its queue ARN ends in `.fifo`).
-        public var isFromFIFOQueue: Bool { eventSourceArn.hasSuffix(".fifo") }
+        public var isFromFIFOQueue: Bool { eventSourceArn?.hasSuffix(".fifo") ?? false }
     }
 
     /// The system attributes of a message. Every attribute AWS sends is kept, known or not, so that encoding
@@ -84,8 +110,37 @@ public struct SQSEvent: Codable, Sendable, Equatable {
             self.values = values
         }
 
+        private struct NameKey: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        /// Reads an object of attributes. AWS writes every value as a string; a number or a boolean written by
+        /// hand is kept as its text, and a `null` value is left out.
         public init(from decoder: any Decoder) throws {
-            values = try decoder.singleValueContainer().decode([String: String].self)
+            let container = try decoder.container(keyedBy: NameKey.self)
+            var values: [String: String] = [:]
+            for key in container.allKeys {
+                if try container.decodeNil(forKey: key) { continue }
+                if let text = try? container.decode(String.self, forKey: key) {
+                    values[key.stringValue] = text
+                } else if let number = try? container.decode(Int64.self, forKey: key) {
+                    values[key.stringValue] = String(number)
+                } else if let flag = try? container.decode(Bool.self, forKey: key) {
+                    values[key.stringValue] = String(flag)
+                } else {
+                    throw DecodingError.typeMismatch(
+                        String.self,
+                        .init(
+                            codingPath: container.codingPath + [key],
+                            debugDescription: "an attribute value must be a string"
+                        )
+                    )
+                }
+            }
+            self.values = values
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -118,31 +173,40 @@ public struct SQSEvent: Codable, Sendable, Equatable {
     }
 
     /// An attribute the sender attached to a message: a string, a number (carried as a string) or binary.
+    ///
+    /// A binary value is kept as the base64 text of the event and decoded only when asked for
+    /// (``binaryValue``), so that a bad one fails the handler that reads it, not the whole batch.
     public struct MessageAttribute: Codable, Sendable, Equatable {
         /// `String`, `Number` or `Binary`, optionally followed by `.` and a custom type.
-        public var dataType: String
+        public var dataType: String?
         /// The value of a `String` or `Number` attribute.
         public var stringValue: String?
-        /// The value of a `Binary` attribute (base64 on the wire).
-        public var binaryValue: [UInt8]?
+        /// The value of a `Binary` attribute as the event carries it: base64 text.
+        public var base64BinaryValue: String?
         /// Reserved by AWS; kept for a lossless round trip.
-        public var stringListValues: [String]
-        /// Reserved by AWS; kept for a lossless round trip.
-        public var binaryListValues: [[UInt8]]
+        public var stringListValues: [String]?
+        /// Reserved by AWS (base64 texts); kept for a lossless round trip.
+        public var binaryListValues: [String]?
 
         /// Creates an attribute.
         public init(
-            dataType: String,
+            dataType: String?,
             stringValue: String? = nil,
             binaryValue: [UInt8]? = nil,
-            stringListValues: [String] = [],
-            binaryListValues: [[UInt8]] = []
+            stringListValues: [String]? = nil,
+            binaryListValues: [String]? = nil
         ) {
             self.dataType = dataType
             self.stringValue = stringValue
-            self.binaryValue = binaryValue
+            self.base64BinaryValue = binaryValue.map { Base64.encode($0) }
             self.stringListValues = stringListValues
             self.binaryListValues = binaryListValues
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case dataType, stringValue
+            case base64BinaryValue = "binaryValue"
+            case stringListValues, binaryListValues
         }
 
         /// A `String` attribute.
@@ -160,14 +224,30 @@ public struct SQSEvent: Codable, Sendable, Equatable {
             MessageAttribute(dataType: "Binary", binaryValue: value)
         }
 
-        /// The attribute's value, typed by its data type (a custom suffix such as `Number.float` is ignored).
+        /// The bytes of a `Binary` attribute, decoded from base64; `nil` when there are none.
+        ///
+        /// - Throws: ``RecordPayloadError`` when the text is not valid base64.
+        public var binaryValue: [UInt8]? {
+            get throws(RecordPayloadError) {
+                guard let base64BinaryValue else { return nil }
+                return try RecordPayloadError.decodeBase64(base64BinaryValue, field: "binaryValue")
+            }
+        }
+
+        /// The attribute's value, typed by its data type (a custom suffix such as `Number.float` is ignored);
+        /// `nil` for an unknown data type or a missing value.
+        ///
+        /// - Throws: ``RecordPayloadError`` when a binary value is not valid base64.
         public var value: Value? {
-            let base = dataType.split(separator: ".", maxSplits: 1).first.map(String.init) ?? dataType
-            switch base {
-            case "String": return stringValue.map(Value.string)
-            case "Number": return stringValue.map(Value.number)
-            case "Binary": return binaryValue.map(Value.binary)
-            default: return nil
+            get throws(RecordPayloadError) {
+                guard let dataType else { return nil }
+                let base = dataType.split(separator: ".", maxSplits: 1).first.map(String.init) ?? dataType
+                switch base {
+                case "String": return stringValue.map(Value.string)
+                case "Number": return stringValue.map(Value.number)
+                case "Binary": return try binaryValue.map(Value.binary)
+                default: return nil
+                }
             }
         }
 
@@ -180,49 +260,5 @@ public struct SQSEvent: Codable, Sendable, Equatable {
             /// A `Binary` attribute.
             case binary([UInt8])
         }
-
-        enum CodingKeys: String, CodingKey {
-            case dataType, stringValue, binaryValue, stringListValues, binaryListValues
-        }
-
-        public init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            dataType = try container.decode(String.self, forKey: .dataType)
-            stringValue = try container.decodeIfPresent(String.self, forKey: .stringValue)
-            binaryValue = try container.decodeIfPresent(String.self, forKey: .binaryValue).map {
-                try decodeBase64($0, forKey: CodingKeys.binaryValue, in: container)
-            }
-            stringListValues = try container.decodeIfPresent([String].self, forKey: .stringListValues) ?? []
-            let binaryList = try container.decodeIfPresent([String].self, forKey: .binaryListValues) ?? []
-            binaryListValues = try binaryList.map {
-                try decodeBase64($0, forKey: CodingKeys.binaryListValues, in: container)
-            }
-        }
-
-        public func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(dataType, forKey: .dataType)
-            try container.encodeIfPresent(stringValue, forKey: .stringValue)
-            try container.encodeIfPresent(binaryValue.map { Base64.encode($0) }, forKey: .binaryValue)
-            try container.encode(stringListValues, forKey: .stringListValues)
-            try container.encode(binaryListValues.map { Base64.encode($0) }, forKey: .binaryListValues)
-        }
-    }
-}
-
-/// Decodes base64 text found in a keyed container, turning a bad value into a `DecodingError` at that key.
-func decodeBase64<Key: CodingKey>(
-    _ text: String,
-    forKey key: Key,
-    in container: KeyedDecodingContainer<Key>
-) throws -> [UInt8] {
-    do {
-        return try Base64.decode(text)
-    } catch {
-        throw DecodingError.dataCorruptedError(
-            forKey: key,
-            in: container,
-            debugDescription: "not valid base64: \(error.description)"
-        )
     }
 }

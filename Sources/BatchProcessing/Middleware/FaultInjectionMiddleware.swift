@@ -3,12 +3,12 @@ public struct InjectedFault: Error, Sendable, Hashable, CustomStringConvertible 
     /// The record's index in the batch.
     public let index: Int
     /// The record's item identifier.
-    public let itemIdentifier: String
+    public let itemIdentifier: ItemIdentifier
     /// The attempt that was failed.
     public let attempt: Int
 
     /// Creates the error for a record; users' own fault injectors may throw it too.
-    public init(index: Int, itemIdentifier: String, attempt: Int) {
+    public init(index: Int, itemIdentifier: ItemIdentifier, attempt: Int) {
         self.index = index
         self.itemIdentifier = itemIdentifier
         self.attempt = attempt
@@ -27,7 +27,7 @@ public struct InjectedFault: Error, Sendable, Hashable, CustomStringConvertible 
 /// records whatever the concurrency. With `failingAttempts`, only the first attempts fail (to exercise retry).
 public struct FaultInjectionMiddleware: RecordMiddleware {
     /// Records with these item identifiers fail.
-    public var identifiers: Set<String>
+    public var identifiers: Set<ItemIdentifier>
     /// Records at these 0-based indices fail.
     public var indices: Set<Int>
     /// The probability (0…1) that any other record fails.
@@ -39,7 +39,7 @@ public struct FaultInjectionMiddleware: RecordMiddleware {
 
     /// Creates a fault injector.
     public init(
-        identifiers: Set<String> = [],
+        identifiers: Set<ItemIdentifier> = [],
         indices: Set<Int> = [],
         fraction: Double = 0,
         seed: UInt64 = 0,
@@ -53,7 +53,7 @@ public struct FaultInjectionMiddleware: RecordMiddleware {
     }
 
     /// True when this middleware fails the record at `index` with `identifier` (on the attempts it fails).
-    public func selects(index: Int, identifier: String) -> Bool {
+    public func selects(index: Int, identifier: ItemIdentifier) -> Bool {
         if identifiers.contains(identifier) || indices.contains(index) { return true }
         guard fraction > 0 else { return false }
         var generator = SplitMix64(seed: seed ^ (UInt64(truncatingIfNeeded: index) &* 0x9E37_79B9_7F4A_7C15))

@@ -46,7 +46,9 @@ public struct RetryStrategy: Sendable {
 /// Retries a record whose handler threw a retryable error, with backoff, and never sleeps past the record's
 /// deadline: when the next wait would end after it, the last error is thrown at once.
 ///
-/// The handler sees the attempt number in ``RecordContext/attempt``. `CancellationError` is never retried.
+/// The handler sees the attempt number in ``RecordContext/attempt``. `CancellationError` is never retried, and a
+/// wait cut short by cancellation ends the record with the handler's last error. Waits use the record's
+/// ``RecordContext/clock``, the processor's.
 public struct RetryMiddleware: RecordMiddleware {
     /// The attempts and delays.
     public var strategy: RetryStrategy
@@ -73,12 +75,14 @@ public struct RetryMiddleware: RecordMiddleware {
             do {
                 try await next(record, context)
                 return
-            } catch {
+            } catch let handlerError {
+                let error = handlerError
                 guard context.attempt < strategy.maxAttempts, !(error is CancellationError), isRetryable(error),
                     !Task.isCancelled
                 else { throw error }
                 let delay = strategy.delay(after: context.attempt, using: &generator)
-                if let deadline = context.deadline, ContinuousClock.now + delay >= deadline {
+                let clock = context.clock
+                if let deadline = context.deadline, clock.now + delay >= deadline {
                     context.logger.debug(
                         "not retrying: the next attempt would start after the deadline",
                         metadata: ["attempt": "\(context.attempt)"]
@@ -90,7 +94,13 @@ public struct RetryMiddleware: RecordMiddleware {
                     metadata: ["attempt": "\(context.attempt)", "delay": "\(delay)", "error": "\(error)"]
                 )
                 if delay > .zero {
-                    try await Task.sleep(for: delay)
+                    do {
+                        try await clock.sleep(until: clock.now + delay, tolerance: nil)
+                    } catch _ {
+                        // Cancelled while waiting (deadline, shutdown): the record failed with what the handler
+                        // last threw, which says more than the cancellation does.
+                        throw handlerError
+                    }
                 }
                 context.attempt += 1
             }

@@ -1,4 +1,4 @@
-import JSONSupport
+import BatchProcessingJSONSupport
 
 /// Why an invocation failed as a whole rather than answering with a partial batch response.
 ///
@@ -45,6 +45,8 @@ public struct BatchProcessingError: Error, Sendable, CustomStringConvertible {
     public let result: BatchResult?
     /// The error that caused this one, such as the `DecodingError` of a malformed event.
     public let underlying: (any Error)?
+    /// The source of the batch, when it was known (from the records, or forced by the caller).
+    public let eventSource: BatchEventSource?
 
     init(
         code: Code,
@@ -52,7 +54,8 @@ public struct BatchProcessingError: Error, Sendable, CustomStringConvertible {
         recordIndex: Int? = nil,
         field: String? = nil,
         result: BatchResult? = nil,
-        underlying: (any Error)? = nil
+        underlying: (any Error)? = nil,
+        eventSource: BatchEventSource? = nil
     ) {
         self.code = code
         self.message = message
@@ -60,6 +63,21 @@ public struct BatchProcessingError: Error, Sendable, CustomStringConvertible {
         self.field = field
         self.result = result
         self.underlying = underlying
+        self.eventSource = eventSource
+    }
+
+    /// This error with `source` as its event source, unless it already names one.
+    func withEventSource(_ source: BatchEventSource?) -> BatchProcessingError {
+        guard eventSource == nil, let source else { return self }
+        return BatchProcessingError(
+            code: code,
+            message: message,
+            recordIndex: recordIndex,
+            field: field,
+            result: result,
+            underlying: underlying,
+            eventSource: source
+        )
     }
 
     static func invalidConfiguration(_ message: String) -> BatchProcessingError {
@@ -70,7 +88,8 @@ public struct BatchProcessingError: Error, Sendable, CustomStringConvertible {
         _ message: String,
         recordIndex: Int? = nil,
         field: String? = nil,
-        underlying: (any Error)? = nil
+        underlying: (any Error)? = nil,
+        eventSource: BatchEventSource? = nil
     )
         -> BatchProcessingError
     {
@@ -79,7 +98,8 @@ public struct BatchProcessingError: Error, Sendable, CustomStringConvertible {
             message: message,
             recordIndex: recordIndex,
             field: field,
-            underlying: underlying
+            underlying: underlying,
+            eventSource: eventSource
         )
     }
 

@@ -9,7 +9,7 @@ extension BatchProcessor {
             case .failed(let error):
                 var metadata: Logger.Metadata = [
                     "record_index": .stringConvertible(outcome.index),
-                    "item_identifier": .string(outcome.itemIdentifier),
+                    "item_identifier": .string(outcome.itemIdentifier.description),
                     "event_source": .string(result.eventSource?.rawValue ?? "unknown"),
                     "attempt": .stringConvertible(outcome.attempts),
                     "policy": .string(result.policy.name),
@@ -26,7 +26,7 @@ extension BatchProcessor {
                     "record skipped",
                     metadata: [
                         "record_index": .stringConvertible(outcome.index),
-                        "item_identifier": .string(outcome.itemIdentifier),
+                        "item_identifier": .string(outcome.itemIdentifier.description),
                         "reason": .string(reason.description),
                     ]
                 )
@@ -54,7 +54,8 @@ extension BatchProcessor {
             logger.info("batch processed", metadata: summary)
         }
 
-        guard let source = result.eventSource, let instruments = instruments.bySource[source] else { return }
+        guard let source = result.eventSource else { return }
+        let instruments = self.instruments.forSource(source)
         instruments.received.increment(by: result.outcomes.count)
         instruments.succeeded.increment(by: result.succeededCount)
         instruments.failed.increment(by: result.failedCount)
@@ -77,8 +78,10 @@ extension BatchProcessor {
                 "event_source": .string(source?.rawValue ?? "unknown"),
             ]
         )
-        if let source, let instruments = instruments.bySource[source] {
-            instruments.batchFailures.increment()
+        if let source {
+            instruments.forSource(source).batchFailures.increment()
+        } else {
+            instruments.batchFailuresOfUnknownSource.increment()
         }
     }
 

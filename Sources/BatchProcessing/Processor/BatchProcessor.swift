@@ -1,4 +1,5 @@
 import CoreMetrics
+import Logging
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -52,6 +53,8 @@ public struct BatchProcessor: Sendable {
         public var throwsOnFullBatchFailure: Bool
         /// Where metrics go, when they are flushed, and whether payloads are logged.
         public var instrumentation: Instrumentation
+        /// The clock that deadlines, durations and retry waits are measured on; tests give a manual one.
+        public var clock: any BatchClock
 
         /// Creates a configuration.
         public init(
@@ -59,13 +62,15 @@ public struct BatchProcessor: Sendable {
             maxConcurrency: Int = 1,
             deadlineMargin: Duration = .milliseconds(500),
             throwsOnFullBatchFailure: Bool = true,
-            instrumentation: Instrumentation = Instrumentation()
+            instrumentation: Instrumentation = Instrumentation(),
+            clock: any BatchClock = ContinuousClock()
         ) {
             self.policy = policy
             self.maxConcurrency = maxConcurrency
             self.deadlineMargin = deadlineMargin
             self.throwsOnFullBatchFailure = throwsOnFullBatchFailure
             self.instrumentation = instrumentation
+            self.clock = clock
         }
 
         /// The environment variables the configuration reads, with the values each takes.
@@ -152,9 +157,41 @@ public struct BatchProcessor: Sendable {
         context: InvocationContext = InvocationContext(),
         handler: @escaping RecordHandler<Record>
     ) async throws(BatchProcessingError) -> BatchResult {
-        let start = ContinuousClock.now
+        try await instrumented(context: context, source: records.first?.batchSource) {
+            logger,
+            start throws(BatchProcessingError) in
+            try await run(records, context: context, logger: logger, start: start, handler: handler)
+        }
+    }
+
+    /// Runs `body` with the invocation's logger, and reports a whole-batch failure it throws (one error line and
+    /// the `BatchFailures` metric); the metrics are flushed either way.
+    private func instrumented(
+        context: InvocationContext,
+        source: BatchEventSource?,
+        _ body: (Logger, ContinuousClock.Instant) async throws(BatchProcessingError) -> BatchResult
+    ) async throws(BatchProcessingError) -> BatchResult {
+        let start = configuration.clock.now
         let logger = context.loggerWithMetadata(coldStart: ColdStart.take())
         defer { configuration.instrumentation.flushMetrics?() }
+        do {
+            return try await body(logger, start)
+        } catch {
+            reportFailure(error, source: error.eventSource ?? source, logger: logger)
+            throw error
+        }
+    }
+
+    /// Runs the records and checks the result, without the flush and failure report of ``instrumented``.
+    private func run<Record: BatchRecord>(
+        _ records: [Record],
+        context: InvocationContext,
+        logger: Logger,
+        start: ContinuousClock.Instant,
+        detectedSource: BatchEventSource? = nil,
+        handler: @escaping RecordHandler<Record>
+    ) async throws(BatchProcessingError) -> BatchResult {
+        let source = records.first?.batchSource ?? detectedSource
         do {
             try configuration.validate()
             let policy = try configuration.policy.resolved(for: records)
@@ -163,6 +200,7 @@ public struct BatchProcessor: Sendable {
                 policy: policy,
                 maxConcurrency: configuration.maxConcurrency,
                 cutoff: context.deadline.map { $0 - configuration.deadlineMargin },
+                clock: configuration.clock,
                 invocation: context,
                 logger: logger,
                 handler: middleware.chained(to: handler)
@@ -173,18 +211,12 @@ public struct BatchProcessor: Sendable {
                     PartialBatchResponse.BatchItemFailure(itemIdentifier: $0.itemIdentifier)
                 }
             )
-            let result = BatchResult(
-                response: response,
-                outcomes: outcomes,
-                eventSource: records.first?.batchSource,
-                policy: policy
-            )
-            report(result, records: records, duration: ContinuousClock.now - start, logger: logger)
+            let result = BatchResult(response: response, outcomes: outcomes, eventSource: source, policy: policy)
+            report(result, records: records, duration: start.duration(to: configuration.clock.now), logger: logger)
             try check(result)
             return result
         } catch {
-            reportFailure(error, source: records.first?.batchSource, logger: logger)
-            throw error
+            throw error.withEventSource(source)
         }
     }
 
@@ -211,15 +243,18 @@ public struct BatchProcessor: Sendable {
         context: InvocationContext = InvocationContext(),
         handler: @escaping RecordHandler<AnyBatchRecord>
     ) async throws(BatchProcessingError) -> BatchResult {
-        let (records, detected) = try EventDecoding.decodeRecords(from: eventJSON, source: source)
-        let result = try await process(records, context: context, handler: handler)
-        guard result.eventSource == nil, let detected = detected ?? source else { return result }
-        return BatchResult(
-            response: result.response,
-            outcomes: result.outcomes,
-            eventSource: detected,
-            policy: result.policy
-        )
+        // Decoding happens inside the instrumented path, so that a malformed event is logged and counted too.
+        try await instrumented(context: context, source: source) { logger, start throws(BatchProcessingError) in
+            let (records, detected) = try EventDecoding.decodeRecords(from: eventJSON, source: source)
+            return try await run(
+                records,
+                context: context,
+                logger: logger,
+                start: start,
+                detectedSource: detected ?? source,
+                handler: handler
+            )
+        }
     }
 
     /// Processes an event given as JSON bytes and answers with the partial batch response as JSON bytes.
@@ -236,7 +271,7 @@ public struct BatchProcessor: Sendable {
 
     private func check(_ result: BatchResult) throws(BatchProcessingError) {
         let unidentified = result.outcomes.filter {
-            $0.isReported && $0.itemIdentifier.allSatisfy(\.isWhitespace)
+            $0.isReported && $0.itemIdentifier.isBlank
         }
         if let first = unidentified.first {
             throw BatchProcessingError(

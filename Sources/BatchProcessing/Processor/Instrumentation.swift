@@ -89,16 +89,38 @@ final class SourceInstruments: Sendable {
     }
 }
 
-/// Every source's instruments, made once per processor.
+/// Every source's instruments, made once per processor: the built-in sources' at once, a custom source's the first
+/// time one of its batches ends.
 final class Instruments: Sendable {
-    let bySource: [BatchEventSource: SourceInstruments]
+    private let factory: any MetricsFactory
+    private let builtIn: [BatchEventSource: SourceInstruments]
+    private let custom = Mutex<[BatchEventSource: SourceInstruments]>([:])
+    /// `BatchFailures` without an `event_source` dimension: for events whose source could not be told.
+    let batchFailuresOfUnknownSource: Counter
 
     init(factory: any MetricsFactory) {
-        var bySource: [BatchEventSource: SourceInstruments] = [:]
+        self.factory = factory
+        var builtIn: [BatchEventSource: SourceInstruments] = [:]
         for source in BatchEventSource.all {
-            bySource[source] = SourceInstruments(source: source, factory: factory)
+            builtIn[source] = SourceInstruments(source: source, factory: factory)
         }
-        self.bySource = bySource
+        self.builtIn = builtIn
+        batchFailuresOfUnknownSource = Counter(
+            label: Instrumentation.MetricName.batchFailures,
+            dimensions: [],
+            factory: factory
+        )
+    }
+
+    /// The instruments of `source`.
+    func forSource(_ source: BatchEventSource) -> SourceInstruments {
+        if let instruments = builtIn[source] { return instruments }
+        return custom.withLock { custom in
+            if let instruments = custom[source] { return instruments }
+            let instruments = SourceInstruments(source: source, factory: factory)
+            custom[source] = instruments
+            return instruments
+        }
     }
 }
 

@@ -5,7 +5,7 @@ public struct RecordContext: Sendable {
     /// The record's 0-based position in the batch.
     public let index: Int
     /// The record's item identifier (SQS `messageId`, stream sequence number).
-    public let itemIdentifier: String
+    public let itemIdentifier: ItemIdentifier
     /// The service that delivered the record.
     public let eventSource: BatchEventSource
     /// The attempt being made, from 1. ``RetryMiddleware`` raises it before each new attempt.
@@ -18,18 +18,22 @@ public struct RecordContext: Sendable {
     public var logger: Logger
     /// The invocation this record belongs to.
     public let invocation: InvocationContext
+    /// The processor's clock: measure and wait with it (``RetryMiddleware`` does), so that tests with a manual
+    /// clock need not sleep.
+    public let clock: any BatchClock
     /// Shared by every copy of this context, so the processor learns how many attempts the record took.
     let attemptTracker: AttemptTracker?
 
     /// Creates a context; the processor does this for you, tests of a middleware may do it by hand.
     public init(
         index: Int,
-        itemIdentifier: String,
+        itemIdentifier: ItemIdentifier,
         eventSource: BatchEventSource,
         attempt: Int = 1,
         deadline: ContinuousClock.Instant? = nil,
         logger: Logger? = nil,
-        invocation: InvocationContext = InvocationContext()
+        invocation: InvocationContext = InvocationContext(),
+        clock: any BatchClock = ContinuousClock()
     ) {
         self.init(
             index: index,
@@ -44,6 +48,7 @@ public struct RecordContext: Sendable {
                 eventSource: eventSource
             ),
             invocation: invocation,
+            clock: clock,
             attemptTracker: nil
         )
     }
@@ -52,12 +57,12 @@ public struct RecordContext: Sendable {
     static func recordLogger(
         base: Logger,
         index: Int,
-        itemIdentifier: String,
+        itemIdentifier: ItemIdentifier,
         eventSource: BatchEventSource
     ) -> Logger {
         var logger = base
         logger[metadataKey: "record_index"] = .stringConvertible(index)
-        logger[metadataKey: "item_identifier"] = .string(itemIdentifier)
+        logger[metadataKey: "item_identifier"] = .string(itemIdentifier.description)
         logger[metadataKey: "event_source"] = .string(eventSource.rawValue)
         return logger
     }
@@ -65,12 +70,13 @@ public struct RecordContext: Sendable {
     /// The processor's initialiser: `logger` already carries the invocation's metadata.
     init(
         index: Int,
-        itemIdentifier: String,
+        itemIdentifier: ItemIdentifier,
         eventSource: BatchEventSource,
         attempt: Int,
         deadline: ContinuousClock.Instant?,
         logger: Logger,
         invocation: InvocationContext,
+        clock: any BatchClock,
         attemptTracker: AttemptTracker?
     ) {
         self.index = index
@@ -80,6 +86,7 @@ public struct RecordContext: Sendable {
         self.deadline = deadline
         self.invocation = invocation
         self.logger = logger
+        self.clock = clock
         self.attemptTracker = attemptTracker
     }
 
@@ -90,6 +97,6 @@ public struct RecordContext: Sendable {
 
     /// The time left before ``deadline``, or `nil` without a deadline.
     public var remainingTime: Duration? {
-        deadline.map { ContinuousClock.now.duration(to: $0) }
+        deadline.map { clock.now.duration(to: $0) }
     }
 }

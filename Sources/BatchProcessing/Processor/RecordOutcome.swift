@@ -1,11 +1,11 @@
-import JSONSupport
+import BatchProcessingJSONSupport
 
 /// What happened to one record of a batch.
 public struct RecordOutcome: Sendable {
     /// The record's 0-based position in the batch.
     public let index: Int
     /// The record's item identifier.
-    public let itemIdentifier: String
+    public let itemIdentifier: ItemIdentifier
     /// Whether it ran and how it ended.
     public let status: Status
     /// True when the record is in the partial batch response, so that Lambda delivers it again.
@@ -104,17 +104,17 @@ public struct PartialBatchResponse: Codable, Sendable, Hashable {
 
     /// One record to deliver again.
     public struct BatchItemFailure: Codable, Sendable, Hashable {
-        /// The record's item identifier.
-        public var itemIdentifier: String
+        /// The record's item identifier: a string for SQS, Kinesis and DynamoDB Streams.
+        public var itemIdentifier: ItemIdentifier
 
         /// Creates an entry.
-        public init(itemIdentifier: String) {
+        public init(itemIdentifier: ItemIdentifier) {
             self.itemIdentifier = itemIdentifier
         }
     }
 
     /// The identifiers, in order.
-    public var itemIdentifiers: [String] { batchItemFailures.map(\.itemIdentifier) }
+    public var itemIdentifiers: [ItemIdentifier] { batchItemFailures.map(\.itemIdentifier) }
 
     /// The response as compact JSON, exactly what Lambda expects.
     public var jsonBytes: [UInt8] {
@@ -125,7 +125,7 @@ public struct PartialBatchResponse: Codable, Sendable, Hashable {
         for failure in batchItemFailures {
             json.beginObject()
             json.key("itemIdentifier")
-            json.string(failure.itemIdentifier)
+            failure.itemIdentifier.write(to: &json)
             json.endObject()
         }
         json.endArray()

@@ -99,7 +99,8 @@ func specs(_ count: Int, keys: [String?] = [nil]) -> [RecordSpec] {
 /// A handler that throws ``HandlerFailure`` for the listed identifiers and succeeds otherwise.
 func failing<Record: BatchRecord>(_ identifiers: Set<String>) -> RecordHandler<Record> {
     { record, _ in
-        if identifiers.contains(record.itemIdentifier) { throw HandlerFailure(identifier: record.itemIdentifier) }
+        let identifier = record.itemIdentifier.description
+        if identifiers.contains(identifier) { throw HandlerFailure(identifier: identifier) }
     }
 }
 

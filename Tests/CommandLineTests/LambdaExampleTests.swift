@@ -1,5 +1,5 @@
+import BatchProcessingTestProcessSupport
 import Foundation
-import TestProcessSupport
 import Testing
 
 @Suite("The Lambda-style example")

@@ -1,5 +1,5 @@
+import BatchProcessingTestProcessSupport
 import Foundation
-import TestProcessSupport
 import Testing
 
 /// Runs the built `batchproc` executable as a real process.
@@ -26,16 +26,21 @@ enum Batchproc {
         stdin: String? = nil,
         environment: [String: String] = [:]
     ) async throws -> Output {
-        var env = ProcessInfo.processInfo.environment
-        for key in env.keys where key.hasPrefix("BATCH_PROCESSING_") || key.hasPrefix("POWERTOOLS_") { env[key] = nil }
-        env["JOURNAL_STREAM"] = nil
-        env.merge(environment) { $1 }
-        return try await ChildProcess.run(
+        try await ChildProcess.run(
             executable,
             arguments,
             stdin: stdin.map { Array($0.utf8) },
-            environment: env
+            environment: childEnvironment(environment)
         )
+    }
+
+    /// This process's environment without the settings that would change batchproc's behaviour, plus `extra`.
+    static func childEnvironment(_ extra: [String: String]) -> [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        for key in env.keys where key.hasPrefix("BATCH_PROCESSING_") || key.hasPrefix("POWERTOOLS_") { env[key] = nil }
+        env["JOURNAL_STREAM"] = nil
+        env.merge(extra) { $1 }
+        return env
     }
 }
 

@@ -13,14 +13,14 @@ public import Logging
 /// | anything else | JSON lines on stderr | JSON lines on stderr |
 ///
 /// ```swift
-/// let observability = try Observability.bootstrap()
+/// let observability = try ObservabilitySetup.bootstrap()
 /// // … after each batch (the processor does it when given `observability.flushMetrics`):
 /// observability.flushMetrics()
 /// ```
 ///
 /// Everything can be chosen in code instead: ``Options`` sets the service, namespace, level, format and
 /// destination; ``make(_:)`` builds the handlers without touching the global logging and metrics systems.
-public struct Observability: Sendable {
+public struct ObservabilitySetup: Sendable {
     /// The environment the outputs were chosen for.
     public let environment: RuntimeEnvironment
     /// Makes the log handler for a label.
@@ -88,7 +88,7 @@ public struct Observability: Sendable {
     public static func make(
         _ options: Options = Options(),
         variables: [String: String] = ProcessEnvironment.variables
-    ) throws(EMFConfigurationError) -> Observability {
+    ) throws(EMFConfigurationError) -> ObservabilitySetup {
         let environment = options.environment ?? RuntimeEnvironment.detect(environment: variables)
         let namespace =
             options.namespace ?? variables["POWERTOOLS_METRICS_NAMESPACE"].flatMap { $0.isEmpty ? nil : $0 }
@@ -131,7 +131,7 @@ public struct Observability: Sendable {
                 }
             )
         )
-        return Observability(environment: environment, makeLogHandler: makeLogHandler, metrics: metrics)
+        return ObservabilitySetup(environment: environment, makeLogHandler: makeLogHandler, metrics: metrics)
     }
 
     /// Builds the outputs for the environment and installs them as the process's logging and metrics systems
@@ -140,7 +140,7 @@ public struct Observability: Sendable {
     public static func bootstrap(
         _ options: Options = Options(),
         variables: [String: String] = ProcessEnvironment.variables
-    ) throws(EMFConfigurationError) -> Observability {
+    ) throws(EMFConfigurationError) -> ObservabilitySetup {
         let observability = try make(options, variables: variables)
         LoggingSystem.bootstrap(observability.makeLogHandler)
         MetricsSystem.bootstrap(observability.metrics)

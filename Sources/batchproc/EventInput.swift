@@ -1,0 +1,76 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads an event from a path or standard input with plain system calls, so that any readable file works (a
+/// regular file, a pipe, a FIFO, `/dev/stdin`, `/dev/fd/N`) and every failure is an error, never a trap.
+enum EventInput {
+    /// The bytes of `path`, or of standard input for `-`.
+    ///
+    /// - Throws: ``UsageError`` saying which file and why: missing, a directory, not readable.
+    static func read(_ path: String) throws(UsageError) -> [UInt8] {
+        if path == "-" {
+            if StandardStreams.closedAtStart.contains(0) {
+                throw UsageError(message: "cannot read standard input: it is closed; give an event file or pipe one in")
+            }
+            return try readAll(descriptor: 0, name: "standard input")
+        }
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw UsageError(message: "cannot read event file '\(path)': \(describeErrno(errno))")
+        }
+        defer { close(descriptor) }
+        return try readAll(descriptor: descriptor, name: "event file '\(path)'")
+    }
+
+    private static func readAll(descriptor: Int32, name: String) throws(UsageError) -> [UInt8] {
+        var status = stat()
+        if fstat(descriptor, &status) != 0 {
+            throw UsageError(message: "cannot read \(name): \(describeErrno(errno))")
+        }
+        if status.st_mode & S_IFMT == S_IFDIR {
+            throw UsageError(message: "cannot read \(name): it is a directory; give the path of an event file")
+        }
+        var bytes: [UInt8] = []
+        if status.st_mode & S_IFMT == S_IFREG, status.st_size > 0 {
+            bytes.reserveCapacity(Int(status.st_size))
+        }
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { buffer in
+                systemRead(descriptor, buffer.baseAddress, buffer.count)
+            }
+            if count > 0 {
+                bytes.append(contentsOf: chunk[0..<count])
+            } else if count == 0 {
+                return bytes
+            } else if errno != EINTR {
+                throw UsageError(message: "cannot read \(name): \(describeErrno(errno))")
+            }
+        }
+    }
+
+    private static func systemRead(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
+        #if canImport(Glibc)
+        Glibc.read(descriptor, buffer, count)
+        #elseif canImport(Musl)
+        Musl.read(descriptor, buffer, count)
+        #else
+        Darwin.read(descriptor, buffer, count)
+        #endif
+    }
+
+    private static func describeErrno(_ code: Int32) -> String {
+        switch code {
+        case ENOENT: "no such file"
+        case EACCES: "permission denied"
+        case EISDIR: "it is a directory; give the path of an event file"
+        case EBADF: "it is closed"
+        default: String(cString: strerror(code))
+        }
+    }
+}
