@@ -45,6 +45,9 @@ public final class ManualClock: BatchClock, @unchecked Sendable {
     /// How many tasks are sleeping on the clock now.
     public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
 
+    /// The earliest instant a sleeper waits for, or `nil` when none sleeps.
+    public var nextWakeUp: Instant? { state.withLock { $0.sleepers.map(\.deadline).min() } }
+
     /// How many sleeps that had to wait were started since the clock was made.
     public var sleepsStarted: Int { state.withLock { $0.sleepsStarted } }
 

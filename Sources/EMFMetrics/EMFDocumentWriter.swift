@@ -9,80 +9,121 @@ enum EMFDocumentWriter {
         var values: [Double]
     }
 
-    /// The documents for `metrics`: each holds at most 100 metrics and at most 100 values per metric, so more
-    /// metrics or values spill into further documents; every value is written exactly once.
+    /// One metric's share of one document: some or all of its values.
+    private struct Entry {
+        var metric: Metric
+        var values: ArraySlice<Double>
+    }
+
+    /// The documents for `metrics`: each holds at most 100 metrics and at most 100 values per metric, and is at
+    /// most ``EMFValidation/maxDocumentBytes`` long, so more metrics or values spill into further documents; every
+    /// value is written exactly once, and a metric's values stay in order.
     static func documents(
         namespace: String,
         dimensions: [EMFMetricsFactory.Dimension],
         metrics: [Metric],
         timestamp: Int64
     ) -> [[UInt8]] {
-        var remaining = metrics.filter { !$0.values.isEmpty }
+        var remaining = metrics.filter { !$0.values.isEmpty }.map { Entry(metric: $0, values: $0.values[...]) }
         var documents: [[UInt8]] = []
         while !remaining.isEmpty {
-            let batch = remaining.prefix(EMFValidation.maxMetricsPerDocument)
-            var json = JSONText(capacity: 512)
-            json.beginObject()
-            json.key("_aws")
-            json.beginObject()
-            json.key("Timestamp")
-            json.integer(timestamp)
-            json.key("CloudWatchMetrics")
-            json.beginArray()
-            json.beginObject()
-            json.key("Namespace")
-            json.string(namespace)
-            json.key("Dimensions")
-            json.beginArray()
-            json.beginArray()
-            for dimension in dimensions { json.string(dimension.name) }
-            json.endArray()
-            json.endArray()
-            json.key("Metrics")
-            json.beginArray()
-            for metric in batch {
-                json.beginObject()
-                json.key("Name")
-                json.string(metric.name)
-                json.key("Unit")
-                json.string(metric.unit.rawValue)
-                if metric.highResolution {
-                    json.key("StorageResolution")
-                    json.integer(1)
-                }
-                json.endObject()
+            let batch = remaining.prefix(EMFValidation.maxMetricsPerDocument).map {
+                Entry(metric: $0.metric, values: $0.values.prefix(EMFValidation.maxValuesPerMetric))
             }
-            json.endArray()
-            json.endObject()
-            json.endArray()
-            json.endObject()
-            for dimension in dimensions {
-                json.key(dimension.name)
-                json.string(dimension.value)
-            }
-            for metric in batch {
-                json.key(metric.name)
-                let values = metric.values.prefix(EMFValidation.maxValuesPerMetric)
-                if values.count == 1, let value = values.first {
-                    json.number(value)
-                } else {
-                    json.beginArray()
-                    for value in values { json.number(value) }
-                    json.endArray()
-                }
-            }
-            json.endObject()
-            documents.append(json.bytes)
+            documents += fitted(batch, namespace: namespace, dimensions: dimensions, timestamp: timestamp)
 
             // What this document did not hold goes into the next one.
-            var next: [Metric] = []
-            for var metric in batch where metric.values.count > EMFValidation.maxValuesPerMetric {
-                metric.values.removeFirst(EMFValidation.maxValuesPerMetric)
-                next.append(metric)
+            var next: [Entry] = []
+            for entry in remaining.prefix(batch.count) where entry.values.count > EMFValidation.maxValuesPerMetric {
+                next.append(
+                    Entry(metric: entry.metric, values: entry.values.dropFirst(EMFValidation.maxValuesPerMetric))
+                )
             }
             remaining = next + remaining.dropFirst(batch.count)
         }
         return documents
+    }
+
+    /// `entries` as one document, or, when that would be too long for a CloudWatch Logs event, as several: the
+    /// metrics split in halves, or a lone metric's values split in halves, until each document fits.
+    private static func fitted(
+        _ entries: [Entry],
+        namespace: String,
+        dimensions: [EMFMetricsFactory.Dimension],
+        timestamp: Int64
+    ) -> [[UInt8]] {
+        let document = render(entries, namespace: namespace, dimensions: dimensions, timestamp: timestamp)
+        guard document.count > EMFValidation.maxDocumentBytes else { return [document] }
+        if entries.count > 1 {
+            let half = entries.count / 2
+            return fitted(Array(entries[..<half]), namespace: namespace, dimensions: dimensions, timestamp: timestamp)
+                + fitted(Array(entries[half...]), namespace: namespace, dimensions: dimensions, timestamp: timestamp)
+        }
+        guard let entry = entries.first, entry.values.count > 1 else { return [document] }
+        let middle = entry.values.startIndex + entry.values.count / 2
+        let first = Entry(metric: entry.metric, values: entry.values[..<middle])
+        let second = Entry(metric: entry.metric, values: entry.values[middle...])
+        return fitted([first], namespace: namespace, dimensions: dimensions, timestamp: timestamp)
+            + fitted([second], namespace: namespace, dimensions: dimensions, timestamp: timestamp)
+    }
+
+    private static func render(
+        _ entries: [Entry],
+        namespace: String,
+        dimensions: [EMFMetricsFactory.Dimension],
+        timestamp: Int64
+    ) -> [UInt8] {
+        var json = JSONText(capacity: 512)
+        json.beginObject()
+        json.key("_aws")
+        json.beginObject()
+        json.key("Timestamp")
+        json.integer(timestamp)
+        json.key("CloudWatchMetrics")
+        json.beginArray()
+        json.beginObject()
+        json.key("Namespace")
+        json.string(namespace)
+        json.key("Dimensions")
+        json.beginArray()
+        json.beginArray()
+        for dimension in dimensions { json.string(dimension.name) }
+        json.endArray()
+        json.endArray()
+        json.key("Metrics")
+        json.beginArray()
+        for entry in entries {
+            json.beginObject()
+            json.key("Name")
+            json.string(entry.metric.name)
+            json.key("Unit")
+            json.string(entry.metric.unit.rawValue)
+            if entry.metric.highResolution {
+                json.key("StorageResolution")
+                json.integer(1)
+            }
+            json.endObject()
+        }
+        json.endArray()
+        json.endObject()
+        json.endArray()
+        json.endObject()
+        for dimension in dimensions {
+            json.key(dimension.name)
+            json.string(dimension.value)
+        }
+        for entry in entries {
+            json.key(entry.metric.name)
+            if entry.values.count == 1, let value = entry.values.first {
+                json.number(value)
+            } else {
+                json.beginArray()
+                for value in entry.values { json.number(value) }
+                json.endArray()
+            }
+        }
+        json.endObject()
+        return json.bytes
     }
 }
 
@@ -91,11 +132,16 @@ enum EMFValidation {
     static let maxMetricsPerDocument = 100
     static let maxValuesPerMetric = 100
     static let maxDimensions = 30
+    /// The longest document written, in bytes. CloudWatch Logs' PutLogEvents takes events of at most 256 KB
+    /// (262,144 bytes), counting 26 bytes of overhead per event (Amazon CloudWatch Logs API Reference,
+    /// PutLogEvents; newer pages allow 1 MB, but Lambda's log lines and older regions keep the 256 KB limit).
+    static let maxDocumentBytes = 256 * 1024 - 26
 
     static func namespaceProblem(_ namespace: String) -> String? {
         if namespace.isEmpty { return "is empty" }
         if namespace.utf8.count > 255 { return "is longer than 255 characters" }
         if namespace.hasPrefix(":") { return "starts with ':'" }
+        if namespace.hasPrefix("AWS/") { return "starts with 'AWS/', which CloudWatch keeps for AWS services" }
         if let bad = namespace.unicodeScalars.first(where: { !$0.isASCII || $0.value < 0x20 || $0.value == 0x7F }) {
             return "contains \(describe(bad)); use ASCII letters, digits and . - _ / # : or spaces"
         }

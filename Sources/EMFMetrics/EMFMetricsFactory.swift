@@ -36,6 +36,13 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
                 throw EMFConfigurationError(message: "default dimension \(JSONText.quoted(name)) \(problem)")
             }
         }
+        if let functionName = configuration.coldStartFunctionName,
+            let problem = EMFValidation.dimensionProblem(name: "function_name", value: functionName)
+        {
+            throw EMFConfigurationError(
+                message: "the cold-start metric's function_name dimension \(JSONText.quoted(functionName)) \(problem)"
+            )
+        }
         guard configuration.defaultDimensions.count <= EMFValidation.maxDimensions else {
             throw EMFConfigurationError(
                 message:
@@ -47,9 +54,12 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
 
     // MARK: - State
 
+    /// A metric is its name, its dimensions and its kind: two handlers of different kinds with the same name and
+    /// dimensions (a timer and a recorder, say) keep apart, and are written in separate documents.
     struct MetricKey: Hashable {
         var name: String
         var dimensions: [Dimension]
+        var kind: Kind
     }
 
     struct Dimension: Hashable {
@@ -57,18 +67,35 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
         var value: String
     }
 
-    enum Kind {
-        case counter, gauge, values
+    enum Kind: Hashable, CustomStringConvertible {
+        /// The sum since the last flush.
+        case counter
+        /// The last value, kept across flushes (a meter, or a recorder that does not aggregate).
+        case gauge
+        /// Every value since the last flush.
+        case recorder
+        /// Every duration since the last flush, kept in nanoseconds and converted to the unit when written.
+        case timer
+
+        var description: String {
+            switch self {
+            case .counter: "counter"
+            case .gauge: "meter"
+            case .recorder: "recorder"
+            case .timer: "timer"
+            }
+        }
     }
 
     struct MetricState {
-        var kind: Kind
         var unit: EMFUnit
-        /// Timers keep nanoseconds and are converted to `unit` when written, so the unit can change.
-        var isTimer = false
         var sum: Double = 0
         var values: [Double] = []
         var touched = false
+        /// How many live handlers use this state; when the last is destroyed the state goes.
+        var handlers = 0
+        /// The last handler was destroyed while values were waiting: remove the state after the next flush.
+        var removeAfterFlush = false
     }
 
     struct State {
@@ -114,20 +141,43 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
             warn("metric \(JSONText.quoted(label)) is dropped: it has the name of one of its dimensions")
             return nil
         }
-        let key = MetricKey(name: label, dimensions: merged)
-        let conflict: Bool = state.withLock { state in
-            if let existing = state.metrics[key] { return existing.kind != kind }
-            state.metrics[key] = MetricState(kind: kind, unit: unit)
-            state.order.append(key)
-            return false
+        let key = MetricKey(name: label, dimensions: merged, kind: kind)
+        let otherKind: Kind? = state.withLock { state in
+            if state.metrics[key] == nil {
+                state.metrics[key] = MetricState(unit: unit)
+                state.order.append(key)
+            }
+            state.metrics[key]?.handlers += 1
+            state.metrics[key]?.removeAfterFlush = false
+            return state.order.first { $0.name == key.name && $0.dimensions == key.dimensions && $0.kind != kind }?.kind
         }
-        if conflict {
+        if let otherKind {
             warn(
-                "metric \(JSONText.quoted(label)) is dropped: a metric of another kind has the same name and dimensions"
+                "metric \(JSONText.quoted(label)) is both a \(otherKind) and a \(kind) with the same dimensions; both are "
+                    + "written, in separate documents, but CloudWatch will see one metric"
             )
-            return nil
         }
         return key
+    }
+
+    /// Forgets a handler; the state of its metric goes with the last one (after the next flush, when values wait).
+    func release(_ key: MetricKey?) {
+        guard let key else { return }
+        state.withLock { state in
+            guard var metric = state.metrics[key] else { return }
+            metric.handlers -= 1
+            guard metric.handlers <= 0 else {
+                state.metrics[key] = metric
+                return
+            }
+            if metric.touched {
+                metric.removeAfterFlush = true
+                state.metrics[key] = metric
+            } else {
+                state.metrics[key] = nil
+                state.order.removeAll { $0 == key }
+            }
+        }
     }
 
     func update(_ key: MetricKey?, _ change: (inout MetricState) -> Void) {
@@ -136,7 +186,7 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
             guard state.metrics[key] != nil else { return }
             // Modified in place through the subscript: copying the state out would copy its value array on
             // every append. The default is never used: the key was just found.
-            change(&state.metrics[key, default: MetricState(kind: .values, unit: .none)])
+            change(&state.metrics[key, default: MetricState(unit: .none)])
             state.metrics[key]?.touched = true
         }
     }
@@ -185,7 +235,7 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
     }
 
     public func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
-        let kind: Kind = aggregate ? .values : .gauge
+        let kind: Kind = aggregate ? .recorder : .gauge
         return EMFRecorder(
             factory: self,
             key: register(label: label, dimensions: dimensions, kind: kind, unit: unit(for: label, default: .none))
@@ -194,15 +244,14 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
 
     public func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
         let unit = unit(for: label, default: configuration.timerUnit)
-        let key = register(label: label, dimensions: dimensions, kind: .values, unit: unit)
-        if let key { state.withLock { $0.metrics[key]?.isTimer = true } }
-        return EMFTimer(factory: self, key: key)
+        return EMFTimer(factory: self, key: register(label: label, dimensions: dimensions, kind: .timer, unit: unit))
     }
 
     /// A timer's unit, as swift-metrics' `preferDisplayUnit` asks: nanoseconds and microseconds are written in
-    /// microseconds, minutes and longer in seconds (CloudWatch has neither nanoseconds nor minutes).
+    /// microseconds, minutes and longer in seconds (CloudWatch has neither nanoseconds nor minutes). A unit set
+    /// for the metric in ``Configuration/units`` wins: the preference is then ignored.
     func setTimerUnit(_ unit: TimeUnit, for key: MetricKey?) {
-        guard let key else { return }
+        guard let key, configuration.units[key.name] == nil else { return }
         let emfUnit: EMFUnit
         switch unit {
         case .nanoseconds, .microseconds: emfUnit = .microseconds
@@ -212,11 +261,31 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
         state.withLock { $0.metrics[key]?.unit = emfUnit }
     }
 
-    public func destroyCounter(_ handler: any CounterHandler) {}
-    public func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) {}
-    public func destroyMeter(_ handler: any MeterHandler) {}
-    public func destroyRecorder(_ handler: any RecorderHandler) {}
-    public func destroyTimer(_ handler: any TimerHandler) {}
+    /// Releases a handler. When no handler of the metric is left, its state goes (after the next flush, when it
+    /// holds values not yet written), so a long-running process that makes metrics with changing dimensions and
+    /// destroys them does not grow without bound.
+    public func destroyCounter(_ handler: any CounterHandler) {
+        release((handler as? EMFCounter)?.key)
+    }
+
+    public func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) {
+        release((handler as? EMFCounter)?.key)
+    }
+
+    public func destroyMeter(_ handler: any MeterHandler) {
+        release((handler as? EMFMeter)?.key)
+    }
+
+    public func destroyRecorder(_ handler: any RecorderHandler) {
+        release((handler as? EMFRecorder)?.key)
+    }
+
+    public func destroyTimer(_ handler: any TimerHandler) {
+        release((handler as? EMFTimer)?.key)
+    }
+
+    /// How many metrics the backend holds state for: for tests of ``destroyCounter(_:)`` and its kin.
+    public var metricCount: Int { state.withLock { $0.metrics.count } }
 
     // MARK: - Flushing
 
@@ -235,14 +304,25 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
         let timestamp = timestamp ?? WallClock.nowMilliseconds()
         let (snapshot, coldStart): ([(MetricKey, MetricState)], Bool) = state.withLock { state in
             var taken: [(MetricKey, MetricState)] = []
+            var removed: [MetricKey] = []
             for key in state.order {
                 guard var metric = state.metrics[key], metric.touched else { continue }
                 taken.append((key, metric))
                 metric.touched = false
-                metric.values.removeAll(keepingCapacity: true)
-                if metric.kind == .counter { metric.sum = 0 }
-                state.metrics[key] = metric
+                switch key.kind {
+                case .counter: metric.sum = 0
+                // A meter keeps its value, so that a later increment starts from it.
+                case .gauge: break
+                case .recorder, .timer: metric.values.removeAll(keepingCapacity: true)
+                }
+                if metric.removeAfterFlush {
+                    state.metrics[key] = nil
+                    removed.append(key)
+                } else {
+                    state.metrics[key] = metric
+                }
             }
+            if !removed.isEmpty { state.order.removeAll { removed.contains($0) } }
             let coldStart = state.coldStartPending && configuration.coldStartFunctionName != nil
             state.coldStartPending = false
             return (taken, coldStart)
@@ -261,17 +341,23 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
             )
         }
 
-        // One group of documents per distinct set of dimensions (names and values).
-        var groups: [[Dimension]: [EMFDocumentWriter.Metric]] = [:]
-        var groupOrder: [[Dimension]] = []
+        // One group of documents per distinct set of dimensions (names and values); a name that is already in
+        // its group (a timer beside a recorder of the same name) starts another group, so no document names a
+        // metric twice.
+        struct GroupKey: Hashable {
+            var dimensions: [Dimension]
+            var round: Int
+        }
+        var groups: [GroupKey: [EMFDocumentWriter.Metric]] = [:]
+        var groupOrder: [GroupKey] = []
         for (key, metric) in snapshot {
             var values: [Double]
-            switch metric.kind {
+            switch key.kind {
             case .counter: values = [metric.sum]
             case .gauge: values = metric.values.last.map { [$0] } ?? []
-            case .values: values = metric.values
+            case .recorder, .timer: values = metric.values
             }
-            if metric.isTimer {
+            if key.kind == .timer {
                 let nanosecondsPerUnit: Double =
                     switch metric.unit {
                     case .microseconds: 1e3
@@ -281,8 +367,10 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
                 values = values.map { $0 / nanosecondsPerUnit }
             }
             guard !values.isEmpty else { continue }
-            if groups[key.dimensions] == nil { groupOrder.append(key.dimensions) }
-            groups[key.dimensions, default: []].append(
+            var group = GroupKey(dimensions: key.dimensions, round: 0)
+            while groups[group]?.contains(where: { $0.name == key.name }) == true { group.round += 1 }
+            if groups[group] == nil { groupOrder.append(group) }
+            groups[group, default: []].append(
                 .init(
                     name: key.name,
                     unit: metric.unit,
@@ -291,11 +379,11 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
                 )
             )
         }
-        for dimensions in groupOrder {
+        for group in groupOrder {
             documents += EMFDocumentWriter.documents(
                 namespace: configuration.namespace,
-                dimensions: dimensions,
-                metrics: groups[dimensions] ?? [],
+                dimensions: group.dimensions,
+                metrics: groups[group] ?? [],
                 timestamp: timestamp
             )
         }

@@ -90,10 +90,22 @@ extension JSONLogHandler {
     public struct LambdaFields: Sendable {
         /// The keys and their JSON values, in the order they are written.
         let fields: [(String, [UInt8])]
+        /// Reads the current invocation's X-Ray trace header, for lines whose metadata has no `xray_trace_id`.
+        let traceHeader: @Sendable () -> String?
 
         /// The fields of the function described by `environment`, or `nil` when it is not a Lambda function
         /// (no `AWS_LAMBDA_FUNCTION_NAME`).
-        public init?(environment: [String: String], functionARN: String? = nil) {
+        ///
+        /// - Parameter traceHeader: reads the current trace header for each line that has no `xray_trace_id`
+        ///   metadata; by default `_X_AMZN_TRACE_ID`, which Lambda's runtime interface sets per invocation.
+        ///   Runtimes that pass the trace id in their context instead (swift-aws-lambda-runtime 2.x) should put
+        ///   it in the logger's metadata, as `BatchProcessing`'s `InvocationContext(traceID:)` does.
+        public init?(
+            environment: [String: String],
+            functionARN: String? = nil,
+            traceHeader: @escaping @Sendable () -> String? = { ProcessEnvironment.value("_X_AMZN_TRACE_ID") }
+        ) {
+            self.traceHeader = traceHeader
             guard let name = environment["AWS_LAMBDA_FUNCTION_NAME"] else { return nil }
             var fields: [(String, [UInt8])] = []
             func add(_ key: String, _ write: (inout JSONText) -> Void) {
@@ -112,10 +124,10 @@ extension JSONLogHandler {
             self.fields = fields
         }
 
-        /// The `Root=` part of `_X_AMZN_TRACE_ID`, which Lambda runtimes set for each invocation.
-        static func currentTraceID() -> String? {
-            guard let header = ProcessEnvironment.value("_X_AMZN_TRACE_ID") else { return nil }
-            return traceRoot(of: header)
+        /// The `Root=` part of the current trace header.
+        func currentTraceID() -> String? {
+            guard let header = traceHeader() else { return nil }
+            return Self.traceRoot(of: header)
         }
 
         /// The `Root=` part of an X-Ray trace header (`Root=1-…;Parent=…;Sampled=1`).

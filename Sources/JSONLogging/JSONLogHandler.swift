@@ -95,7 +95,7 @@ public struct JSONLogHandler: LogHandler {
                     written.insert(key)
                 }
             }
-            if metadata["xray_trace_id"] == nil, let traceID = LambdaFields.currentTraceID() {
+            if metadata["xray_trace_id"] == nil, let traceID = lambda.currentTraceID() {
                 json.key("xray_trace_id")
                 json.string(traceID)
             }

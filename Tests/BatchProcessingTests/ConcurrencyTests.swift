@@ -1,4 +1,5 @@
 import BatchProcessing
+import BatchProcessingTesting
 import Synchronization
 import Testing
 
@@ -90,44 +91,43 @@ struct ConcurrencyTests {
         #expect(recorder.peakConcurrency == 3)
     }
 
-    // The deadline tests leave seconds of slack between the cut-off (deadline less margin) and the deadline:
-    // other suites, and the processes they start, share the machine's two cores.
+    // The deadline tests run on a manual clock: time moves only when a handler or the test moves it.
 
     @Test("When the deadline nears mid-batch, no record starts and every unstarted record is reported")
     func deadlineMidBatch() async throws {
+        let clock = ManualClock()
         let started = EventLog<Int>()
         let processor = BatchProcessor(
-            configuration: .init(deadlineMargin: .seconds(4), throwsOnFullBatchFailure: false)
+            configuration: .init(deadlineMargin: .milliseconds(500), throwsOnFullBatchFailure: false, clock: clock)
         )
-        let begin = ContinuousClock.now
-        let invocation = InvocationContext(deadline: begin + .milliseconds(5500))
-        let result = try await processor.process(SourceKind.sqs.records(specs(60)), context: invocation) { _, context in
+        // The cut-off is 500 ms from now; each record takes 100 ms of the clock's time.
+        let invocation = InvocationContext(deadline: clock.now + .seconds(1))
+        let result = try await processor.process(SourceKind.sqs.records(specs(10)), context: invocation) { _, context in
             started.append(context.index)
-            try await Task.sleep(for: .milliseconds(100))
+            clock.advance(by: .milliseconds(100))
         }
-        let elapsed = ContinuousClock.now - begin
-        #expect(elapsed < .milliseconds(5500), "the batch must answer before the deadline")
-        #expect(elapsed >= .milliseconds(1500), "records keep starting until the cut-off")
-        let ranCount = started.all.count
-        #expect(ranCount >= 1 && ranCount < 60)
-        // Everything that never started is reported with the deadline as its reason, in order.
-        let skipped = result.outcomes.filter { $0.skipReason == .deadline }.map(\.index)
-        #expect(skipped == Array(ranCount..<60))
-        #expect(Set(result.response.itemIdentifiers).isSuperset(of: skipped.map { ItemIdentifier("r\($0)") }))
-        #expect(result.outcomes.prefix(max(ranCount - 1, 0)).allSatisfy { $0.succeeded })
+        #expect(started.all == [0, 1, 2, 3, 4])
+        #expect(result.outcomes[0..<5].allSatisfy { $0.succeeded })
+        #expect(result.outcomes[5...].allSatisfy { $0.skipReason == .deadline })
+        #expect(result.response.itemIdentifiers == (5..<10).map { ItemIdentifier("r\($0)") })
     }
 
     @Test("A record still running at the deadline margin is cancelled and reported")
     func deadlineCancelsRunningRecord() async throws {
+        let clock = ManualClock()
         let processor = BatchProcessor(
-            configuration: .init(deadlineMargin: .seconds(4), throwsOnFullBatchFailure: false)
+            configuration: .init(deadlineMargin: .milliseconds(500), throwsOnFullBatchFailure: false, clock: clock)
         )
-        let begin = ContinuousClock.now
-        let invocation = InvocationContext(deadline: begin + .seconds(5))
-        let result = try await processor.process(SourceKind.kinesis.records(specs(3)), context: invocation) { _, _ in
-            try await Task.sleep(for: .seconds(30))
+        let invocation = InvocationContext(deadline: clock.now + .seconds(1))
+        let processing = Task {
+            try await processor.process(SourceKind.kinesis.records(specs(3)), context: invocation) { _, context in
+                try await context.clock.sleep(until: context.clock.now + .seconds(30), tolerance: nil)
+            }
         }
-        #expect(ContinuousClock.now - begin < .seconds(5))
+        await clock.waitForSleepers(2)  // the deadline watch and the first record
+        #expect(clock.sleeperCount == 2)
+        clock.advance(by: .milliseconds(600))
+        let result = try await processing.value
         #expect(result.outcomes[0].error is CancellationError)
         #expect(result.outcomes[1].skipReason == .deadline)
         #expect(result.response.itemIdentifiers == ["r0", "r1", "r2"])

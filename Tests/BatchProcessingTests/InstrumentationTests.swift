@@ -247,6 +247,11 @@ struct InstrumentationTests {
         let harness = try Harness()
         let records: [AnyBatchRecord] = [.sqs(.init(messageId: "m", body: "{\"secret\":1}"))]
         _ = try? await harness.processor().process(records, context: harness.invocation, handler: failing(["m"]))
+        let withoutPayload = try #require(
+            try harness.logLines.objects().first { $0["message"] as? String == "record failed" },
+            "the failure must be logged, so that its lack of a payload means something"
+        )
+        #expect(withoutPayload["payload"] == nil)
         #expect(harness.logLines.all.allSatisfy { !$0.contains("secret") })
         let withPayloads = try Harness()
         _ = try? await withPayloads.processor(logsPayloads: true).process(

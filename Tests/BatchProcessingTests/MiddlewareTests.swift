@@ -1,4 +1,5 @@
 import BatchProcessing
+import BatchProcessingTesting
 import Synchronization
 import Testing
 
@@ -75,52 +76,123 @@ struct MiddlewareTests {
         #expect(result.outcomes[0].error is CancellationError)
     }
 
+    /// Runs `body` while moving `clock` to each wake-up as soon as something sleeps on it: retry waits pass in
+    /// no real time. (Not for deadline tests, whose watch would be woken at once.)
+    static func fastForward<T: Sendable>(
+        _ clock: ManualClock,
+        _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        let task = Task { try await body() }
+        let driver = Task {
+            while !Task.isCancelled {
+                if let next = clock.nextWakeUp { clock.advance(to: next) }
+                await Task.yield()
+            }
+        }
+        defer { driver.cancel() }
+        return try await task.value
+    }
+
     @Test("Retry never sleeps past the deadline: it gives up at once when the wait would cross it")
     func retryRespectsDeadline() async throws {
+        let clock = ManualClock()
         let flaky = Flaky(failures: 5)
         let slow = RetryStrategy(maxAttempts: 5, baseDelay: .seconds(20), maxDelay: .seconds(20), jitter: false)
         let processor = BatchProcessor(
-            configuration: .init(deadlineMargin: .zero, throwsOnFullBatchFailure: false),
+            configuration: .init(deadlineMargin: .zero, throwsOnFullBatchFailure: false, clock: clock),
             middleware: [RetryMiddleware(strategy: slow)]
         )
-        let begin = ContinuousClock.now
         let result = try await processor.process(
             SourceKind.sqs.records(specs(1)),
-            context: .init(remainingTime: .seconds(5)),
+            context: .init(deadline: clock.now + .seconds(5)),
             handler: flaky.handler()
         )
-        // The retry would have slept 20 s; other suites share the two cores, so allow for scheduling delays.
-        #expect(ContinuousClock.now - begin < .seconds(10))
+        #expect(clock.sleepsStarted == 1, "only the deadline watch slept; the retry did not wait")
         #expect(flaky.attempts.all == [1])
         #expect(result.outcomes[0].error as? HandlerFailure == HandlerFailure(identifier: "r0"))
     }
 
-    @Test("Backoff doubles up to the cap, and jitter stays within it")
+    @Test("Backoff without jitter doubles from the base delay up to the cap")
     func backoffShape() async throws {
-        // Observe the waits through the handler: the time between attempts.
+        let clock = ManualClock()
         let times = EventLog<ContinuousClock.Instant>()
         let strategy = RetryStrategy(
-            maxAttempts: 4,
+            maxAttempts: 5,
             baseDelay: .milliseconds(20),
             maxDelay: .milliseconds(50),
             jitter: false
         )
         let processor = BatchProcessor(
-            configuration: .init(throwsOnFullBatchFailure: false),
+            configuration: .init(throwsOnFullBatchFailure: false, clock: clock),
             middleware: [RetryMiddleware(strategy: strategy)]
         )
-        _ = try await processor.process(SourceKind.sqs.records(specs(1))) { record, _ in
-            times.append(.now)
-            throw HandlerFailure(identifier: record.itemIdentifier.description)
+        _ = try await Self.fastForward(clock) {
+            try await processor.process(SourceKind.sqs.records(specs(1))) { record, context in
+                times.append(context.clock.now)
+                throw HandlerFailure(identifier: record.itemIdentifier.description)
+            }
         }
         let instants = times.all
-        #expect(instants.count == 4)
         let gaps = zip(instants, instants.dropFirst()).map { $1 - $0 }
-        // 20 ms, 40 ms, then capped at 50 ms.
-        #expect(gaps[0] >= .milliseconds(20))
-        #expect(gaps[1] >= .milliseconds(40))
-        #expect(gaps[2] >= .milliseconds(50))
-        #expect(gaps[2] < .milliseconds(500))
+        #expect(gaps == [.milliseconds(20), .milliseconds(40), .milliseconds(50), .milliseconds(50)])
+    }
+
+    @Test("With jitter, each wait is drawn between zero and its cap, and the draws differ")
+    func jitterShape() async throws {
+        let clock = ManualClock()
+        let times = EventLog<(Int, ContinuousClock.Instant)>()
+        let strategy = RetryStrategy.exponentialJitter(
+            maxAttempts: 5,
+            baseDelay: .milliseconds(100),
+            maxDelay: .milliseconds(300)
+        )
+        #expect(strategy.jitter)
+        let processor = BatchProcessor(
+            configuration: .init(throwsOnFullBatchFailure: false, clock: clock),
+            middleware: [RetryMiddleware(strategy: strategy)]
+        )
+        _ = try await Self.fastForward(clock) {
+            try await processor.process(SourceKind.sqs.records(specs(20))) { record, context in
+                times.append((context.index, context.clock.now))
+                throw HandlerFailure(identifier: record.itemIdentifier.description)
+            }
+        }
+        let caps: [Duration] = [.milliseconds(100), .milliseconds(200), .milliseconds(300), .milliseconds(300)]
+        var gaps: [Duration] = []
+        for index in 0..<20 {
+            let instants = times.all.filter { $0.0 == index }.map(\.1)
+            #expect(instants.count == 5)
+            let recordGaps = zip(instants, instants.dropFirst()).map { $1 - $0 }
+            for (gap, cap) in zip(recordGaps, caps) {
+                #expect(gap >= .zero && gap <= cap, "a wait of \(gap) is outside 0…\(cap)")
+            }
+            gaps += recordGaps
+        }
+        // Without jitter every wait would equal its cap; 80 random draws all landing on it does not happen.
+        #expect(Set(gaps).count > 10)
+    }
+
+    @Test("A backoff wait cut short by cancellation fails the record with the handler's last error")
+    func cancelledBackoffKeepsLastError() async throws {
+        let clock = ManualClock()
+        let processor = BatchProcessor(
+            configuration: .init(throwsOnFullBatchFailure: false, clock: clock),
+            middleware: [
+                RetryMiddleware(
+                    strategy: .init(maxAttempts: 3, baseDelay: .seconds(10), maxDelay: .seconds(10), jitter: false)
+                )
+            ]
+        )
+        let task = Task {
+            try await processor.process(SourceKind.sqs.records(specs(1))) { record, _ in
+                throw HandlerFailure(identifier: record.itemIdentifier.description)
+            }
+        }
+        await clock.waitForSleepers(1)  // the retry's backoff
+        task.cancel()
+        let result = try await task.value
+        #expect(result.outcomes[0].error as? HandlerFailure == HandlerFailure(identifier: "r0"))
+        #expect(result.outcomes[0].attempts == 1)
     }
 
     @Test("Middleware runs in order, the first outermost, around the handler")

@@ -220,10 +220,16 @@ struct EMFMetricsTests {
         FloatingPointCounter(label: "Amount", factory: metrics).increment(by: -Double.infinity)
         let raw = metrics.takeDocuments()
         try await expectValidEMF(raw)
+        #expect(raw.count == 1)
         let document = try #require(try Self.parse(raw).first)
+        // Only the finite value is written; the counter that only saw -inf was never touched, so it is absent.
         #expect(document["Ratio"] as? Double == 0.5)
-        #expect(warnings.all.count >= 2)
-        #expect(String(decoding: raw[0], as: UTF8.self).contains("nan") == false)
+        #expect(document["Amount"] == nil)
+        let names = (try Self.directive(document)["Metrics"] as? [[String: Any]])?.compactMap { $0["Name"] as? String }
+        #expect(names == ["Ratio"])
+        #expect(warnings.all.contains { $0.contains("nan") && $0.contains("Ratio") })
+        #expect(warnings.all.contains { $0.contains("inf") && $0.contains("Ratio") })
+        #expect(warnings.all.contains { $0.contains("-inf") && $0.contains("Amount") })
     }
 
     @Test("Invalid names are refused: a bad namespace fails creation, a bad metric or dimension is dropped")

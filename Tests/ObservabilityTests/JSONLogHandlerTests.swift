@@ -103,7 +103,7 @@ struct JSONLogHandlerTests {
         #expect(line["exception"] as? String == "disk \"full\"")
     }
 
-    @Test("On Lambda, lines carry the function's keys, and the trace id from _X_AMZN_TRACE_ID")
+    @Test("On Lambda, lines carry the function's keys, and the trace id of the current trace header")
     func lambdaKeys() throws {
         let collector = LineCollector()
         let environment = [
@@ -113,11 +113,10 @@ struct JSONLogHandlerTests {
         let logger = Self.logger(collector) {
             $0.lambda = JSONLogHandler.LambdaFields(
                 environment: environment,
-                functionARN: "arn:aws:lambda:us-east-1:1:function:orders-fn"
+                functionARN: "arn:aws:lambda:us-east-1:1:function:orders-fn",
+                traceHeader: { "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1" }
             )
         }
-        setenv("_X_AMZN_TRACE_ID", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1", 1)
-        defer { unsetenv("_X_AMZN_TRACE_ID") }
         logger.info("hello", metadata: ["function_request_id": "req-1", "cold_start": .stringConvertible(true)])
         let line = try #require(try collector.objects().first)
         #expect(line["function_name"] as? String == "orders-fn")

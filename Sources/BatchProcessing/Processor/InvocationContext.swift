@@ -13,7 +13,12 @@ public struct InvocationContext: Sendable {
     public var requestID: String?
     /// The function's name; `nil` at creation reads `AWS_LAMBDA_FUNCTION_NAME`.
     public var functionName: String?
-    /// The X-Ray trace id.
+    /// The ARN the function was invoked with (swift-aws-lambda-runtime: `context.invokedFunctionARN`), written in
+    /// logs as `function_arn`.
+    public var functionARN: String?
+    /// The X-Ray trace header the runtime gives for this invocation (`Root=1-…;Parent=…;Sampled=1`, or just the
+    /// root); its `Root=` part is written in logs as `xray_trace_id`. swift-aws-lambda-runtime 2.x passes it in
+    /// its context (`context.traceID`) and does not set `_X_AMZN_TRACE_ID`, so give it here.
     public var traceID: String?
     /// When the invocation times out. `nil` means no deadline (a local run or a host service).
     public var deadline: ContinuousClock.Instant?
@@ -24,12 +29,14 @@ public struct InvocationContext: Sendable {
     public init(
         requestID: String? = nil,
         functionName: String? = nil,
+        functionARN: String? = nil,
         traceID: String? = nil,
         deadline: ContinuousClock.Instant? = nil,
         logger: Logger = Logger(label: "BatchProcessing")
     ) {
         self.requestID = requestID
         self.functionName = functionName ?? ProcessInfo.processInfo.environment["AWS_LAMBDA_FUNCTION_NAME"]
+        self.functionARN = functionARN
         self.traceID = traceID
         self.deadline = deadline
         self.logger = logger
@@ -40,6 +47,7 @@ public struct InvocationContext: Sendable {
     public init(
         requestID: String? = nil,
         functionName: String? = nil,
+        functionARN: String? = nil,
         traceID: String? = nil,
         remainingTime: Duration,
         logger: Logger = Logger(label: "BatchProcessing")
@@ -47,18 +55,20 @@ public struct InvocationContext: Sendable {
         self.init(
             requestID: requestID,
             functionName: functionName,
+            functionARN: functionARN,
             traceID: traceID,
             deadline: .now + remainingTime,
             logger: logger
         )
     }
 
-    /// The logger with the invocation's keys: `function_request_id`, `function_name`, `xray_trace_id` (the
-    /// `Root=` part of ``traceID``) and, when given, `cold_start`.
+    /// The logger with the invocation's keys: `function_request_id`, `function_name`, `function_arn`,
+    /// `xray_trace_id` (the `Root=` part of ``traceID``) and, when given, `cold_start`.
     func loggerWithMetadata(coldStart: Bool?) -> Logger {
         var logger = self.logger
         if let requestID { logger[metadataKey: "function_request_id"] = .string(requestID) }
         if let functionName { logger[metadataKey: "function_name"] = .string(functionName) }
+        if let functionARN { logger[metadataKey: "function_arn"] = .string(functionARN) }
         if let traceID {
             logger[metadataKey: "xray_trace_id"] = .string(XRay.traceRoot(of: traceID) ?? traceID)
         }
