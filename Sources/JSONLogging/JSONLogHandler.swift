@@ -154,22 +154,26 @@ public struct JSONLogHandler: LogHandler {
 
     // MARK: - Text
 
+    /// One readable line. Control characters in the message, label, values and error are escaped (`\n`, `\t`,
+    /// `\u{1b}`…), so that no value can end the line early and forge another one; a value with a space, a quote,
+    /// an `=` or an escape is quoted.
     func textLine(_ event: LogEvent, metadata: Logger.Metadata) -> [UInt8] {
         var text = WallClock.rfc3339(milliseconds: WallClock.nowMilliseconds())
-        text += " " + Self.lambdaLevelName(event.level).padding(5) + " " + label + ": " + event.message.description
+        text += " " + Self.lambdaLevelName(event.level).padding(5) + " " + Self.escaped(label) + ": "
+        text += Self.escaped(event.message.description)
         for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
-            text += " " + key + "=" + Self.plain(value)
+            text += " " + Self.escaped(key) + "=" + Self.plain(value)
         }
         if let error = event.error {
-            text += " error=" + String(describing: error)
+            text += " error=" + Self.quotedIfNeeded(String(describing: error))
         }
         return Array(text.utf8)
     }
 
     private static func plain(_ value: Logger.Metadata.Value) -> String {
         switch value {
-        case .string(let text): text.contains(" ") ? JSONText.quoted(text) : text
-        case .stringConvertible(let convertible): plain(.string(convertible.description))
+        case .string(let text): quotedIfNeeded(text)
+        case .stringConvertible(let convertible): quotedIfNeeded(convertible.description)
         case .dictionary, .array:
             {
                 var json = JSONText()
@@ -178,9 +182,51 @@ public struct JSONLogHandler: LogHandler {
             }()
         }
     }
+
+    /// `text` as it is when it needs no quoting; otherwise in double quotes, with quotes and backslashes
+    /// escaped, and control characters escaped as in ``escaped(_:)``.
+    private static func quotedIfNeeded(_ text: String) -> String {
+        let needsQuotes =
+            text.isEmpty
+            || text.unicodeScalars.contains { scalar in
+                scalar == " " || scalar == "\"" || scalar == "=" || scalar == "\\" || isEscaped(scalar)
+            }
+        guard needsQuotes else { return text }
+        let inner = text.replacingOccurrences("\\", with: "\\\\").replacingOccurrences("\"", with: "\\\"")
+        return "\"" + escaped(inner) + "\""
+    }
+
+    /// `text` with every control character (and the Unicode line and paragraph separators) written as an escape.
+    static func escaped(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isEscaped) else { return text }
+        var result = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case _ where isEscaped(scalar): result += "\\u{" + String(scalar.value, radix: 16) + "}"
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+
+    private static func isEscaped(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar == "\u{2028}" || scalar == "\u{2029}"
+    }
 }
 
 extension String {
+    fileprivate func replacingOccurrences(_ target: Character, with replacement: String) -> String {
+        guard contains(target) else { return self }
+        var result = ""
+        for character in self {
+            if character == target { result += replacement } else { result.append(character) }
+        }
+        return result
+    }
+
     fileprivate func padding(_ width: Int) -> String {
         count >= width ? self : self + String(repeating: " ", count: width - count)
     }

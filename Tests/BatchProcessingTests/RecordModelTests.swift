@@ -163,3 +163,34 @@ struct FailedInvocationTests {
         #expect(line.metadata["item_identifier"] == .string("m2"))
     }
 }
+
+@Suite("Logged payloads")
+struct LoggedPayloadTests {
+    @Test("A payload longer than the limit is cut at a character boundary, with a marker and its full size")
+    func payloadCut() async throws {
+        let observation = TestObservation()
+        var instrumentation = observation.instrumentation
+        instrumentation.logsRecordPayloads = true
+        instrumentation.payloadLogLimit = 5
+        let processor = BatchProcessor(
+            configuration: .init(throwsOnFullBatchFailure: false, instrumentation: instrumentation)
+        )
+        let event = SQSEvent(records: [
+            TestEvents.sqsMessage(id: "short", body: "tiny"),
+            TestEvents.sqsMessage(id: "long", body: "ééé-and-more"),
+        ])
+        _ = try await processor.process(event, context: .init(logger: observation.logger)) { message, _ in
+            throw TestHandlerFailure(itemIdentifier: message.itemIdentifier)
+        }
+        let payloads = observation.entries(withMessage: "record failed").map { $0.metadata["payload"] }
+        #expect(payloads.count == 2)
+        #expect(payloads.first == .string("tiny"))
+        // "é" is two bytes: two fit in five bytes, a third would not.
+        #expect(payloads.last == .string("éé" + Instrumentation.truncationMarker + "15 bytes in all]"))
+    }
+
+    @Test("The default limit is 4,096 bytes")
+    func defaultLimit() {
+        #expect(Instrumentation().payloadLogLimit == 4096)
+    }
+}

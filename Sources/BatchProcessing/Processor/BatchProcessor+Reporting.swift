@@ -18,7 +18,7 @@ extension BatchProcessor {
                 if configuration.instrumentation.logsRecordPayloads,
                     let payload = records[outcome.index].payloadDescription
                 {
-                    metadata["payload"] = .string(payload)
+                    metadata["payload"] = .string(configuration.instrumentation.loggedPayload(payload))
                 }
                 logger.error("record failed", error: error, metadata: metadata)
             case .skipped(let reason):

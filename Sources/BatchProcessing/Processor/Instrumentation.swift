@@ -16,16 +16,41 @@ public struct Instrumentation: Sendable {
     /// Adds each failed record's payload (SQS body, Kinesis data, DynamoDB keys and images) to its log line.
     /// Off by default: payloads may hold personal data.
     public var logsRecordPayloads: Bool
+    /// The most bytes of a payload a log line holds (UTF-8, cut at a character boundary); a longer payload is cut
+    /// and ends with ``truncationMarker`` and its full size. 4,096 by default, so that a large body neither
+    /// floods the logs nor passes CloudWatch's event size.
+    public var payloadLogLimit: Int
+
+    /// What ends a payload that was cut: `… [truncated: N bytes in all]`.
+    public static let truncationMarker = "… [truncated: "
 
     /// Creates instrumentation settings.
     public init(
         metricsFactory: (any MetricsFactory)? = nil,
         flushMetrics: (@Sendable () -> Void)? = nil,
-        logsRecordPayloads: Bool = false
+        logsRecordPayloads: Bool = false,
+        payloadLogLimit: Int = 4096
     ) {
         self.metricsFactory = metricsFactory
         self.flushMetrics = flushMetrics
         self.logsRecordPayloads = logsRecordPayloads
+        self.payloadLogLimit = payloadLogLimit
+    }
+
+    /// `payload` as logged: whole when it fits ``payloadLogLimit``, else cut at a character boundary with the
+    /// marker and the payload's full size in bytes.
+    func loggedPayload(_ payload: String) -> String {
+        let size = payload.utf8.count
+        guard size > payloadLogLimit else { return payload }
+        var kept = 0
+        var end = payload.startIndex
+        for index in payload.indices {
+            let characterSize = payload[index].utf8.count
+            guard kept + characterSize <= max(payloadLogLimit, 0) else { break }
+            kept += characterSize
+            end = payload.index(after: index)
+        }
+        return String(payload[..<end]) + Self.truncationMarker + "\(size) bytes in all]"
     }
 
     /// The metric names the processor emits, each with the `event_source` dimension (plus the backend's
