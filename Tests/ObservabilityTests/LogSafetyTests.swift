@@ -1,5 +1,6 @@
 import BatchProcessingTestProcessSupport
 import Foundation
+import Glibc
 import JSONLogging
 import JournaldLogging
 import Logging
@@ -98,15 +99,29 @@ struct LogSafetyTests {
         }
         logger.info("before")
         // A socket appears at the path; a handler that looked for it on every line would now send to journald.
-        let python = try #require(ChildProcess.which("python3"))
-        let made = try await ChildProcess.run(
-            python,
-            ["-c", "import socket,sys; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).bind(sys.argv[1])", socket]
-        )
-        #expect(made.status == 0)
+        #expect(Self.bindUnixSocket(at: socket))
         logger.info("after")
         let messages = try collector.all.filter { $0.hasPrefix("{") }.map { try ChildProcess.jsonObject($0) }
             .compactMap { $0["message"] as? String }
         #expect(messages == ["before", "after"], "\(collector.all)")
+    }
+
+    /// Makes a Unix datagram socket file at `path`, as journald's is.
+    static func bindUnixSocket(at path: String) -> Bool {
+        let descriptor = Glibc.socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (index, byte) in bytes.enumerated() { buffer[index] = byte }
+        }
+        return withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
+            }
+        }
     }
 }
