@@ -1,5 +1,10 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
+
+// SwiftPM names a package required by path after its folder, so the root package's name here is whatever the
+// clone's folder is called (`main`, `swift-batch-processing`, …): read it rather than hard-code it.
+let root = URL(fileURLWithPath: Context.packageDirectory).deletingLastPathComponent().lastPathComponent
 
 // Benchmarks live in their own package so that the library's users never fetch the benchmark tooling.
 // Run them from this folder: `swift package benchmark` (see README.md beside this file).
@@ -17,9 +22,9 @@ let package = Package(
             name: "ProcessorBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "BatchProcessing", package: "main"),
-                .product(name: "JSONLogging", package: "main"),
-                .product(name: "EMFMetrics", package: "main"),
+                .product(name: "BatchProcessing", package: root),
+                .product(name: "JSONLogging", package: root),
+                .product(name: "EMFMetrics", package: root),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],

@@ -3,6 +3,7 @@
 #   libsystemd-dev + pkg-config  to build the JournaldLogging module (it links libsystemd);
 #   systemd                      for systemd-journald and journalctl, which the journald tests use;
 #   procps                       for pgrep, with which scripts/with-journald.sh looks for a running journald;
+#   bsdutils                     for logger, with which scripts/with-journald.sh checks that journald answers;
 #   jsonschema (Python)          for the tests that validate EMF documents against the specification's schema.
 # Debian and Ubuntu only; elsewhere it says what to install. Runs apt-get update before installing.
 set -euo pipefail
@@ -13,6 +14,7 @@ if [ ! -x /lib/systemd/systemd-journald ] || ! command -v journalctl >/dev/null 
     packages+=(systemd)
 fi
 command -v pgrep >/dev/null 2>&1 || packages+=(procps)
+command -v logger >/dev/null 2>&1 || packages+=(bsdutils)
 command -v python3 >/dev/null 2>&1 || packages+=(python3 python3-pip)
 
 if [ ${#packages[@]} -gt 0 ]; then

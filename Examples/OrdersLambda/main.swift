@@ -30,7 +30,8 @@ let processor = BatchProcessor(
     middleware: [RetryMiddleware(strategy: .exponentialJitter(maxAttempts: 2, baseDelay: .milliseconds(5)))]
 )
 
-let event = try JSONDecoder().decode(SQSEvent.self, from: FileHandle.standardInput.readDataToEndOfFile())
+// `readToEnd()` throws on a closed or unreadable standard input, where `readDataToEndOfFile()` would trap.
+let event = try JSONDecoder().decode(SQSEvent.self, from: FileHandle.standardInput.readToEnd() ?? Data())
 let invocation = InvocationContext(
     requestID: UUID().uuidString,
     remainingTime: .seconds(30),
