@@ -16,7 +16,11 @@ public enum ProcessEnvironment {
     /// Every variable.
     public static var variables: [String: String] {
         var result: [String: String] = [:]
+        #if canImport(Darwin)
+        guard var pointer = _NSGetEnviron()?.pointee else { return [:] }
+        #else
         var pointer = environ
+        #endif
         while let entry = pointer.pointee {
             let text = String(cString: entry)
             if let equals = text.firstIndex(of: "=") {
