@@ -30,28 +30,11 @@ enum EventDecoding {
         from bytes: [UInt8],
         source forcedSource: BatchEventSource?
     ) throws(BatchProcessingError) -> (records: [AnyBatchRecord], source: BatchEventSource?) {
-        let named = try namedSources(from: bytes)
         let source: BatchEventSource?
         if let forcedSource {
-            // A record that says it comes from elsewhere would fail on a missing field; say what it really is.
-            if let (index, field) = named.enumerated().first(where: {
-                $0.element != nil && $0.element != forcedSource.rawValue
-            }),
-                let field
-            {
-                throw .malformedEvent(
-                    "record \(index) has eventSource \(JSONText.quoted(field)), but the source was given as "
-                        + "\(forcedSource.name) (\(forcedSource.rawValue)); "
-                        + (BatchEventSource(eventSourceField: field).map { "it is a \($0.name) event" }
-                            ?? "that is not a source the processor knows"),
-                    recordIndex: index,
-                    field: "eventSource",
-                    eventSource: forcedSource
-                )
-            }
             source = forcedSource
         } else {
-            source = try detectSource(named)
+            source = try detectSource(namedSources(from: bytes))
         }
         do throws(BatchProcessingError) {
             switch source {
@@ -70,8 +53,32 @@ enum EventDecoding {
                 )
             }
         } catch {
+            // With a forced source, a record that says it comes from elsewhere fails on a field its real source
+            // does not have: say what it really is. (Only on failure, so the happy path parses the event once.)
+            if let forcedSource, let mismatch = try? mismatchedSource(in: bytes, forced: forcedSource) {
+                throw mismatch
+            }
             throw error.withEventSource(source)
         }
+    }
+
+    /// The error for the first record whose `eventSource` names another source than `forced`, if any.
+    private static func mismatchedSource(
+        in bytes: [UInt8],
+        forced: BatchEventSource
+    ) throws(BatchProcessingError) -> BatchProcessingError? {
+        let named = try namedSources(from: bytes)
+        guard let index = named.firstIndex(where: { $0 != nil && $0 != forced.rawValue }), let field = named[index]
+        else { return nil }
+        return .malformedEvent(
+            "record \(index) has eventSource \(JSONText.quoted(field)), but the source was given as "
+                + "\(forced.name) (\(forced.rawValue)); "
+                + (BatchEventSource(eventSourceField: field).map { "it is a \($0.name) event" }
+                    ?? "that is not a source the processor knows"),
+            recordIndex: index,
+            field: "eventSource",
+            eventSource: forced
+        )
     }
 
     private struct SourceProbe: Decodable {
