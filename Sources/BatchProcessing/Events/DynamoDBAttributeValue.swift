@@ -24,17 +24,10 @@ extension DynamoDBEvent {
         /// `BOOL`: a boolean.
         case bool(Bool)
 
-        private struct TypeKey: CodingKey {
-            var stringValue: String
-            var intValue: Int? { nil }
-            init(stringValue: String) { self.stringValue = stringValue }
-            init?(intValue: Int) { nil }
-        }
-
         private static let typeNames = ["S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"]
 
         public init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: TypeKey.self)
+            let container = try decoder.container(keyedBy: NamedCodingKey.self)
             let keys = container.allKeys
             guard keys.count == 1, let key = keys.first else {
                 throw DecodingError.dataCorrupted(
@@ -80,19 +73,19 @@ extension DynamoDBEvent {
         }
 
         public func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: TypeKey.self)
+            var container = encoder.container(keyedBy: NamedCodingKey.self)
             switch self {
-            case .string(let value): try container.encode(value, forKey: TypeKey(stringValue: "S"))
-            case .number(let value): try container.encode(value, forKey: TypeKey(stringValue: "N"))
-            case .binary(let value): try container.encode(Base64.encode(value), forKey: TypeKey(stringValue: "B"))
-            case .stringSet(let value): try container.encode(value, forKey: TypeKey(stringValue: "SS"))
-            case .numberSet(let value): try container.encode(value, forKey: TypeKey(stringValue: "NS"))
+            case .string(let value): try container.encode(value, forKey: NamedCodingKey("S"))
+            case .number(let value): try container.encode(value, forKey: NamedCodingKey("N"))
+            case .binary(let value): try container.encode(Base64.encode(value), forKey: NamedCodingKey("B"))
+            case .stringSet(let value): try container.encode(value, forKey: NamedCodingKey("SS"))
+            case .numberSet(let value): try container.encode(value, forKey: NamedCodingKey("NS"))
             case .binarySet(let value):
-                try container.encode(value.map { Base64.encode($0) }, forKey: TypeKey(stringValue: "BS"))
-            case .map(let value): try container.encode(value, forKey: TypeKey(stringValue: "M"))
-            case .list(let value): try container.encode(value, forKey: TypeKey(stringValue: "L"))
-            case .null: try container.encode(true, forKey: TypeKey(stringValue: "NULL"))
-            case .bool(let value): try container.encode(value, forKey: TypeKey(stringValue: "BOOL"))
+                try container.encode(value.map { Base64.encode($0) }, forKey: NamedCodingKey("BS"))
+            case .map(let value): try container.encode(value, forKey: NamedCodingKey("M"))
+            case .list(let value): try container.encode(value, forKey: NamedCodingKey("L"))
+            case .null: try container.encode(true, forKey: NamedCodingKey("NULL"))
+            case .bool(let value): try container.encode(value, forKey: NamedCodingKey("BOOL"))
             }
         }
 

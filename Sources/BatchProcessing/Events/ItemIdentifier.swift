@@ -123,12 +123,6 @@ public struct ItemIdentifier: Sendable, Hashable, CustomStringConvertible, Expre
 }
 
 extension ItemIdentifier: Codable {
-    private struct FieldKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
 
     /// Decodes a JSON string, or a JSON object whose values are strings or integers.
     ///
@@ -139,7 +133,7 @@ extension ItemIdentifier: Codable {
             storage = .string(string)
             return
         }
-        let container = try decoder.container(keyedBy: FieldKey.self)
+        let container = try decoder.container(keyedBy: NamedCodingKey.self)
         var fields: [Field] = []
         for key in container.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) {
             if let integer = try? container.decode(Int64.self, forKey: key) {
@@ -159,11 +153,11 @@ extension ItemIdentifier: Codable {
             var container = encoder.singleValueContainer()
             try container.encode(value)
         case .object(let fields):
-            var container = encoder.container(keyedBy: FieldKey.self)
+            var container = encoder.container(keyedBy: NamedCodingKey.self)
             for field in fields {
                 switch field.value {
-                case .string(let value): try container.encode(value, forKey: FieldKey(stringValue: field.name))
-                case .integer(let value): try container.encode(value, forKey: FieldKey(stringValue: field.name))
+                case .string(let value): try container.encode(value, forKey: NamedCodingKey(field.name))
+                case .integer(let value): try container.encode(value, forKey: NamedCodingKey(field.name))
                 }
             }
         }

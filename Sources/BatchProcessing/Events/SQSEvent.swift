@@ -110,17 +110,10 @@ public struct SQSEvent: Codable, Sendable, Equatable {
             self.values = values
         }
 
-        private struct NameKey: CodingKey {
-            var stringValue: String
-            var intValue: Int? { nil }
-            init(stringValue: String) { self.stringValue = stringValue }
-            init?(intValue: Int) { nil }
-        }
-
         /// Reads an object of attributes. AWS writes every value as a string; a number or a boolean written by
         /// hand is kept as its text, and a `null` value is left out.
         public init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: NameKey.self)
+            let container = try decoder.container(keyedBy: NamedCodingKey.self)
             var values: [String: String] = [:]
             for key in container.allKeys {
                 if try container.decodeNil(forKey: key) { continue }
