@@ -57,7 +57,7 @@ enum BatchProcMain {
 struct BatchProc: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "batchproc",
-        abstract: "Process AWS Lambda batches (SQS, Kinesis, DynamoDB Streams) with partial failure reporting.",
+        abstract: "Process AWS Lambda batches (SQS, Kinesis, DynamoDB Streams, Kafka) with partial failure reporting.",
         subcommands: [ProcessCommand.self]
     )
 }

@@ -29,7 +29,9 @@ struct ProcessCommand: AsyncParsableCommand {
             standard error, as JSON lines unless --log-format text; under systemd, logs go to the journal. The \
             service and namespace come from POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE.
 
-            Without --fail, --fail-index or --fail-fraction every record succeeds. Settings not given on the \
+            Without --fail, --fail-index or --fail-fraction every record succeeds. --fail names a record by its item \
+            identifier: the SQS messageId, the Kinesis or DynamoDB sequence number, or for Kafka \
+            <topic>-<partition>@<offset> (for example orders-0@15). Settings not given on the \
             command line are read from BATCH_PROCESSING_POLICY, BATCH_PROCESSING_MAX_CONCURRENCY, \
             BATCH_PROCESSING_DEADLINE_MARGIN_MS and BATCH_PROCESSING_THROW_ON_FULL_BATCH_FAILURE; an option given \
             on the command line wins over its variable, which is then not read.
@@ -39,7 +41,10 @@ struct ProcessCommand: AsyncParsableCommand {
     @Argument(help: "The event JSON file, or - for standard input.")
     var eventFile: String = "-"
 
-    @Option(help: "The event source: auto (from the records' eventSource), sqs, kinesis or dynamodb.")
+    @Option(
+        help:
+            "The event source: auto (from the event's eventSource), sqs, kinesis, dynamodb, kafka or self-managed-kafka."
+    )
     var source: String = "auto"
 
     @Option(help: "auto, continue, stop-on-first-failure, skip-group or skip-key.")
@@ -51,7 +56,11 @@ struct ProcessCommand: AsyncParsableCommand {
     @Flag(help: "Answer with a response listing every record instead of failing when all records fail.")
     var noThrowOnFullBatchFailure = false
 
-    @Option(name: .customLong("fail"), help: "Fail every record with this item identifier (repeatable).")
+    @Option(
+        name: .customLong("fail"),
+        help:
+            "Fail every record with this item identifier (repeatable); a Kafka record as <topic>-<partition>@<offset>."
+    )
     var failIdentifiers: [String] = []
 
     @Option(
@@ -109,7 +118,9 @@ struct ProcessCommand: AsyncParsableCommand {
         )
         if source.lowercased() != "auto" {
             guard let parsed = BatchEventSource(name: source) else {
-                throw ValidationError("--source must be auto, sqs, kinesis or dynamodb, not '\(source)'")
+                throw ValidationError(
+                    "--source must be auto, \(BatchEventSource.all.map(\.name).joined(separator: ", ")), not '\(source)'"
+                )
             }
             settings.source = parsed
         }
@@ -218,7 +229,7 @@ struct ProcessCommand: AsyncParsableCommand {
                 "--fail-index \(index) is beyond the batch (\(size), positions 0 to \(max(outcomes.count - 1, 0))); no record fails for it"
             )
         }
-        let identifiers = Set(outcomes.map(\.itemIdentifier.description))
+        let identifiers = Set(outcomes.map { FailTarget.text(of: $0.itemIdentifier) })
         for identifier in Set(failIdentifiers).sorted() where !identifiers.contains(identifier) {
             logger.warning("--fail \(identifier) names no record of the batch; no record fails for it")
         }
@@ -259,7 +270,7 @@ struct ProcessCommand: AsyncParsableCommand {
         if !failIdentifiers.isEmpty || !settings.failIndices.isEmpty || settings.failFraction > 0 {
             middleware.append(
                 FaultInjectionMiddleware(
-                    identifiers: Set(failIdentifiers.map { ItemIdentifier($0) }),
+                    identifiers: Set(failIdentifiers.flatMap(FailTarget.identifiers(for:))),
                     indices: Set(settings.failIndices),
                     fraction: settings.failFraction,
                     seed: settings.seed
@@ -267,5 +278,28 @@ struct ProcessCommand: AsyncParsableCommand {
             )
         }
         return BatchProcessor(configuration: configuration, middleware: middleware)
+    }
+}
+
+/// How `--fail` names a record: its item identifier's text, or for Kafka `<topic>-<partition>@<offset>`.
+enum FailTarget {
+    /// The identifiers `text` may mean: the string itself, and, when it reads `<topic>-<partition>@<offset>`, the
+    /// Kafka identifier too (an SQS message id may contain `@`, so both are tried).
+    static func identifiers(for text: String) -> [ItemIdentifier] {
+        var result = [ItemIdentifier(text)]
+        if let at = text.lastIndex(of: "@"), let offset = Int64(text[text.index(after: at)...]), at != text.startIndex {
+            result.append(.object([("partition", .string(String(text[..<at]))), ("offset", .integer(offset))]))
+        }
+        return result
+    }
+
+    /// The text `--fail` uses for an identifier.
+    static func text(of identifier: ItemIdentifier) -> String {
+        if let fields = identifier.fields, fields.count == 2, fields[0].name == "partition", fields[1].name == "offset",
+            case .string(let partition) = fields[0].value, case .integer(let offset) = fields[1].value
+        {
+            return "\(partition)@\(offset)"
+        }
+        return identifier.description
     }
 }

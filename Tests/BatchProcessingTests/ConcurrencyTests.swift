@@ -26,17 +26,13 @@ struct ConcurrencyTests {
                 let start = self.clock.add(1, ordering: .sequentiallyConsistent).newValue
                 let now = self.running.add(1, ordering: .sequentiallyConsistent).newValue
                 self.peak.max(now, ordering: .sequentiallyConsistent)
-                let digits = record.itemIdentifier.description.compactMap(\.wholeNumberValue)
+                let digits = specID(record).compactMap(\.wholeNumberValue)
                 let index = digits.reduce(0) { $0 * 10 + $1 }
                 try? await Task.sleep(for: .milliseconds(index % 3 == 0 ? 12 : 2))
                 self.running.subtract(1, ordering: .sequentiallyConsistent)
                 let end = self.clock.add(1, ordering: .sequentiallyConsistent).newValue
-                self.spans.append(
-                    Span(id: record.itemIdentifier.description, key: record.orderingKey, start: start, end: end)
-                )
-                if failing.contains(record.itemIdentifier.description) {
-                    throw HandlerFailure(identifier: record.itemIdentifier.description)
-                }
+                self.spans.append(Span(id: specID(record), key: record.orderingKey, start: start, end: end))
+                if failing.contains(specID(record)) { throw HandlerFailure(identifier: specID(record)) }
             }
         }
 
@@ -50,7 +46,8 @@ struct ConcurrencyTests {
         arguments: [
             (SourceKind.sqs, FailurePolicy.skipGroup), (.sqs, .stopOnFirstFailure), (.sqs, .continueOnFailure),
             (.kinesis, .skipKey), (.kinesis, .continueOnFailure), (.dynamodb, .skipKey),
-            (.dynamodb, .stopOnFirstFailure),
+            (.dynamodb, .stopOnFirstFailure), (.kafka, .skipKey), (.kafka, .continueOnFailure),
+            (.kafka, .stopOnFirstFailure),
         ]
     )
     func boundedConcurrency(kind: SourceKind, policy: FailurePolicy) async throws {

@@ -109,12 +109,11 @@ struct PropertyTests {
             }
 
             let effective: FailurePolicy =
-                testCase.policy == .automatic
-                ? (testCase.fifo ? .stopOnFirstFailure : .continueOnFailure) : testCase.policy
+                testCase.policy == .automatic ? testCase.kind.automaticPolicy(fifo: testCase.fifo) : testCase.policy
             let expected = Self.expectedReported(keys: testCase.keys, failing: failing, policy: effective)
             let reported = result.outcomes.filter(\.isReported).map(\.index)
             #expect(reported == expected, "\(testCase)")
-            #expect(result.response.itemIdentifiers == expected.map { ItemIdentifier("r\($0)") }, "\(testCase)")
+            #expect(result.response.itemIdentifiers == expected.map { records[$0].itemIdentifier }, "\(testCase)")
             #expect(result.outcomes.map(\.index) == Array(records.indices), "\(testCase)")
 
             // Exactly one of succeeded (and not reported) or reported, and every failure really failed.

@@ -24,8 +24,8 @@ enum EventDecoding {
         }
     }
 
-    /// Decodes the records of an event, detecting the source from the records' `eventSource` unless one is
-    /// forced. An empty `Records` array gives no records and no source.
+    /// Decodes the records of an event, detecting the source from the records' `eventSource` (or a Kafka event's)
+    /// unless one is forced. An empty batch gives no records, and a source only when the event names one.
     static func decodeRecords(
         from bytes: [UInt8],
         source forcedSource: BatchEventSource?
@@ -34,7 +34,7 @@ enum EventDecoding {
         if let forcedSource {
             source = forcedSource
         } else {
-            source = try detectSource(namedSources(from: bytes))
+            source = try detectSource(probe(bytes))
         }
         do throws(BatchProcessingError) {
             switch source {
@@ -46,6 +46,20 @@ enum EventDecoding {
                 return (try decode(KinesisEvent.self, from: bytes).records.map(AnyBatchRecord.kinesis), .kinesis)
             case .some(.dynamoDB):
                 return (try decode(DynamoDBEvent.self, from: bytes).records.map(AnyBatchRecord.dynamoDB), .dynamoDB)
+            case .some(let kafka) where kafka.isKafka:
+                var event = try decode(KafkaEvent.self, from: bytes)
+                if let order = JSONKeyOrder.keys(ofObjectAt: "records", in: bytes) {
+                    event.reorderPartitions(as: order)
+                }
+                // A forced `kafka` reads either flavour; the event says which.
+                let named = event.eventSource.flatMap { BatchEventSource(eventSourceField: $0) }
+                let eventSource = named?.isKafka == true ? event.source : kafka
+                let records = event.records.map { record in
+                    var record = record
+                    record.source = eventSource
+                    return AnyBatchRecord.kafka(record)
+                }
+                return (records, eventSource)
             case .some(let other):
                 throw .invalidConfiguration(
                     "the raw API reads \(BatchEventSource.all.map(\.name).joined(separator: ", ")) events, not "
@@ -62,16 +76,27 @@ enum EventDecoding {
         }
     }
 
-    /// The error for the first record whose `eventSource` names another source than `forced`, if any.
+    /// The error for the first record (or Kafka event) whose `eventSource` names another source than `forced`.
     private static func mismatchedSource(
         in bytes: [UInt8],
         forced: BatchEventSource
     ) throws(BatchProcessingError) -> BatchProcessingError? {
-        let named = try namedSources(from: bytes)
-        guard let index = named.firstIndex(where: { $0 != nil && $0 != forced.rawValue }), let field = named[index]
-        else { return nil }
+        let index: Int?
+        let field: String
+        switch try probe(bytes) {
+        case .records(let named):
+            guard let found = named.firstIndex(where: { $0 != nil && $0 != forced.rawValue }), let name = named[found]
+            else { return nil }
+            (index, field) = (found, name)
+        case .kafka(let name):
+            guard let name, name != forced.rawValue,
+                !(forced.isKafka && BatchEventSource(eventSourceField: name)?.isKafka == true)
+            else { return nil }
+            (index, field) = (nil, name)
+        }
+        let subject = index.map { "record \($0)" } ?? "the event"
         return .malformedEvent(
-            "record \(index) has eventSource \(JSONText.quoted(field)), but the source was given as "
+            "\(subject) has eventSource \(JSONText.quoted(field)), but the source was given as "
                 + "\(forced.name) (\(forced.rawValue)); "
                 + (BatchEventSource(eventSourceField: field).map { "it is a \($0.name) event" }
                     ?? "that is not a source the processor knows"),
@@ -81,56 +106,108 @@ enum EventDecoding {
         )
     }
 
-    private struct SourceProbe: Decodable {
+    /// What an event's outline says of its source.
+    enum Outline {
+        /// A `Records` array (SQS, Kinesis, DynamoDB Streams): each record's `eventSource`, `nil` where absent.
+        case records([String?])
+        /// A Kafka event's `records` object: the event's `eventSource`, `nil` when absent.
+        case kafka(String?)
+    }
+
+    private struct Probe: Decodable {
         struct Record: Decodable {
             var eventSource: String?
         }
-        var Records: [Record]
+        var outline: Outline
+
+        enum CodingKeys: String, CodingKey {
+            case Records, records, eventSource
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            if let records = try container.decodeIfPresent([Record].self, forKey: .Records) {
+                outline = .records(records.map(\.eventSource))
+            } else if container.contains(.records), try !container.decodeNil(forKey: .records) {
+                outline = .kafka(try container.decodeIfPresent(String.self, forKey: .eventSource))
+            } else {
+                throw DecodingError.keyNotFound(
+                    CodingKeys.Records,
+                    .init(
+                        codingPath: [],
+                        debugDescription:
+                            "the event has neither a \"Records\" array (SQS, Kinesis, DynamoDB Streams) nor a "
+                            + "\"records\" object (Kafka)"
+                    )
+                )
+            }
+        }
     }
 
-    /// Every record's `eventSource` field (`nil` where a record has none), read without the rest of the record.
-    private static func namedSources(from bytes: [UInt8]) throws(BatchProcessingError) -> [String?] {
-        try decode(SourceProbe.self, from: bytes).Records.map(\.eventSource)
+    /// The event's outline: records with their `eventSource`, or a Kafka event with its own.
+    static func probe(_ bytes: [UInt8]) throws(BatchProcessingError) -> Outline {
+        try decode(Probe.self, from: bytes).outline
     }
 
-    /// The source named by every record's `eventSource`; an error when one is missing, unknown or different.
+    /// The source the event names; an error when a record's (or the Kafka event's) is missing, unknown or
+    /// different from the others'.
     static func detectSource(from bytes: [UInt8]) throws(BatchProcessingError) -> BatchEventSource? {
-        try detectSource(namedSources(from: bytes))
+        try detectSource(probe(bytes))
     }
 
-    private static func detectSource(_ named: [String?]) throws(BatchProcessingError) -> BatchEventSource? {
-        var detected: BatchEventSource?
-        for (index, field) in named.enumerated() {
+    private static func detectSource(_ outline: Outline) throws(BatchProcessingError) -> BatchEventSource? {
+        let known = BatchEventSource.all.map(\.name).joined(separator: ", ")
+        switch outline {
+        case .kafka(let field):
             guard let field else {
                 throw .malformedEvent(
-                    "record \(index) has no eventSource, so the source cannot be detected; name the source "
-                        + "explicitly (\(BatchEventSource.all.map(\.name).joined(separator: ", ")))",
-                    recordIndex: index,
-                    field: "eventSource",
-                    eventSource: detected
+                    "the Kafka event has no eventSource, so the source cannot be detected; name the source "
+                        + "explicitly (kafka)",
+                    field: "eventSource"
                 )
             }
-            guard let source = BatchEventSource(eventSourceField: field) else {
+            guard let source = BatchEventSource(eventSourceField: field), source.isKafka else {
                 throw .malformedEvent(
-                    "record \(index) has an unknown eventSource \(JSONText.quoted(field)); expected one of "
-                        + BatchEventSource.all.map(\.rawValue).joined(separator: ", "),
-                    recordIndex: index,
-                    field: "eventSource",
-                    eventSource: detected
+                    "the event has a \"records\" object, as Kafka events do, but its eventSource is "
+                        + "\(JSONText.quoted(field)); expected aws:kafka or SelfManagedKafka",
+                    field: "eventSource"
                 )
             }
-            if let detected, detected != source {
-                throw .malformedEvent(
-                    "record \(index) has eventSource \(source) but the batch started with \(detected); a batch "
-                        + "comes from one source",
-                    recordIndex: index,
-                    field: "eventSource",
-                    eventSource: detected
-                )
+            return source
+        case .records(let named):
+            var detected: BatchEventSource?
+            for (index, field) in named.enumerated() {
+                guard let field else {
+                    throw .malformedEvent(
+                        "record \(index) has no eventSource, so the source cannot be detected; name the source "
+                            + "explicitly (\(known))",
+                        recordIndex: index,
+                        field: "eventSource",
+                        eventSource: detected
+                    )
+                }
+                guard let source = BatchEventSource(eventSourceField: field), !source.isKafka else {
+                    throw .malformedEvent(
+                        "record \(index) has an unknown eventSource \(JSONText.quoted(field)); expected one of "
+                            + [BatchEventSource.sqs, .kinesis, .dynamoDB].map(\.rawValue).joined(separator: ", "),
+                        recordIndex: index,
+                        field: "eventSource",
+                        eventSource: detected
+                    )
+                }
+                if let detected, detected != source {
+                    throw .malformedEvent(
+                        "record \(index) has eventSource \(source) but the batch started with \(detected); a batch "
+                            + "comes from one source",
+                        recordIndex: index,
+                        field: "eventSource",
+                        eventSource: detected
+                    )
+                }
+                detected = source
             }
-            detected = source
+            return detected
         }
-        return detected
     }
 
     /// Turns a `DecodingError` into an error that names the record index and the field.
@@ -157,6 +234,16 @@ enum EventDecoding {
                 "the event must be a JSON object with a \"Records\" array: \(detail)",
                 underlying: error
             )
+        }
+        if path[0].stringValue == "records", path.count > 1 {
+            // A Kafka event: records grouped by topic-partition.
+            let partition = path[1].stringValue
+            var place = "topic-partition \(JSONText.quoted(partition))"
+            if path.count > 2, let position = path[2].intValue { place += ", record \(position)" }
+            let rest = Array(path.dropFirst(3))
+            let field = fieldPath(path)
+            let what = rest.isEmpty ? "\(detail)" : "field \(fieldPath(rest)) \(detail)"
+            return .malformedEvent("\(place): \(what)", field: field, underlying: error)
         }
         guard path[0].stringValue == "Records" else {
             return .malformedEvent(

@@ -3,10 +3,11 @@
 /// The processor knows SQS, Kinesis and DynamoDB Streams; a source of your own (any record type that conforms
 /// to ``BatchRecord``) is made with ``init(rawValue:name:)`` and gets the same policies, logs and metrics.
 public struct BatchEventSource: Sendable, Hashable, CustomStringConvertible {
-    /// The value of the records' `eventSource` field (`aws:sqs`, `aws:kinesis`, `aws:dynamodb`).
+    /// The value of the records' `eventSource` field (`aws:sqs`, `aws:kinesis`, `aws:dynamodb`), or of a Kafka
+    /// event's (`aws:kafka`, `SelfManagedKafka`).
     public let rawValue: String
     /// The short name used on the command line, in environment variables and in configuration: `sqs`,
-    /// `kinesis`, `dynamodb`.
+    /// `kinesis`, `dynamodb`, `kafka`, `self-managed-kafka`.
     public let name: String
 
     /// A source whose records carry `eventSource` equal to `rawValue`, known by the short `name`.
@@ -23,9 +24,16 @@ public struct BatchEventSource: Sendable, Hashable, CustomStringConvertible {
     public static let kinesis = BatchEventSource(rawValue: "aws:kinesis", name: "kinesis")
     /// Amazon DynamoDB Streams.
     public static let dynamoDB = BatchEventSource(rawValue: "aws:dynamodb", name: "dynamodb")
+    /// Amazon MSK (Managed Streaming for Apache Kafka).
+    public static let kafka = BatchEventSource(rawValue: "aws:kafka", name: "kafka")
+    /// A self-managed Apache Kafka cluster.
+    public static let selfManagedKafka = BatchEventSource(rawValue: "SelfManagedKafka", name: "self-managed-kafka")
 
     /// The sources whose events the raw API (JSON in, JSON out) reads and detects.
-    public static let all: [BatchEventSource] = [.sqs, .kinesis, .dynamoDB]
+    public static let all: [BatchEventSource] = [.sqs, .kinesis, .dynamoDB, .kafka, .selfManagedKafka]
+
+    /// True for Amazon MSK and self-managed Kafka, whose events group records by topic-partition.
+    public var isKafka: Bool { self == .kafka || self == .selfManagedKafka }
 
     /// The built-in source whose records carry `eventSource` equal to `value`, or `nil` for any other value.
     public init?(eventSourceField value: String) {
@@ -33,7 +41,8 @@ public struct BatchEventSource: Sendable, Hashable, CustomStringConvertible {
         self = match
     }
 
-    /// The built-in source with the short `name` (`sqs`, `kinesis`, `dynamodb`, in any case), or `nil`.
+    /// The built-in source with the short `name` (`sqs`, `kinesis`, `dynamodb`, `kafka`, `self-managed-kafka`, in
+    /// any case), or `nil`.
     public init?(name: String) {
         guard let match = Self.all.first(where: { $0.name == name.lowercased() }) else { return nil }
         self = match

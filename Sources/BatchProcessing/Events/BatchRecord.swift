@@ -21,14 +21,19 @@ public protocol BatchRecord: Sendable {
 
     /// The record's payload as text, for logs when payload logging is on (it is off by default).
     var payloadDescription: String? { get }
+
+    /// Keys that say where the record comes from, added to its log lines (Kafka: `kafka_topic`,
+    /// `kafka_partition`, `kafka_offset`). Empty by default.
+    var logMetadata: [String: String] { get }
 }
 
 extension BatchRecord {
     public var isFromFIFOQueue: Bool { false }
     public var payloadDescription: String? { nil }
+    public var logMetadata: [String: String] { [:] }
 }
 
-/// An event that carries a batch of records: ``SQSEvent``, ``KinesisEvent``, ``DynamoDBEvent``.
+/// An event that carries a batch of records: ``SQSEvent``, ``KinesisEvent``, ``DynamoDBEvent``, ``KafkaEvent``.
 public protocol BatchEvent: Sendable {
     /// The kind of record the event carries.
     associatedtype Record: BatchRecord
@@ -39,6 +44,7 @@ public protocol BatchEvent: Sendable {
 extension SQSEvent: BatchEvent {}
 extension KinesisEvent: BatchEvent {}
 extension DynamoDBEvent: BatchEvent {}
+extension KafkaEvent: BatchEvent {}
 
 extension SQSEvent.Message: BatchRecord {
     public var itemIdentifier: ItemIdentifier { ItemIdentifier(messageId) }
@@ -77,7 +83,31 @@ extension DynamoDBEvent.Record: BatchRecord {
     public var batchSource: BatchEventSource { .dynamoDB }
 }
 
-/// A record of any of the three sources: what the raw (JSON in, JSON out) API hands to your handler.
+extension KafkaEvent.Record: BatchRecord {
+    /// As Lambda expects for Kafka: `{"partition":"<topic>-<partition>","offset":<offset>}`. The spelling is AWS's
+    /// (Lambda Developer Guide, "Configuring error handling controls for Kafka event sources", section
+    /// PartialBatchResponse): `partition` names the topic-partition as the event's `records` keys do, and `offset`
+    /// is a JSON number.
+    public var itemIdentifier: ItemIdentifier {
+        .object([("partition", .string(topicPartition)), ("offset", .integer(offset))])
+    }
+    /// The topic-partition: Lambda resumes each partition from its lowest reported offset, so a partition is the
+    /// unit of order.
+    public var orderingKey: String? { topicPartition }
+    public var batchSource: BatchEventSource { source }
+    public var payloadDescription: String? {
+        guard let base64 = base64Value else { return "(tombstone)" }
+        return (try? valueString) ?? "(not valid base64) " + base64
+    }
+    public var logMetadata: [String: String] {
+        [
+            "kafka_topic": topic ?? "", "kafka_partition": partition.map(String.init) ?? "",
+            "kafka_offset": String(offset),
+        ]
+    }
+}
+
+/// A record of any of the built-in sources: what the raw (JSON in, JSON out) API hands to your handler.
 public enum AnyBatchRecord: BatchRecord, Equatable {
     /// An SQS message.
     case sqs(SQSEvent.Message)
@@ -85,12 +115,15 @@ public enum AnyBatchRecord: BatchRecord, Equatable {
     case kinesis(KinesisEvent.Record)
     /// A DynamoDB stream record.
     case dynamoDB(DynamoDBEvent.Record)
+    /// A Kafka record (Amazon MSK or self-managed).
+    case kafka(KafkaEvent.Record)
 
     private var base: any BatchRecord {
         switch self {
         case .sqs(let message): message
         case .kinesis(let record): record
         case .dynamoDB(let record): record
+        case .kafka(let record): record
         }
     }
 
@@ -99,4 +132,5 @@ public enum AnyBatchRecord: BatchRecord, Equatable {
     public var batchSource: BatchEventSource { base.batchSource }
     public var isFromFIFOQueue: Bool { base.isFromFIFOQueue }
     public var payloadDescription: String? { base.payloadDescription }
+    public var logMetadata: [String: String] { base.logMetadata }
 }

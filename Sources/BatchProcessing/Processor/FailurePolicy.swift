@@ -8,7 +8,10 @@
 /// | ``skipKey`` | later records with *i*'s partition key (Kinesis) or item keys (DynamoDB) are skipped | streams |
 ///
 /// ``automatic`` (the default) picks ``stopOnFirstFailure`` for a FIFO queue (its ARN ends in `.fifo`), which
-/// keeps each group in order as Lambda requires, and ``continueOnFailure`` for everything else.
+/// keeps each group in order as Lambda requires; ``skipKey`` for Kafka, whose partitions Lambda resumes from the
+/// lowest reported offset, so the records after a failure in its partition would come back anyway (skipping them
+/// saves running them twice and keeps the partition in order, while other partitions go on); and
+/// ``continueOnFailure`` for everything else.
 public struct FailurePolicy: Sendable, Hashable, CustomStringConvertible {
     enum Kind: String, CaseIterable {
         case automatic = "auto"
@@ -29,8 +32,8 @@ public struct FailurePolicy: Sendable, Hashable, CustomStringConvertible {
     /// SQS: after a failure, skip and report the later records of the same `MessageGroupId` only. Records
     /// without a group are never skipped.
     public static let skipGroup = FailurePolicy(kind: .skipGroup)
-    /// Kinesis and DynamoDB Streams: after a failure, skip and report the later records with the same partition
-    /// key or item keys only.
+    /// Kinesis, DynamoDB Streams and Kafka: after a failure, skip and report the later records with the same
+    /// partition key, item keys or topic-partition only.
     public static let skipKey = FailurePolicy(kind: .skipKey)
 
     /// Every policy, in the order the command line lists them.
@@ -58,6 +61,7 @@ public struct FailurePolicy: Sendable, Hashable, CustomStringConvertible {
         guard let first = records.first else { return self == .automatic ? .continueOnFailure : self }
         switch kind {
         case .automatic:
+            if first.batchSource.isKafka { return .skipKey }
             return records.contains(where: \.isFromFIFOQueue) ? .stopOnFirstFailure : .continueOnFailure
         case .skipGroup where first.batchSource != .sqs:
             throw .invalidConfiguration(
@@ -65,7 +69,7 @@ public struct FailurePolicy: Sendable, Hashable, CustomStringConvertible {
             )
         case .skipKey where first.batchSource == .sqs:
             throw .invalidConfiguration(
-                "policy skip-key applies to Kinesis and DynamoDB Streams; for SQS message groups use skip-group"
+                "policy skip-key applies to Kinesis, DynamoDB Streams and Kafka; for SQS message groups use skip-group"
             )
         default:
             return self

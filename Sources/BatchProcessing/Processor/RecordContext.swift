@@ -58,9 +58,11 @@ public struct RecordContext: Sendable {
         base: Logger,
         index: Int,
         itemIdentifier: ItemIdentifier,
-        eventSource: BatchEventSource
+        eventSource: BatchEventSource,
+        extra: [String: String] = [:]
     ) -> Logger {
         var logger = base
+        for (key, value) in extra { logger[metadataKey: key] = .string(value) }
         logger[metadataKey: "record_index"] = .stringConvertible(index)
         logger[metadataKey: "item_identifier"] = .string(itemIdentifier.description)
         logger[metadataKey: "event_source"] = .string(eventSource.rawValue)

@@ -120,7 +120,8 @@ struct BatchRun<Record: BatchRecord> {
                 base: logger,
                 index: index,
                 itemIdentifier: identifier,
-                eventSource: record.batchSource
+                eventSource: record.batchSource,
+                extra: record.logMetadata
             ),
             invocation: invocation,
             clock: clock,

@@ -32,21 +32,39 @@ struct RecordSpec: Sendable {
     var key: String?
 }
 
-/// The three sources, for tests that hold for each.
+/// The four sources, for tests that hold for each.
 enum SourceKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
-    case sqs, kinesis, dynamodb
+    case sqs, kinesis, dynamodb, kafka
     var testDescription: String { rawValue }
+
+    /// The sources whose item identifier is a string (Kafka's is an object, which cannot be blank text).
+    static let stringIdentified: [SourceKind] = [.sqs, .kinesis, .dynamodb]
 
     var source: BatchEventSource {
         switch self {
         case .sqs: .sqs
         case .kinesis: .kinesis
         case .dynamodb: .dynamoDB
+        case .kafka: .kafka
         }
     }
 
     /// The policy that skips later records of a failed record's group or key.
     var skipPolicy: FailurePolicy { self == .sqs ? .skipGroup : .skipKey }
+
+    /// The policy `automatic` means for a batch of this source.
+    func automaticPolicy(fifo: Bool) -> FailurePolicy {
+        switch self {
+        case .kafka: .skipKey
+        case .sqs where fifo: .stopOnFirstFailure
+        default: .continueOnFailure
+        }
+    }
+
+    /// An event of this source with no records, as JSON.
+    var emptyEventJSON: String {
+        self == .kafka ? #"{"eventSource":"aws:kafka","records":{}}"# : #"{"Records": []}"#
+    }
 
     /// Records of this source. SQS keys become `MessageGroupId`s (on a FIFO queue when `fifo`); Kinesis keys
     /// partition keys (a record without one gets its own); DynamoDB keys the item's `Id`.
@@ -86,6 +104,18 @@ enum SourceKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
                         )
                     )
                 )
+            case .kafka:
+                // A key names a topic-partition; a record without one gets a partition of its own. The offset is
+                // the record's index, and the test's identifier travels in the record's key (see `specID`).
+                var record = KafkaEvent.Record(
+                    topic: spec.key.map { "topic.\($0)" } ?? "solo",
+                    partition: spec.key == nil ? 1000 + index : 0,
+                    offset: Int64(index),
+                    key: Array(spec.id.utf8),
+                    value: Array("value \(index)".utf8)
+                )
+                record.source = .kafka
+                return .kafka(record)
             }
         }
     }
@@ -96,10 +126,22 @@ func specs(_ count: Int, keys: [String?] = [nil]) -> [RecordSpec] {
     (0..<count).map { RecordSpec(id: "r\($0)", key: keys[$0 % keys.count]) }
 }
 
-/// A handler that throws ``HandlerFailure`` for the listed identifiers and succeeds otherwise.
+/// The identifier a test gave a record: its item identifier's text, or for a Kafka record built by
+/// ``SourceKind/records(_:fifo:)`` the test's identifier kept in its key.
+func specID(_ record: some BatchRecord) -> String {
+    if case .kafka(let kafka) = record as? AnyBatchRecord, let key = try? kafka.keyString { return key }
+    return record.itemIdentifier.description
+}
+
+/// The test identifiers of the records a result reports, in order.
+func reportedIDs(_ result: BatchResult?, _ records: [AnyBatchRecord]) -> [String] {
+    (result?.outcomes ?? []).filter(\.isReported).map { specID(records[$0.index]) }
+}
+
+/// A handler that throws ``HandlerFailure`` for the listed identifiers (see ``specID(_:)``) and succeeds otherwise.
 func failing<Record: BatchRecord>(_ identifiers: Set<String>) -> RecordHandler<Record> {
     { record, _ in
-        let identifier = record.itemIdentifier.description
+        let identifier = specID(record)
         if identifiers.contains(identifier) { throw HandlerFailure(identifier: identifier) }
     }
 }

@@ -1,0 +1,393 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// A batch of records that Lambda read from Amazon MSK (`eventSource` `aws:kafka`) or a self-managed Apache Kafka
+/// cluster (`SelfManagedKafka`).
+///
+/// On the wire, `records` is an object whose keys name a topic-partition (`"<topic>-<partition>"`) and whose
+/// values list that partition's records. ``partitions`` keeps that grouping in the order Lambda delivered it, and
+/// ``records`` flattens it (partition order, then list order): that is the batch order for policies, concurrency
+/// and the response.
+///
+/// Foundation's `JSONDecoder` does not keep the order of an object's keys, so a `KafkaEvent` decoded with it lists
+/// partitions sorted by topic and partition number. ``init(jsonBytes:)`` (and the processor's raw API) keeps the
+/// delivered order.
+///
+/// Only each record's `offset` is required (its topic and partition default to the ones its key names), and
+/// `eventSource` when the raw API detects the source. Every other field may be absent or `null`.
+public struct KafkaEvent: Codable, Sendable, Equatable {
+    /// `aws:kafka` (Amazon MSK) or `SelfManagedKafka`.
+    public var eventSource: String?
+    /// The ARN of the MSK cluster (MSK only).
+    public var eventSourceArn: String?
+    /// The brokers, comma-separated.
+    public var bootstrapServers: String?
+    /// The records grouped by topic-partition, in delivered order.
+    public var partitions: [TopicPartition]
+
+    /// Creates an event.
+    public init(
+        eventSource: String? = BatchEventSource.kafka.rawValue,
+        eventSourceArn: String? = nil,
+        bootstrapServers: String? = nil,
+        partitions: [TopicPartition]
+    ) {
+        self.eventSource = eventSource
+        self.eventSourceArn = eventSourceArn
+        self.bootstrapServers = bootstrapServers
+        self.partitions = partitions
+    }
+
+    /// Decodes an event from its JSON bytes, keeping the delivered order of its partitions.
+    public init(jsonBytes: [UInt8]) throws {
+        self = try JSONDecoder().decode(KafkaEvent.self, from: Data(jsonBytes))
+        if let order = JSONKeyOrder.keys(ofObjectAt: CodingKeys.records.rawValue, in: jsonBytes) {
+            reorderPartitions(as: order)
+        }
+    }
+
+    /// The source the event names: ``BatchEventSource/selfManagedKafka`` for `SelfManagedKafka`, else
+    /// ``BatchEventSource/kafka``.
+    public var source: BatchEventSource {
+        eventSource == BatchEventSource.selfManagedKafka.rawValue ? .selfManagedKafka : .kafka
+    }
+
+    /// Every record, partition by partition in delivered order, each partition's records in list order; each
+    /// record knows the event's source.
+    public var records: [Record] {
+        let source = self.source
+        return partitions.flatMap { partition in
+            partition.records.map { record in
+                var record = record
+                record.source = source
+                return record
+            }
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case eventSource, eventSourceArn, bootstrapServers, records
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        eventSource = try container.decodeIfPresent(String.self, forKey: .eventSource)
+        eventSourceArn = try container.decodeIfPresent(String.self, forKey: .eventSourceArn)
+        bootstrapServers = try container.decodeIfPresent(String.self, forKey: .bootstrapServers)
+        guard container.contains(.records), try !container.decodeNil(forKey: .records) else {
+            throw DecodingError.keyNotFound(
+                CodingKeys.records,
+                .init(codingPath: container.codingPath, debugDescription: "a Kafka event needs a \"records\" object")
+            )
+        }
+        let records = try container.nestedContainer(keyedBy: NamedCodingKey.self, forKey: .records)
+        var partitions: [TopicPartition] = []
+        for key in records.allKeys {
+            let list = try records.decode([Record].self, forKey: key)
+            let partition = try TopicPartition(
+                key: key.stringValue,
+                records: list,
+                codingPath: records.codingPath + [key]
+            )
+            partitions.append(partition)
+        }
+        // The decoder does not say in which order the keys came; sort so that the order is at least stable.
+        self.partitions = partitions.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(eventSource, forKey: .eventSource)
+        try container.encodeIfPresent(eventSourceArn, forKey: .eventSourceArn)
+        try container.encodeIfPresent(bootstrapServers, forKey: .bootstrapServers)
+        var records = container.nestedContainer(keyedBy: NamedCodingKey.self, forKey: .records)
+        for partition in partitions {
+            try records.encode(partition.records, forKey: NamedCodingKey(partition.key))
+        }
+    }
+
+    /// Puts the partitions in the order of `keys` (the written order of the `records` object).
+    mutating func reorderPartitions(as keys: [String]) {
+        var position: [String: Int] = [:]
+        for (index, key) in keys.enumerated() where position[key] == nil { position[key] = index }
+        partitions = partitions.enumerated().sorted {
+            (position[$0.element.key] ?? Int.max, $0.offset) < (position[$1.element.key] ?? Int.max, $1.offset)
+        }.map(\.element)
+    }
+
+    /// One topic-partition's records, as the `records` object groups them.
+    public struct TopicPartition: Sendable, Equatable {
+        /// The key in the event: `"<topic>-<partition>"`.
+        public var key: String
+        /// The topic the key names (everything before the last `-`).
+        public var topic: String
+        /// The partition number the key names (after the last `-`).
+        public var partition: Int
+        /// The partition's records, in offset order as delivered.
+        public var records: [Record]
+
+        /// Creates a topic-partition; each record without a topic or partition of its own gets this one's.
+        ///
+        /// - Throws: `DecodingError` when the key is not `"<topic>-<partition>"`, or a record names another
+        ///   topic or partition than the key.
+        public init(key: String, records: [Record]) throws {
+            try self.init(key: key, records: records, codingPath: [])
+        }
+
+        /// Creates the topic-partition of `topic` and `partition`.
+        public init(topic: String, partition: Int, records: [Record]) {
+            key = "\(topic)-\(partition)"
+            self.topic = topic
+            self.partition = partition
+            self.records = records.map { record in
+                var record = record
+                if record.topic == nil { record.topic = topic }
+                if record.partition == nil { record.partition = partition }
+                return record
+            }
+        }
+
+        init(key: String, records: [Record], codingPath: [any CodingKey]) throws {
+            guard let dash = key.lastIndex(of: "-"), let number = Int(key[key.index(after: dash)...]), number >= 0,
+                dash != key.startIndex
+            else {
+                throw DecodingError.dataCorrupted(
+                    .init(
+                        codingPath: codingPath,
+                        debugDescription:
+                            "the key \(Self.quoted(key)) does not name a topic-partition; expected \"<topic>-<partition>\""
+                    )
+                )
+            }
+            let topic = String(key[..<dash])
+            for (index, record) in records.enumerated() {
+                if let recordTopic = record.topic, recordTopic != topic {
+                    throw DecodingError.dataCorrupted(
+                        .init(
+                            codingPath: codingPath + [IndexKey(index), NamedCodingKey("topic")],
+                            debugDescription:
+                                "the record's topic \(Self.quoted(recordTopic)) is not the topic of its key \(Self.quoted(key))"
+                        )
+                    )
+                }
+                if let recordPartition = record.partition, recordPartition != number {
+                    throw DecodingError.dataCorrupted(
+                        .init(
+                            codingPath: codingPath + [IndexKey(index), NamedCodingKey("partition")],
+                            debugDescription:
+                                "the record's partition \(recordPartition) is not the partition of its key \(Self.quoted(key))"
+                        )
+                    )
+                }
+            }
+            self.init(topic: topic, partition: number, records: records)
+            self.key = key
+        }
+
+        private static func quoted(_ text: String) -> String { "\"" + text + "\"" }
+    }
+
+    /// A position in a list, as a coding key.
+    struct IndexKey: CodingKey {
+        var intValue: Int?
+        var stringValue: String { "Index \(intValue ?? 0)" }
+        init(_ index: Int) { intValue = index }
+        init?(stringValue: String) { nil }
+        init(intValue: Int) { self.intValue = intValue }
+    }
+
+    /// One Kafka record as Lambda delivers it.
+    ///
+    /// The key and value are kept as the base64 text of the event and decoded only when asked for
+    /// (``keyBytes``, ``valueBytes``, ``decodeValue(as:)``), so a record with bad base64 fails alone.
+    public struct Record: Codable, Sendable, Equatable {
+        /// The record's topic; the topic-partition key's when absent.
+        public var topic: String?
+        /// The record's partition; the topic-partition key's when absent.
+        public var partition: Int?
+        /// The record's offset in its partition. Required: with the topic-partition it identifies the record.
+        public var offset: Int64
+        /// When the record was produced or appended, in milliseconds since 1970.
+        public var timestamp: Int64?
+        /// `CREATE_TIME` or `LOG_APPEND_TIME`.
+        public var timestampType: String?
+        /// The record's key as base64 text; `nil` when it has none.
+        public var base64Key: String?
+        /// The record's value as base64 text; `nil` for a tombstone (a deletion in a compacted topic).
+        public var base64Value: String?
+        /// The headers in order, as the event lists them.
+        public var headers: [Header]?
+        /// The schema registry's description of the key, when one is used.
+        public var keySchemaMetadata: SchemaMetadata?
+        /// The schema registry's description of the value, when one is used.
+        public var valueSchemaMetadata: SchemaMetadata?
+        /// The source of the event this record came in (not part of the record's JSON).
+        public var source: BatchEventSource = .kafka
+
+        /// Creates a record; fields left `nil` are absent from the JSON.
+        public init(
+            topic: String? = nil,
+            partition: Int? = nil,
+            offset: Int64,
+            timestamp: Int64? = nil,
+            timestampType: String? = nil,
+            key: [UInt8]? = nil,
+            value: [UInt8]? = nil,
+            headers: [Header]? = nil,
+            keySchemaMetadata: SchemaMetadata? = nil,
+            valueSchemaMetadata: SchemaMetadata? = nil
+        ) {
+            self.topic = topic
+            self.partition = partition
+            self.offset = offset
+            self.timestamp = timestamp
+            self.timestampType = timestampType
+            self.base64Key = key.map { Base64.encode($0) }
+            self.base64Value = value.map { Base64.encode($0) }
+            self.headers = headers
+            self.keySchemaMetadata = keySchemaMetadata
+            self.valueSchemaMetadata = valueSchemaMetadata
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case topic, partition, offset, timestamp, timestampType
+            case base64Key = "key"
+            case base64Value = "value"
+            case headers, keySchemaMetadata, valueSchemaMetadata
+        }
+
+        /// The topic-partition as Lambda names it: `"<topic>-<partition>"`.
+        public var topicPartition: String { "\(topic ?? "")-\(partition.map(String.init) ?? "")" }
+
+        /// True for a tombstone: a record without a value.
+        public var isTombstone: Bool { base64Value == nil }
+
+        /// The key's bytes; `nil` when the record has none.
+        ///
+        /// - Throws: ``RecordPayloadError`` when the key is not valid base64.
+        public var keyBytes: [UInt8]? {
+            get throws(RecordPayloadError) {
+                try base64Key.map { text throws(RecordPayloadError) in
+                    try RecordPayloadError.decodeBase64(text, field: "key")
+                }
+            }
+        }
+
+        /// The key as UTF-8 text (invalid sequences become U+FFFD); `nil` when the record has none.
+        public var keyString: String? {
+            get throws(RecordPayloadError) { try keyBytes.map { String(decoding: $0, as: UTF8.self) } }
+        }
+
+        /// The value's bytes; `nil` for a tombstone.
+        ///
+        /// - Throws: ``RecordPayloadError`` when the value is not valid base64.
+        public var valueBytes: [UInt8]? {
+            get throws(RecordPayloadError) {
+                try base64Value.map { text throws(RecordPayloadError) in
+                    try RecordPayloadError.decodeBase64(text, field: "value")
+                }
+            }
+        }
+
+        /// The value as UTF-8 text (invalid sequences become U+FFFD); `nil` for a tombstone.
+        public var valueString: String? {
+            get throws(RecordPayloadError) { try valueBytes.map { String(decoding: $0, as: UTF8.self) } }
+        }
+
+        /// The value decoded as JSON into `type`.
+        ///
+        /// - Throws: ``RecordPayloadError`` for a tombstone or a value that is not valid base64, or the decoder's
+        ///   error when the value is not JSON for `type`; inside a handler either fails this record only.
+        public func decodeValue<T: Decodable>(as type: T.Type) throws -> T {
+            guard let bytes = try valueBytes else {
+                throw RecordPayloadError(field: "value", message: "is null: the record is a tombstone")
+            }
+            return try JSONDecoder().decode(type, from: Data(bytes))
+        }
+
+        /// The headers as bytes by name; when a name repeats, the last value wins (``headers`` keeps them all).
+        ///
+        /// - Throws: ``RecordPayloadError`` when a header holds a number that is not a byte.
+        public var headerBytes: [String: [UInt8]] {
+            get throws(RecordPayloadError) {
+                var result: [String: [UInt8]] = [:]
+                for header in headers ?? [] { result[header.name] = try header.bytes }
+                return result
+            }
+        }
+
+        /// The headers as UTF-8 text by name (invalid sequences become U+FFFD); the last value of a repeated name
+        /// wins.
+        public var headerStrings: [String: String] {
+            get throws(RecordPayloadError) { try headerBytes.mapValues { String(decoding: $0, as: UTF8.self) } }
+        }
+    }
+
+    /// One Kafka header: a name and its value, which the event writes as an array of byte values.
+    public struct Header: Codable, Sendable, Equatable {
+        /// The header's name.
+        public var name: String
+        /// The value's numbers as the event writes them (0…255, or -128…127 from producers that write signed
+        /// bytes); kept so that encoding gives back what was decoded.
+        public var numbers: [Int]
+
+        /// A header with these bytes.
+        public init(name: String, bytes: [UInt8]) {
+            self.name = name
+            self.numbers = bytes.map(Int.init)
+        }
+
+        /// The value's bytes (a negative number is read as a signed byte).
+        ///
+        /// - Throws: ``RecordPayloadError`` for a number outside -128…255.
+        public var bytes: [UInt8] {
+            get throws(RecordPayloadError) {
+                try numbers.map { number throws(RecordPayloadError) in
+                    guard (-128...255).contains(number) else {
+                        throw RecordPayloadError(
+                            field: "headers.\(name)",
+                            message: "holds \(number), which is not a byte (-128…255)"
+                        )
+                    }
+                    return number < 0 ? UInt8(bitPattern: Int8(number)) : UInt8(number)
+                }
+            }
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: NamedCodingKey.self)
+            guard container.allKeys.count == 1, let key = container.allKeys.first else {
+                throw DecodingError.dataCorrupted(
+                    .init(
+                        codingPath: decoder.codingPath,
+                        debugDescription: "a header must be an object with one name, found \(container.allKeys.count)"
+                    )
+                )
+            }
+            name = key.stringValue
+            numbers = try container.decode([Int].self, forKey: key)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: NamedCodingKey.self)
+            try container.encode(numbers, forKey: NamedCodingKey(name))
+        }
+    }
+
+    /// What a schema registry says of a key or value.
+    public struct SchemaMetadata: Codable, Sendable, Equatable {
+        /// `AVRO`, `JSON` or `PROTOBUF`.
+        public var dataFormat: String?
+        /// The schema's identifier in the registry.
+        public var schemaId: String?
+
+        /// Creates metadata.
+        public init(dataFormat: String?, schemaId: String?) {
+            self.dataFormat = dataFormat
+            self.schemaId = schemaId
+        }
+    }
+}
