@@ -1,6 +1,6 @@
 public import BatchProcessing
 
-/// Builders of events and records for tests: only what a test cares about is asked for, and the rest is filled
+/// Builders of events and records for tests (SQS standard and FIFO, Kinesis, DynamoDB Streams, Kafka): only what a test cares about is asked for, and the rest is filled
 /// the way Lambda fills it.
 public enum TestEvents {
     /// The ARN of the standard queue that built messages come from.
@@ -110,6 +110,50 @@ public enum TestEvents {
         DynamoDBEvent(
             records: sequenceNumbers.enumerated().map { index, number in
                 dynamoDBRecord(sequenceNumber: number, itemID: itemID ?? "item-\(index)")
+            }
+        )
+    }
+
+    /// A Kafka record as Lambda delivers it, with a JSON value unless `value` says otherwise (`nil`: a tombstone).
+    public static func kafkaRecord(
+        topic: String = "orders",
+        partition: Int = 0,
+        offset: Int64,
+        key: String? = nil,
+        value: String? = "{}",
+        headers: [String: String] = [:]
+    ) -> KafkaEvent.Record {
+        KafkaEvent.Record(
+            topic: topic,
+            partition: partition,
+            offset: offset,
+            timestamp: 1_700_000_000_000 + offset,
+            timestampType: "CREATE_TIME",
+            key: key.map { Array($0.utf8) },
+            value: value.map { Array($0.utf8) },
+            headers: headers.sorted { $0.key < $1.key }.map {
+                KafkaEvent.Header(name: $0.key, bytes: Array($0.value.utf8))
+            }
+        )
+    }
+
+    /// An Amazon MSK event (or, with `selfManaged`, a self-managed Kafka one) with these partitions of `topic`, in
+    /// this order, each holding records at these offsets.
+    public static func kafka(
+        topic: String = "orders",
+        partitions: [(partition: Int, offsets: [Int64])],
+        selfManaged: Bool = false
+    ) -> KafkaEvent {
+        KafkaEvent(
+            eventSource: selfManaged ? BatchEventSource.selfManagedKafka.rawValue : BatchEventSource.kafka.rawValue,
+            eventSourceArn: selfManaged ? nil : "arn:aws:kafka:us-east-1:123456789012:cluster/orders/abc-1",
+            bootstrapServers: "b-1.orders.kafka.us-east-1.amazonaws.com:9098",
+            partitions: partitions.map { partition, offsets in
+                KafkaEvent.TopicPartition(
+                    topic: topic,
+                    partition: partition,
+                    records: offsets.map { kafkaRecord(topic: topic, partition: partition, offset: $0) }
+                )
             }
         )
     }

@@ -34,6 +34,8 @@ struct TestKitTests {
             (try encoder.encode(TestEvents.sqs(["a"], group: "g")), .sqs, 1),
             (try encoder.encode(TestEvents.kinesis(["1", "2", "3"])), .kinesis, 3),
             (try encoder.encode(TestEvents.dynamoDB(["9"])), .dynamoDB, 1),
+            (try encoder.encode(TestEvents.kafka(partitions: [(0, [1, 2]), (3, [7])])), .kafka, 3),
+            (try encoder.encode(TestEvents.kafka(partitions: [(1, [5])], selfManaged: true)), .selfManagedKafka, 1),
         ]
         for (json, source, count) in cases {
             let result = try await processor.process(eventJSON: Array(json)) { _, _ in }
@@ -43,6 +45,9 @@ struct TestKitTests {
         #expect(TestEvents.sqs(["a"], group: "g").records[0].isFromFIFOQueue)
         #expect(TestEvents.sqs(["a"]).records[0].isFromFIFOQueue == false)
         #expect(TestEvents.kinesis(["1"], partitionKey: "p").records[0].orderingKey == "p")
+        let kafka = TestEvents.kafka(partitions: [(2, [10, 11]), (0, [3])])
+        #expect(kafka.records.map(\.topicPartition) == ["orders-2", "orders-2", "orders-0"])
+        #expect(TestEvents.kafkaRecord(offset: 1, value: nil).isTombstone)
     }
 
     @Test("Failing handlers fail the chosen records by identifier or by position")
