@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "JournaldLogging", targets: ["JournaldLogging"]),
         .library(name: "Observability", targets: ["Observability"]),
         .library(name: "BatchProcessingTesting", targets: ["BatchProcessingTesting"]),
+        .library(name: "BatchIdempotency", targets: ["BatchIdempotency"]),
         .executable(name: "batchproc", targets: ["batchproc"]),
     ],
     dependencies: [
@@ -19,6 +20,8 @@ let package = Package(
         // MetricsTestKit, Sendable factories.
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        // SHA-256 for idempotency keys and payload hashes (BatchIdempotency only).
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
     ],
     targets: [
         .target(name: "BatchProcessingJSONSupport"),
@@ -70,6 +73,16 @@ let package = Package(
             ]
         ),
         .target(
+            name: "BatchIdempotency",
+            dependencies: [
+                "BatchProcessing",
+                "BatchProcessingJSONSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
+        .target(
             name: "BatchProcessingTesting",
             dependencies: [
                 "BatchProcessing",
@@ -82,11 +95,14 @@ let package = Package(
             name: "batchproc",
             dependencies: [
                 "BatchProcessing",
+                "BatchIdempotency",
+                "BatchProcessingJSONSupport",
                 "Observability",
                 "JSONLogging",
                 "JournaldLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         .executableTarget(

@@ -91,6 +91,14 @@ struct ProcessCommand: AsyncParsableCommand {
     @Flag(help: "Add each failed record's payload to its log line.")
     var logPayloads = false
 
+    @Option(
+        help: "Append each record's identifier to this file when its handler runs (to watch what ran, and how often)."
+    )
+    var effectLog: String?
+
+    @OptionGroup(title: "Idempotency")
+    var idempotency: IdempotencyOptions
+
     /// The options once checked: what `validate()` proves parseable, parsed.
     private struct Settings {
         var source: BatchEventSource?
@@ -193,6 +201,7 @@ struct ProcessCommand: AsyncParsableCommand {
         let logger = observability.logger(label: "batchproc")
         let processor = try makeProcessor(settings, observability: observability)
         let event = try EventInput.read(eventFile)
+        let effects = try effectLog.map { path throws(UsageError) in try EffectLog(path: path) }
 
         let answer: String
         let status: Int32
@@ -201,7 +210,8 @@ struct ProcessCommand: AsyncParsableCommand {
                 eventJSON: event,
                 source: settings.source,
                 context: InvocationContext(requestID: "local-\(UInt32.random(in: 0...UInt32.max))", logger: logger)
-            ) { _, context in
+            ) { record, context in
+                try effects?.append(FailTarget.text(of: record.itemIdentifier))
                 context.logger.trace("record processed")
             }
             warnAboutUnmatchedFaults(settings, outcomes: result.outcomes, logger: logger)
@@ -266,6 +276,9 @@ struct ProcessCommand: AsyncParsableCommand {
                     strategy: .exponentialJitter(maxAttempts: settings.maxAttempts, baseDelay: .milliseconds(10))
                 )
             )
+        }
+        if let idempotent = try idempotency.middleware(metricsFactory: observability.metrics) {
+            middleware.append(idempotent)
         }
         if !failIdentifiers.isEmpty || !settings.failIndices.isEmpty || settings.failFraction > 0 {
             middleware.append(

@@ -1,0 +1,558 @@
+import BatchProcessingJSONSupport
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The embedded idempotency store: one small file per key in a directory, safe across the tasks of a process,
+/// across processes on a host, and across hosts sharing an NFS or EFS mount.
+///
+/// How it stays safe:
+/// - **One writer per key.** Every change happens under a lock on the key's `.lock` file: an open-file-description
+///   lock (`F_OFD_SETLK`, which NFS and EFS honour as record locks) taken without blocking a thread, after an
+///   in-process lock so tasks of one process queue in order. The lock holder reads, decides and writes; nobody
+///   else can act between the read and the write.
+/// - **Whole files only.** A record is written to a temporary file and renamed over the key's `.json` file, which
+///   is atomic: a reader sees the old record or the new one, never half of one, whatever instant a writer dies at.
+///   A writer killed while holding the lock loses it with its process.
+/// - **Names from hashes.** Files are named after the key's SHA-256 (``IdempotencyKey``), in two levels of
+///   256 folders, so input never reaches a path and a million keys are a few per folder. Folders are 0700, files
+///   0600.
+/// - **Bad files.** A file that is not a record of this store (truncated, random bytes, a folder in its place, a
+///   record of another key) is moved to `quarantine/` and the call fails with an error naming it; the next
+///   delivery of that key proceeds as if it had none. Nothing is guessed, nothing crashes.
+/// - **Expiry.** An expired record is replaced when its key is next claimed; ``purgeExpired(now:)`` removes the
+///   rest (with `batchproc idempotency purge`), so the hot path never scans the store.
+///
+/// Durability is a choice (``Durability``): by default a write survives the death of the process but not of the
+/// machine; ``Durability/durable`` flushes to disk before a state change counts, grouping the flushes of records
+/// processed at once.
+public final class FileIdempotencyStore: IdempotencyStore {
+    /// How far a write must have gone before a state change counts.
+    public enum Durability: String, Sendable, CaseIterable {
+        /// Renamed into place: survives the process being killed, not a power loss (the default; it costs no
+        /// flush).
+        case processCrashSafe = "process"
+        /// Flushed to disk before and after the rename (grouped across concurrent writers): survives a power loss.
+        case durable
+    }
+
+    /// The store's folder.
+    public let directory: String
+    /// How far writes go before they count.
+    public let durability: Durability
+    /// How long to keep trying for a key's lock that another process holds before failing the call.
+    public let lockTimeout: Duration
+
+    private let directoryDescriptor: Int32
+    private let keyLock = KeyedAsyncLock()
+    private let gate: SyncGate?
+
+    /// What the store writes in its `FORMAT` file, to tell its folders from others.
+    static let formatMarker = "batch-processing idempotency file store, format 1\n"
+    static let recordFormat = "batch-idempotency/1"
+
+    /// Opens the store in `directory`, creating it (0700) when missing.
+    ///
+    /// - Throws: ``IdempotencyStoreError`` when the folder cannot be made or opened, or holds something other than
+    ///   this store (its `FORMAT` file says otherwise).
+    public init(
+        directory: String,
+        durability: Durability = .processCrashSafe,
+        lockTimeout: Duration = .seconds(10)
+    ) throws(IdempotencyStoreError) {
+        self.directory = directory
+        self.durability = durability
+        self.lockTimeout = lockTimeout
+        try Self.makeDirectory(directory)
+        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw IdempotencyStoreError(
+                "cannot open the idempotency store \(directory): \(Self.describe(errno))",
+                code: errno
+            )
+        }
+        directoryDescriptor = descriptor
+        gate = durability == .durable ? SyncGate(directoryDescriptor: descriptor) : nil
+        do {
+            try checkFormat()
+        } catch {
+            close(descriptor)
+            throw error
+        }
+    }
+
+    deinit {
+        close(directoryDescriptor)
+    }
+
+    /// True when `directory` is a store of this format (its `FORMAT` file says so); false when it has none.
+    public static func isStore(directory: String) throws(IdempotencyStoreError) -> Bool {
+        switch readFile(directory + "/FORMAT") {
+        case .read(let bytes): return bytes == Array(formatMarker.utf8)
+        case .missing: return false
+        case .failed(let code):
+            throw IdempotencyStoreError("cannot read \(directory)/FORMAT: \(describe(code))", code: code)
+        }
+    }
+
+    // MARK: - IdempotencyStore
+
+    public func claim(
+        key: IdempotencyKey,
+        token: String,
+        payloadHash: String?,
+        inProgressUntil: Int64,
+        now: Int64
+    ) async throws(IdempotencyStoreError) -> ClaimResult {
+        try await withKey(key) { () async throws(IdempotencyStoreError) -> ClaimResult in
+            let existing = try readRecord(key)
+            let fresh = IdempotencyRecord(
+                key: key.hex,
+                status: .inProgress,
+                token: token,
+                inProgressUntil: inProgressUntil,
+                payloadHash: payloadHash
+            )
+            guard let existing, !existing.isExpired(at: now) else {
+                try await writeRecord(fresh, for: key)
+                if let existing, existing.status == .inProgress { return .tookOver(previous: existing) }
+                return .claimed
+            }
+            switch existing.status {
+            case .completed: return .completed(existing)
+            case .inProgress: return .inProgress(existing)
+            }
+        }
+    }
+
+    public func complete(
+        key: IdempotencyKey,
+        token: String,
+        expiresAt: Int64
+    ) async throws(IdempotencyStoreError)
+        -> FenceResult
+    {
+        try await withKey(key) { () async throws(IdempotencyStoreError) -> FenceResult in
+            guard var record = try readRecord(key), record.token == token, record.status == .inProgress else {
+                return .fenced
+            }
+            record.status = .completed
+            record.expiresAt = expiresAt
+            record.inProgressUntil = nil
+            try await writeRecord(record, for: key)
+            return .applied
+        }
+    }
+
+    public func release(key: IdempotencyKey, token: String) async throws(IdempotencyStoreError) -> FenceResult {
+        try await withKey(key) { () async throws(IdempotencyStoreError) -> FenceResult in
+            guard let record = try readRecord(key), record.token == token, record.status == .inProgress else {
+                return .fenced
+            }
+            try await remove(key)
+            return .applied
+        }
+    }
+
+    public func record(for key: IdempotencyKey) async throws(IdempotencyStoreError) -> IdempotencyRecord? {
+        try await withKey(key) { () throws(IdempotencyStoreError) -> IdempotencyRecord? in try readRecord(key) }
+    }
+
+    public func purgeExpired(now: Int64) async throws(IdempotencyStoreError) -> Int {
+        var removed = 0
+        for key in try allKeys() {
+            let gone = try await withKey(key) { () async throws(IdempotencyStoreError) -> Bool in
+                guard let record = try? readRecord(key), record.isExpired(at: now) else { return false }
+                try await remove(key)
+                return true
+            }
+            if gone { removed += 1 }
+        }
+        removeStaleTemporaryFiles(olderThan: now - 3_600_000)
+        return removed
+    }
+
+    // MARK: - Listing
+
+    /// Every key with a record file, in no particular order (a scan of the whole store: for operators, not the
+    /// hot path).
+    public func allKeys() throws(IdempotencyStoreError) -> [IdempotencyKey] {
+        var keys: [IdempotencyKey] = []
+        let records = directory + "/records"
+        for first in Self.entries(of: records) where first.utf8.count == 2 {
+            for second in Self.entries(of: records + "/" + first) where second.utf8.count == 2 {
+                for name in Self.entries(of: records + "/" + first + "/" + second) where name.hasSuffix(".json") {
+                    if let key = IdempotencyKey(hex: String(name.dropLast(5))) { keys.append(key) }
+                }
+            }
+        }
+        return keys
+    }
+
+    // MARK: - Paths
+
+    private func leafDirectory(_ key: IdempotencyKey) -> String {
+        let hex = key.hex.utf8
+        let first = String(decoding: hex.prefix(2), as: UTF8.self)
+        let second = String(decoding: hex.dropFirst(2).prefix(2), as: UTF8.self)
+        return directory + "/records/" + first + "/" + second
+    }
+
+    private func recordPath(_ key: IdempotencyKey) -> String { leafDirectory(key) + "/" + key.hex + ".json" }
+    private func lockPath(_ key: IdempotencyKey) -> String { leafDirectory(key) + "/" + key.hex + ".lock" }
+
+    // MARK: - Locking
+
+    /// Runs `body` holding the key: first among this process's tasks, then among processes (the lock file).
+    private func withKey<T: Sendable>(
+        _ key: IdempotencyKey,
+        _ body: () async throws(IdempotencyStoreError) -> T
+    ) async throws(IdempotencyStoreError) -> T {
+        do {
+            return try await keyLock.withLock(key.hex) { () async throws -> T in
+                let lock = try await lockFile(key)
+                defer { close(lock) }
+                return try await body()
+            }
+        } catch let error as IdempotencyStoreError {
+            throw error
+        } catch {
+            throw IdempotencyStoreError("the idempotency store failed: \(error)")
+        }
+    }
+
+    /// Opens and locks the key's lock file, retrying without blocking a thread while another process holds it.
+    /// The descriptor returned holds the lock until it is closed.
+    private func lockFile(_ key: IdempotencyKey) async throws(IdempotencyStoreError) -> Int32 {
+        try Self.makeDirectory(leafDirectory(key))
+        let path = lockPath(key)
+        let clock = ContinuousClock()
+        let giveUp = clock.now + lockTimeout
+        var wait = Duration.microseconds(200)
+        while true {
+            let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            guard descriptor >= 0 else {
+                throw IdempotencyStoreError("cannot open the lock file \(path): \(Self.describe(errno))", code: errno)
+            }
+            if Self.tryLock(descriptor) {
+                // The file may have been removed (by a release or a purge) between our open and our lock: then
+                // the lock guards nothing, and we start again on the file now at the path.
+                if Self.sameFile(descriptor, path) { return descriptor }
+                close(descriptor)
+                continue
+            }
+            let reason = errno
+            close(descriptor)
+            guard reason == EAGAIN || reason == EACCES || reason == EINTR else {
+                throw IdempotencyStoreError("cannot lock \(path): \(Self.describe(reason))", code: reason)
+            }
+            guard clock.now < giveUp else {
+                throw IdempotencyStoreError(
+                    "another process has held the lock on \(path) for over \(lockTimeout); giving up on this record"
+                )
+            }
+            try? await Task.sleep(for: wait)
+            wait = min(wait * 2, .milliseconds(20))
+        }
+    }
+
+    #if os(Linux)
+    /// `F_OFD_SETLK` from `<fcntl.h>` (Linux 3.15 and later), which Glibc's Swift module does not export.
+    private static let openFileDescriptionSetLock: Int32 = 37
+    #endif
+
+    private static func tryLock(_ descriptor: Int32) -> Bool {
+        var lock = flock()
+        lock.l_type = Int16(F_WRLCK)
+        lock.l_whence = Int16(SEEK_SET)
+        lock.l_start = 0
+        lock.l_len = 0
+        #if os(Linux)
+        // Open-file-description locks belong to the descriptor, not the process, so closing another descriptor of
+        // the same file elsewhere in the process does not drop them.
+        return fcntl(descriptor, openFileDescriptionSetLock, &lock) == 0
+        #else
+        return fcntl(descriptor, F_SETLK, &lock) == 0
+        #endif
+    }
+
+    private static func sameFile(_ descriptor: Int32, _ path: String) -> Bool {
+        var opened = stat()
+        var named = stat()
+        guard fstat(descriptor, &opened) == 0, stat(path, &named) == 0 else { return false }
+        return opened.st_dev == named.st_dev && opened.st_ino == named.st_ino
+    }
+
+    // MARK: - Reading and writing (with the key held)
+
+    private struct FileRecord: Codable {
+        var format: String
+        var key: String
+        var status: IdempotencyRecord.Status
+        var token: String
+        var expiresAt: Int64?
+        var inProgressUntil: Int64?
+        var payloadHash: String?
+    }
+
+    /// The key's record, `nil` when it has none; a file that is not a valid record of this key is quarantined and
+    /// reported.
+    private func readRecord(_ key: IdempotencyKey) throws(IdempotencyStoreError) -> IdempotencyRecord? {
+        let path = recordPath(key)
+        let bytes: [UInt8]
+        switch Self.readFile(path) {
+        case .missing:
+            return nil
+        case .failed(let code) where code == EISDIR:
+            throw quarantine(key, reason: "is a folder, not a record")
+        case .failed(let code):
+            throw IdempotencyStoreError(
+                "cannot read the idempotency record \(path): \(Self.describe(code))",
+                code: code
+            )
+        case .read(let content):
+            bytes = content
+        }
+        guard let file = try? JSONDecoder().decode(FileRecord.self, from: Data(bytes)) else {
+            throw quarantine(key, reason: "is not a record of this store (\(bytes.count) bytes that are not one)")
+        }
+        guard file.format == Self.recordFormat, file.key == key.hex, !file.token.isEmpty,
+            file.status == .completed ? file.expiresAt != nil : file.inProgressUntil != nil
+        else {
+            throw quarantine(key, reason: "is not a record of this key in format \(Self.recordFormat)")
+        }
+        return IdempotencyRecord(
+            key: file.key,
+            status: file.status,
+            token: file.token,
+            expiresAt: file.expiresAt,
+            inProgressUntil: file.inProgressUntil,
+            payloadHash: file.payloadHash
+        )
+    }
+
+    /// Moves the key's file to `quarantine/` and gives the error that says so.
+    private func quarantine(_ key: IdempotencyKey, reason: String) -> IdempotencyStoreError {
+        let path = recordPath(key)
+        let folder = directory + "/quarantine"
+        try? Self.makeDirectory(folder)
+        let target = folder + "/" + key.hex + "." + String(WallClock.nowMilliseconds()) + "." + Self.randomSuffix()
+        if rename(path, target) == 0 {
+            return IdempotencyStoreError(
+                "the idempotency record \(path) \(reason); it was moved to \(target), and the key starts afresh"
+            )
+        }
+        return IdempotencyStoreError(
+            "the idempotency record \(path) \(reason), and it could not be moved aside: \(Self.describe(errno))",
+            code: errno
+        )
+    }
+
+    /// Writes the record whole: a temporary file renamed over the key's file.
+    private func writeRecord(_ record: IdempotencyRecord, for key: IdempotencyKey) async throws(IdempotencyStoreError) {
+        let file = FileRecord(
+            format: Self.recordFormat,
+            key: record.key,
+            status: record.status,
+            token: record.token,
+            expiresAt: record.expiresAt,
+            inProgressUntil: record.inProgressUntil,
+            payloadHash: record.payloadHash
+        )
+        let bytes: [UInt8]
+        do {
+            bytes = Array(try JSONEncoder().encode(file)) + [0x0A]
+        } catch {
+            throw IdempotencyStoreError("cannot encode the idempotency record of \(key): \(error)")
+        }
+        let path = recordPath(key)
+        let temporary = leafDirectory(key) + "/" + key.hex + ".tmp-" + Self.randomSuffix()
+        try Self.writeNewFile(temporary, bytes, sync: gate != nil && !SyncGate.flushesFileData)
+        if let gate {
+            do {
+                try await gate.flush()
+            } catch {
+                unlink(temporary)
+                throw error
+            }
+        }
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw IdempotencyStoreError(
+                "cannot write the idempotency record \(path): \(Self.describe(code))",
+                code: code
+            )
+        }
+        try await gate?.flush()
+    }
+
+    /// Removes the key's record and its lock file (the lock is held, and later lockers check the file is the one
+    /// at the path).
+    private func remove(_ key: IdempotencyKey) async throws(IdempotencyStoreError) {
+        let path = recordPath(key)
+        if unlink(path) != 0 && errno != ENOENT {
+            throw IdempotencyStoreError(
+                "cannot remove the idempotency record \(path): \(Self.describe(errno))",
+                code: errno
+            )
+        }
+        unlink(lockPath(key))
+        try await gate?.flush()
+    }
+
+    // MARK: - File-system helpers
+
+    private enum ReadResult {
+        case read([UInt8])
+        case missing
+        case failed(Int32)
+    }
+
+    private static func readFile(_ path: String) -> ReadResult {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return errno == ENOENT ? .missing : .failed(errno) }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count > 0 {
+                bytes.append(contentsOf: chunk[0..<count])
+                // A record is a few hundred bytes; anything much larger is not one.
+                if bytes.count > 64 * 1024 { return .read(bytes) }
+            } else if count == 0 {
+                return .read(bytes)
+            } else if errno != EINTR {
+                return .failed(errno)
+            }
+        }
+    }
+
+    private static func writeNewFile(_ path: String, _ bytes: [UInt8], sync: Bool = false) throws(IdempotencyStoreError)
+    {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw IdempotencyStoreError("cannot create \(path): \(describe(errno))", code: errno)
+        }
+        defer { close(descriptor) }
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, bytes.count - offset) }
+            if written > 0 {
+                offset += written
+            } else if written < 0 && errno == EINTR {
+                continue
+            } else {
+                let code = written < 0 ? errno : EIO
+                unlink(path)
+                throw IdempotencyStoreError("cannot write \(path): \(describe(code))", code: code)
+            }
+        }
+        if sync && fsync(descriptor) != 0 {
+            let code = errno
+            unlink(path)
+            throw IdempotencyStoreError("cannot flush \(path) to disk: \(describe(code))", code: code)
+        }
+    }
+
+    /// Creates `path` and its missing parents, each 0700; an existing folder is fine, anything else is an error.
+    static func makeDirectory(_ path: String) throws(IdempotencyStoreError) {
+        if mkdir(path, 0o700) == 0 { return }
+        let code = errno
+        if code == EEXIST {
+            var status = stat()
+            if stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR { return }
+            throw IdempotencyStoreError(
+                "\(path) exists and is not a folder; the idempotency store needs a folder there"
+            )
+        }
+        if code == ENOENT, let slash = path.lastIndex(of: "/"), slash != path.startIndex {
+            try makeDirectory(String(path[..<slash]))
+            if mkdir(path, 0o700) == 0 || errno == EEXIST { return }
+        }
+        throw IdempotencyStoreError("cannot create the folder \(path): \(describe(code))", code: code)
+    }
+
+    /// Writes the `FORMAT` file of a new store, or checks that an existing folder is a store of this format.
+    private func checkFormat() throws(IdempotencyStoreError) {
+        let path = directory + "/FORMAT"
+        switch Self.readFile(path) {
+        case .read(let bytes):
+            guard bytes == Array(Self.formatMarker.utf8) else {
+                throw IdempotencyStoreError(
+                    "\(directory) holds something other than an idempotency file store of this version (its FORMAT "
+                        + "file does not match); give an empty folder or one this store made"
+                )
+            }
+        case .missing:
+            let entries = Self.entries(of: directory).filter { $0 != "records" && $0 != "quarantine" }
+            guard entries.isEmpty else {
+                throw IdempotencyStoreError(
+                    "\(directory) is not empty and is not an idempotency file store (no FORMAT file); give an empty "
+                        + "folder or one this store made"
+                )
+            }
+            let temporary = path + ".tmp-" + Self.randomSuffix()
+            try Self.writeNewFile(temporary, Array(Self.formatMarker.utf8))
+            if rename(temporary, path) != 0 {
+                unlink(temporary)
+                throw IdempotencyStoreError("cannot write \(path): \(Self.describe(errno))", code: errno)
+            }
+        case .failed(let code):
+            throw IdempotencyStoreError("cannot read \(path): \(Self.describe(code))", code: code)
+        }
+        try Self.makeDirectory(directory + "/records")
+    }
+
+    private func removeStaleTemporaryFiles(olderThan cutoff: Int64) {
+        let records = directory + "/records"
+        for first in Self.entries(of: records) {
+            for second in Self.entries(of: records + "/" + first) {
+                let leaf = records + "/" + first + "/" + second
+                for name in Self.entries(of: leaf) where name.contains(".tmp-") {
+                    var status = stat()
+                    let path = leaf + "/" + name
+                    guard stat(path, &status) == 0 else { continue }
+                    #if canImport(Darwin)
+                    let modified = Int64(status.st_mtimespec.tv_sec)
+                    #else
+                    let modified = Int64(status.st_mtim.tv_sec)
+                    #endif
+                    if modified * 1000 < cutoff { unlink(path) }
+                }
+            }
+        }
+    }
+
+    static func entries(of path: String) -> [String] {
+        guard let directory = opendir(path) else { return [] }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { buffer in
+                String(decoding: buffer.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    static func randomSuffix() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return String(generator.next() as UInt64, radix: 16)
+    }
+
+    static func describe(_ code: Int32) -> String { String(cString: strerror(code)) }
+}

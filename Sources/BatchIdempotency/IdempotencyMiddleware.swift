@@ -1,0 +1,277 @@
+public import BatchProcessing
+import BatchProcessingJSONSupport
+public import CoreMetrics
+import Logging
+import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Runs each record's handler at most once per key: a redelivered record whose key is completed is a *replay*
+/// (counted as succeeded, the handler not called), one that another holder is processing fails for now (it comes
+/// back), and a failed handler leaves no trace, so the next delivery tries again.
+///
+/// ```swift
+/// let store = try FileIdempotencyStore(directory: "/mnt/efs/idempotency")
+/// let processor = BatchProcessor(middleware: [
+///     RetryMiddleware(),                                   // outside: each retry is a new claim
+///     IdempotencyMiddleware(store: store),                 // keyed by messageId, completed keys kept an hour
+/// ])
+/// ```
+///
+/// Place it inside retry, so that a failed attempt releases its claim before the next. Each record costs one store
+/// call to claim and one to complete (or release); a replay costs one, or none with ``Configuration/cacheSize``.
+public struct IdempotencyMiddleware: RecordMiddleware {
+    /// What to do with a record that has no key (a JSON path the payload lacks, a custom key that says `nil`).
+    public enum MissingKey: String, Sendable {
+        /// Run the handler without idempotency, and log a warning.
+        case processWithoutIdempotency = "process"
+        /// Fail the record with ``IdempotencyError/Code/missingKey``.
+        case fail
+    }
+
+    /// How the middleware keys, expires and checks records.
+    public struct Configuration: Sendable {
+        /// Which part of a record makes its key; by default its stable identity.
+        public var keySource: IdempotencyKeySource
+        /// Put before every key, so that functions sharing a store do not share keys; by default the function's
+        /// name (`AWS_LAMBDA_FUNCTION_NAME`, or the invocation's), else `batch-processing`.
+        public var namespace: String?
+        /// How long a completed key makes redeliveries replays (default one hour).
+        public var expiry: Duration
+        /// How long an in-progress key is held when the invocation has no deadline (a local run, a host); with a
+        /// deadline, it is held until the deadline plus ``takeoverMargin``.
+        public var inProgressExpiry: Duration
+        /// Added to the invocation's deadline before another holder may take an in-progress key over.
+        public var takeoverMargin: Duration
+        /// When on, a completed key whose payload hash differs from the record's is an error, not a replay.
+        public var validatesPayload: Bool
+        /// What to do with a record that has no key.
+        public var missingKey: MissingKey
+        /// How many completed keys to remember in memory (0, the default, for none).
+        public var cacheSize: Int
+        /// Where the `RecordsReplayed` metric goes; `nil` for the global `MetricsSystem.factory` at creation.
+        public var metricsFactory: (any MetricsFactory)?
+        /// The wall clock, in milliseconds since 1970: stores compare times across processes and hosts.
+        public var wallClock: @Sendable () -> Int64
+
+        /// Creates a configuration.
+        public init(
+            keySource: IdempotencyKeySource = .recordIdentity,
+            namespace: String? = nil,
+            expiry: Duration = .seconds(3600),
+            inProgressExpiry: Duration = .seconds(60),
+            takeoverMargin: Duration = .seconds(5),
+            validatesPayload: Bool = false,
+            missingKey: MissingKey = .processWithoutIdempotency,
+            cacheSize: Int = 0,
+            metricsFactory: (any MetricsFactory)? = nil,
+            wallClock: (@Sendable () -> Int64)? = nil
+        ) {
+            self.keySource = keySource
+            self.namespace = namespace
+            self.expiry = expiry
+            self.inProgressExpiry = inProgressExpiry
+            self.takeoverMargin = takeoverMargin
+            self.validatesPayload = validatesPayload
+            self.missingKey = missingKey
+            self.cacheSize = cacheSize
+            self.metricsFactory = metricsFactory
+            self.wallClock = wallClock ?? { WallClock.nowMilliseconds() }
+        }
+    }
+
+    /// The name of the metric counting replays, with the `event_source` dimension.
+    public static let replayMetricName = "RecordsReplayed"
+
+    /// The store.
+    public let store: any IdempotencyStore
+    /// The settings.
+    public let configuration: Configuration
+    private let cache: CompletedKeyCache
+    private let replays: ReplayCounters
+    /// `AWS_LAMBDA_FUNCTION_NAME`, read once.
+    private let functionName: String?
+
+    /// Creates the middleware over `store`.
+    public init(store: any IdempotencyStore, configuration: Configuration = Configuration()) {
+        self.store = store
+        self.configuration = configuration
+        self.cache = CompletedKeyCache(capacity: configuration.cacheSize)
+        self.replays = ReplayCounters(factory: configuration.metricsFactory ?? MetricsSystem.factory)
+        self.functionName = ProcessInfo.processInfo.environment["AWS_LAMBDA_FUNCTION_NAME"]
+    }
+
+    public func handle<Record: BatchRecord>(
+        _ record: Record,
+        context: RecordContext,
+        next: RecordHandler<Record>
+    ) async throws {
+        guard let part = configuration.keySource.part(of: record) else {
+            switch configuration.missingKey {
+            case .processWithoutIdempotency:
+                context.logger.warning("record has no idempotency key; processing it without idempotency")
+                try await next(record, context)
+                return
+            case .fail:
+                throw IdempotencyError(
+                    code: .missingKey,
+                    message: "record \(context.index) (\(context.itemIdentifier)) has no idempotency key",
+                    key: nil
+                )
+            }
+        }
+        let namespace =
+            configuration.namespace ?? functionName ?? context.functionName ?? "batch-processing"
+        let key = IdempotencyKeySource.key(namespace: namespace, part: part)
+        let payloadHash =
+            configuration.validatesPayload
+            ? IdempotencyKeySource.hash(IdempotencyKeySource.payload(of: record) ?? []) : nil
+        var logger = context.logger
+        logger[metadataKey: "idempotency_key"] = .string(key.hex)
+
+        let now = configuration.wallClock()
+        if let cached = cache.lookup(key, now: now) {
+            try checkPayload(stored: cached.payloadHash, ours: payloadHash, key: key)
+            replay(record, logger: logger, from: "memory")
+            return
+        }
+
+        let token = Self.newToken()
+        let claim: ClaimResult
+        do {
+            claim = try await store.claim(
+                key: key,
+                token: token,
+                payloadHash: payloadHash,
+                inProgressUntil: inProgressUntil(context: context, now: now),
+                now: now
+            )
+        } catch {
+            throw IdempotencyError(
+                code: .storeFailed,
+                message: "the state of key \(key) could not be established: \(error.message)",
+                key: key,
+                underlying: error
+            )
+        }
+
+        switch claim {
+        case .completed(let existing):
+            try checkPayload(stored: existing.payloadHash, ours: payloadHash, key: key)
+            if let expiresAt = existing.expiresAt {
+                cache.insert(key, .init(expiresAt: expiresAt, payloadHash: existing.payloadHash))
+            }
+            replay(record, logger: logger, from: "store")
+            return
+        case .inProgress(let existing):
+            let remaining = (existing.inProgressUntil ?? now) - now
+            throw IdempotencyError(
+                code: .inProgress,
+                message: "key \(key) is being processed by another holder for up to \(remaining) ms more; this "
+                    + "delivery fails so that the record comes back",
+                key: key
+            )
+        case .tookOver(let previous):
+            logger.warning(
+                "took over an in-progress idempotency key whose holder ran out of time",
+                metadata: ["previous_holder": .string(previous.token)]
+            )
+        case .claimed:
+            break
+        }
+
+        do {
+            try await next(record, context)
+        } catch {
+            do {
+                _ = try await store.release(key: key, token: token)
+            } catch let storeError {
+                logger.error(
+                    "could not release the idempotency key after the handler failed; it frees itself in time",
+                    metadata: ["error": .string(storeError.message)]
+                )
+            }
+            throw error
+        }
+
+        let expiresAt = configuration.wallClock() + Self.milliseconds(configuration.expiry)
+        do {
+            switch try await store.complete(key: key, token: token, expiresAt: expiresAt) {
+            case .applied:
+                cache.insert(key, .init(expiresAt: expiresAt, payloadHash: payloadHash))
+            case .fenced:
+                logger.warning(
+                    "the record succeeded, but another holder took its idempotency key over meanwhile"
+                )
+            }
+        } catch {
+            // The handler's work is done: failing the record now would only make it run again.
+            logger.error(
+                "the record succeeded but its completion could not be stored",
+                metadata: ["error": .string(error.message)]
+            )
+        }
+    }
+
+    private func replay<Record: BatchRecord>(_ record: Record, logger: Logger, from place: String) {
+        logger.debug("record replayed: its idempotency key is completed", metadata: ["found_in": .string(place)])
+        replays.counter(for: record.batchSource).increment()
+    }
+
+    private func checkPayload(stored: String?, ours: String?, key: IdempotencyKey) throws(IdempotencyError) {
+        guard configuration.validatesPayload, let ours, let stored, stored != ours else { return }
+        throw IdempotencyError(
+            code: .payloadMismatch,
+            message: "key \(key) was completed with a different payload (hash \(stored.prefix(12))…, this record's "
+                + "\(ours.prefix(12))…)",
+            key: key
+        )
+    }
+
+    /// Until when a claim holds: the invocation's deadline plus the margin, or the in-progress expiry from now.
+    private func inProgressUntil(context: RecordContext, now: Int64) -> Int64 {
+        if let remaining = context.remainingTime {
+            return now + Self.milliseconds(max(remaining, .zero) + configuration.takeoverMargin)
+        }
+        return now + Self.milliseconds(configuration.inProgressExpiry)
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+
+    static func newToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let high: UInt64 = generator.next()
+        let low: UInt64 = generator.next()
+        return String(high, radix: 16) + "-" + String(low, radix: 16)
+    }
+}
+
+/// The `RecordsReplayed` counters, one per event source, made once.
+final class ReplayCounters: Sendable {
+    private let factory: any MetricsFactory
+    private let counters = Mutex<[BatchEventSource: Counter]>([:])
+
+    init(factory: any MetricsFactory) {
+        self.factory = factory
+    }
+
+    func counter(for source: BatchEventSource) -> Counter {
+        counters.withLock { counters in
+            if let counter = counters[source] { return counter }
+            let counter = Counter(
+                label: IdempotencyMiddleware.replayMetricName,
+                dimensions: [(Instrumentation.eventSourceDimension, source.rawValue)],
+                factory: factory
+            )
+            counters[source] = counter
+            return counter
+        }
+    }
+}

@@ -1,0 +1,139 @@
+/// Where idempotency records live: the file store (``FileIdempotencyStore``) on one host or a shared mount, or a
+/// database.
+///
+/// Every state change is one call that the store makes atomic, and every change to an existing record is
+/// *fenced*: it names the holder's ``IdempotencyRecord/token`` and does nothing when another holder has taken the
+/// record over since. Times are wall-clock milliseconds since 1970, so that processes on different hosts agree.
+public protocol IdempotencyStore: Sendable {
+    /// Claims `key` for a new attempt by the holder `token`: creates an in-progress record when there is none, or
+    /// when the one there has expired (a completed record past its expiry, or an in-progress one past
+    /// `inProgressUntil`, whose holder is taken to have died).
+    ///
+    /// - Returns: what the store found and did; see ``ClaimResult``.
+    func claim(
+        key: IdempotencyKey,
+        token: String,
+        payloadHash: String?,
+        inProgressUntil: Int64,
+        now: Int64
+    ) async throws(IdempotencyStoreError) -> ClaimResult
+
+    /// Marks the holder's in-progress record completed until `expiresAt`, if `token` still holds it.
+    func complete(
+        key: IdempotencyKey,
+        token: String,
+        expiresAt: Int64
+    ) async throws(IdempotencyStoreError)
+        -> FenceResult
+
+    /// Removes the holder's in-progress record (its handler failed), if `token` still holds it.
+    func release(key: IdempotencyKey, token: String) async throws(IdempotencyStoreError) -> FenceResult
+
+    /// The record of `key`, whatever its state; `nil` when there is none.
+    func record(for key: IdempotencyKey) async throws(IdempotencyStoreError) -> IdempotencyRecord?
+
+    /// Removes every record that has expired by `now`; returns how many.
+    func purgeExpired(now: Int64) async throws(IdempotencyStoreError) -> Int
+}
+
+/// The key of one record in a store: the SHA-256 of the namespace and the chosen part of the record, as 64
+/// lower-case hex digits. Stores name their entries after it, never after raw input.
+public struct IdempotencyKey: Sendable, Hashable, CustomStringConvertible {
+    /// 64 lower-case hex digits.
+    public let hex: String
+
+    /// A key from its hex form; `nil` unless it is 64 lower-case hex digits.
+    public init?(hex: String) {
+        guard hex.utf8.count == 64, hex.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+        else { return nil }
+        self.hex = hex
+    }
+
+    public var description: String { hex }
+}
+
+/// One record in a store.
+public struct IdempotencyRecord: Sendable, Hashable, Codable {
+    /// The two stored states; *expired* is derived from time.
+    public enum Status: String, Sendable, Hashable, Codable {
+        /// A holder is running the record's handler.
+        case inProgress = "in_progress"
+        /// The handler succeeded; redeliveries are replays until ``IdempotencyRecord/expiresAt``.
+        case completed
+    }
+
+    /// The record's key.
+    public var key: String
+    /// Its state.
+    public var status: Status
+    /// The holder's unique token: who may complete or release it.
+    public var token: String
+    /// For a completed record, when it expires (wall-clock milliseconds since 1970).
+    public var expiresAt: Int64?
+    /// For an in-progress record, when its holder is taken to have died and another may take over.
+    public var inProgressUntil: Int64?
+    /// The SHA-256 of the payload, when payload validation is on.
+    public var payloadHash: String?
+
+    /// Creates a record.
+    public init(
+        key: String,
+        status: Status,
+        token: String,
+        expiresAt: Int64? = nil,
+        inProgressUntil: Int64? = nil,
+        payloadHash: String? = nil
+    ) {
+        self.key = key
+        self.status = status
+        self.token = token
+        self.expiresAt = expiresAt
+        self.inProgressUntil = inProgressUntil
+        self.payloadHash = payloadHash
+    }
+
+    /// True when the record no longer counts at `now`: a completed one past its expiry, an in-progress one past
+    /// its holder's time.
+    public func isExpired(at now: Int64) -> Bool {
+        switch status {
+        case .completed: (expiresAt ?? Int64.max) <= now
+        case .inProgress: (inProgressUntil ?? Int64.max) <= now
+        }
+    }
+}
+
+/// What ``IdempotencyStore/claim(key:token:payloadHash:inProgressUntil:now:)`` found.
+public enum ClaimResult: Sendable, Hashable {
+    /// There was no live record: the caller now holds a new in-progress one.
+    case claimed
+    /// An in-progress record had outlived its holder's time: the caller took it over and holds it now.
+    case tookOver(previous: IdempotencyRecord)
+    /// A live completed record: the caller must not run the handler (a replay).
+    case completed(IdempotencyRecord)
+    /// A live in-progress record of another holder: the caller must not run the handler now.
+    case inProgress(IdempotencyRecord)
+}
+
+/// What a fenced change found.
+public enum FenceResult: Sendable, Hashable {
+    /// The caller held the record; the change was made.
+    case applied
+    /// Another holder had taken the record over (or it was gone): nothing was changed.
+    case fenced
+}
+
+/// A store could not do what was asked: the file system or database failed, or a record was unreadable.
+public struct IdempotencyStoreError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong, in words an operator can act on (it names the path or key).
+    public let message: String
+    /// The system's error number, when there is one.
+    public let code: Int32?
+
+    /// Creates an error.
+    public init(_ message: String, code: Int32? = nil) {
+        self.message = message
+        self.code = code
+    }
+
+    public var description: String { message }
+}

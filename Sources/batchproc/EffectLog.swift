@@ -1,0 +1,39 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `--effect-log`: the built-in handler's visible effect. Each record that reaches the handler appends one line
+/// (its identifier) with a single `O_APPEND` write, which the kernel keeps whole even when many processes append
+/// to the same file at once: counting the lines shows how often each record ran.
+final class EffectLog: Sendable {
+    private let descriptor: Int32
+
+    init(path: String) throws(UsageError) {
+        descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw UsageError(message: "cannot open the effect log '\(path)': \(String(cString: strerror(errno)))")
+        }
+    }
+
+    deinit {
+        close(descriptor)
+    }
+
+    /// Appends `line` and a newline in one write.
+    func append(_ line: String) throws {
+        let bytes = Array((line + "\n").utf8)
+        let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        guard written == bytes.count else {
+            throw EffectLogError(message: "the effect log could not be written: \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+struct EffectLogError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
