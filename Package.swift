@@ -133,6 +133,16 @@ let package = Package(
             ],
             exclude: ["Fixtures"]
         ),
+        .testTarget(
+            name: "BatchIdempotencyTests",
+            dependencies: [
+                "BatchIdempotency",
+                "BatchProcessing",
+                "BatchProcessingTesting",
+                .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
         // batchproc and the example, run as real processes.
         .testTarget(
             name: "CommandLineTests",

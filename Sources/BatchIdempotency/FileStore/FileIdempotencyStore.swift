@@ -165,8 +165,15 @@ public final class FileIdempotencyStore: IdempotencyStore {
         }
     }
 
+    /// Reads without the key's lock (a record file is always whole), and takes it only to quarantine a bad file.
     public func record(for key: IdempotencyKey) async throws(IdempotencyStoreError) -> IdempotencyRecord? {
-        try await withKey(key) { () throws(IdempotencyStoreError) -> IdempotencyRecord? in try readRecord(key) }
+        do {
+            return try readRecord(key, quarantining: false)
+        } catch {
+            return try await withKey(key) { () throws(IdempotencyStoreError) -> IdempotencyRecord? in
+                try readRecord(key)
+            }
+        }
     }
 
     public func purgeExpired(now: Int64) async throws(IdempotencyStoreError) -> Int {
@@ -308,14 +315,17 @@ public final class FileIdempotencyStore: IdempotencyStore {
 
     /// The key's record, `nil` when it has none; a file that is not a valid record of this key is quarantined and
     /// reported.
-    private func readRecord(_ key: IdempotencyKey) throws(IdempotencyStoreError) -> IdempotencyRecord? {
+    private func readRecord(
+        _ key: IdempotencyKey,
+        quarantining: Bool = true
+    ) throws(IdempotencyStoreError) -> IdempotencyRecord? {
         let path = recordPath(key)
         let bytes: [UInt8]
         switch Self.readFile(path) {
         case .missing:
             return nil
         case .failed(let code) where code == EISDIR:
-            throw quarantine(key, reason: "is a folder, not a record")
+            throw quarantining ? quarantine(key, reason: "is a folder, not a record") : IdempotencyStoreError(path)
         case .failed(let code):
             throw IdempotencyStoreError(
                 "cannot read the idempotency record \(path): \(Self.describe(code))",
@@ -325,11 +335,13 @@ public final class FileIdempotencyStore: IdempotencyStore {
             bytes = content
         }
         guard let file = try? JSONDecoder().decode(FileRecord.self, from: Data(bytes)) else {
+            guard quarantining else { throw IdempotencyStoreError(path) }
             throw quarantine(key, reason: "is not a record of this store (\(bytes.count) bytes that are not one)")
         }
         guard file.format == Self.recordFormat, file.key == key.hex, !file.token.isEmpty,
             file.status == .completed ? file.expiresAt != nil : file.inProgressUntil != nil
         else {
+            guard quarantining else { throw IdempotencyStoreError(path) }
             throw quarantine(key, reason: "is not a record of this key in format \(Self.recordFormat)")
         }
         return IdempotencyRecord(

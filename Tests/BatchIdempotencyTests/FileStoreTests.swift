@@ -1,0 +1,226 @@
+import BatchIdempotency
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("File store: the state machine on real files")
+struct FileStoreTests {
+    @Test("Claim, complete, replay, expire: each transition as the store records it")
+    func lifecycle() async throws {
+        let folder = TemporaryFolder()
+        let store = try folder.store()
+        #expect(try await store.record(for: keyA) == nil)
+        #expect(
+            try await store.claim(key: keyA, token: "t1", payloadHash: "h", inProgressUntil: 2000, now: 1000)
+                == .claimed
+        )
+        let held = try #require(try await store.record(for: keyA))
+        #expect(
+            held.status == .inProgress && held.token == "t1" && held.inProgressUntil == 2000 && held.payloadHash == "h"
+        )
+        // A live in-progress record is reported, not taken.
+        let busy = try await store.claim(key: keyA, token: "t2", payloadHash: nil, inProgressUntil: 3000, now: 1500)
+        #expect(busy == .inProgress(held))
+        #expect(try await store.complete(key: keyA, token: "t1", expiresAt: 10_000) == .applied)
+        let done = try #require(try await store.record(for: keyA))
+        #expect(done.status == .completed && done.expiresAt == 10_000 && done.inProgressUntil == nil)
+        #expect(
+            try await store.claim(key: keyA, token: "t3", payloadHash: nil, inProgressUntil: 9000, now: 5000)
+                == .completed(done)
+        )
+        // Expired completed record: claimed afresh, the new holder's now.
+        #expect(
+            try await store.claim(key: keyA, token: "t4", payloadHash: nil, inProgressUntil: 20_000, now: 10_000)
+                == .claimed
+        )
+        #expect(try await store.record(for: keyA)?.token == "t4")
+    }
+
+    @Test("An in-progress record past its holder's time is taken over; the old holder is fenced out")
+    func takeoverAndFencing() async throws {
+        let folder = TemporaryFolder()
+        let store = try folder.store()
+        _ = try await store.claim(key: keyA, token: "old", payloadHash: nil, inProgressUntil: 2000, now: 1000)
+        let result = try await store.claim(key: keyA, token: "new", payloadHash: nil, inProgressUntil: 9000, now: 2000)
+        guard case .tookOver(let previous) = result else {
+            Issue.record("expected a takeover, got \(result)")
+            return
+        }
+        #expect(previous.token == "old")
+        // The old holder comes back late: it can neither complete nor release the new holder's record.
+        #expect(try await store.complete(key: keyA, token: "old", expiresAt: 99_000) == .fenced)
+        #expect(try await store.release(key: keyA, token: "old") == .fenced)
+        let current = try #require(try await store.record(for: keyA))
+        #expect(current.token == "new" && current.status == .inProgress)
+        #expect(try await store.complete(key: keyA, token: "new", expiresAt: 50_000) == .applied)
+        // A completed record cannot be released, not even by its holder.
+        #expect(try await store.release(key: keyA, token: "new") == .fenced)
+    }
+
+    @Test("Release removes the holder's record and its lock file, and the key starts afresh")
+    func release() async throws {
+        let folder = TemporaryFolder()
+        let store = try folder.store()
+        _ = try await store.claim(key: keyB, token: "t", payloadHash: nil, inProgressUntil: 5000, now: 1000)
+        #expect(try await store.release(key: keyB, token: "t") == .applied)
+        #expect(try await store.record(for: keyB) == nil)
+        let leaf = folder.path + "/store/records/01/23/"
+        #expect(!FileManager.default.fileExists(atPath: leaf + keyB.hex + ".lock"))
+        #expect(
+            try await store.claim(key: keyB, token: "u", payloadHash: nil, inProgressUntil: 5000, now: 1000) == .claimed
+        )
+    }
+
+    @Test("Files are named after the key's hash in two levels of folders, folders 0700 and files 0600")
+    func layoutAndPermissions() async throws {
+        let folder = TemporaryFolder()
+        let store = try folder.store()
+        _ = try await store.claim(key: keyB, token: "t", payloadHash: nil, inProgressUntil: 5000, now: 1000)
+        let base = folder.path + "/store"
+        let record = base + "/records/01/23/" + keyB.hex + ".json"
+        #expect(FileManager.default.fileExists(atPath: record))
+        for (path, mode) in [
+            (base, 0o700), (base + "/records", 0o700), (base + "/records/01", 0o700), (base + "/records/01/23", 0o700),
+            (record, 0o600), (base + "/records/01/23/" + keyB.hex + ".lock", 0o600),
+        ] {
+            var status = stat()
+            #expect(stat(path, &status) == 0)
+            #expect(Int(status.st_mode & 0o777) == mode, "\(path)")
+        }
+        #expect(try store.allKeys() == [keyB])
+    }
+
+    @Test(
+        "A file that is not a record is quarantined with an error naming it; the key then starts afresh",
+        arguments: [
+            "truncated", "random", "foreign key", "folder", "wrong format", "empty",
+        ]
+    )
+    func corruptFiles(kind: String) async throws {
+        let folder = TemporaryFolder()
+        let store = try folder.store()
+        _ = try await store.claim(key: keyA, token: "t", payloadHash: nil, inProgressUntil: 5000, now: 1000)
+        _ = try await store.complete(key: keyA, token: "t", expiresAt: 90_000)
+        let path = folder.path + "/store/records/aa/aa/" + keyA.hex + ".json"
+        let good = try Data(contentsOf: URL(fileURLWithPath: path))
+        try FileManager.default.removeItem(atPath: path)
+        switch kind {
+        case "truncated": try good.prefix(good.count / 2).write(to: URL(fileURLWithPath: path))
+        case "random": try Data((0..<300).map { _ in UInt8.random(in: 0...255) }).write(to: URL(fileURLWithPath: path))
+        case "foreign key":
+            let other = String(decoding: good, as: UTF8.self).replacingOccurrences(of: keyA.hex, with: keyB.hex)
+            try Data(other.utf8).write(to: URL(fileURLWithPath: path))
+        case "folder": try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        case "wrong format":
+            let other = String(decoding: good, as: UTF8.self).replacingOccurrences(
+                of: "batch-idempotency",
+                with: "other-format"
+            )
+            try Data(other.utf8).write(to: URL(fileURLWithPath: path))
+        default: try Data().write(to: URL(fileURLWithPath: path))
+        }
+        do {
+            _ = try await store.claim(key: keyA, token: "u", payloadHash: nil, inProgressUntil: 5000, now: 2000)
+            Issue.record("a bad file must not be read as a record")
+        } catch {
+            #expect(error.message.contains(path))
+            #expect(error.message.contains("quarantine"))
+        }
+        let quarantined = FileIdempotencyStoreTestsSupport.entries(folder.path + "/store/quarantine")
+        #expect(quarantined.count == 1 && quarantined[0].hasPrefix(keyA.hex))
+        #expect(
+            try await store.claim(key: keyA, token: "v", payloadHash: nil, inProgressUntil: 5000, now: 2000) == .claimed
+        )
+    }
+
+    @Test("A folder that holds something else is refused, naming it; a store's own folder opens again")
+    func foreignFolder() throws {
+        let folder = TemporaryFolder()
+        try FileManager.default.createDirectory(atPath: folder.path + "/other", withIntermediateDirectories: true)
+        try Data("hello".utf8).write(to: URL(fileURLWithPath: folder.path + "/other/notes.txt"))
+        #expect(throws: IdempotencyStoreError.self) { try FileIdempotencyStore(directory: folder.path + "/other") }
+        try Data("a file".utf8).write(to: URL(fileURLWithPath: folder.path + "/plain"))
+        #expect(throws: IdempotencyStoreError.self) { try FileIdempotencyStore(directory: folder.path + "/plain") }
+        _ = try folder.store()
+        _ = try folder.store()
+        #expect(try FileIdempotencyStore.isStore(directory: folder.path + "/store"))
+    }
+
+    @Test("Purge removes expired records, in progress and completed, and keeps live ones")
+    func purge() async throws {
+        let folder = TemporaryFolder()
+        let store = try folder.store()
+        let keys = (0..<6).map { IdempotencyKey(hex: String(format: "%064x", $0 + 1))! }
+        for (index, key) in keys.enumerated() {
+            _ = try await store.claim(
+                key: key,
+                token: "t",
+                payloadHash: nil,
+                inProgressUntil: 1000 + Int64(index) * 1000,
+                now: 0
+            )
+            if index % 2 == 0 {
+                _ = try await store.complete(key: key, token: "t", expiresAt: 1000 + Int64(index) * 1000)
+            }
+        }
+        #expect(try await store.purgeExpired(now: 3500) == 3)
+        #expect(Set(try store.allKeys()) == Set(keys.suffix(3)))
+    }
+
+    @Test("Durable mode: every state change holds, with many records at once")
+    func durable() async throws {
+        let folder = TemporaryFolder()
+        let store = try folder.store(durability: .durable)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<64 {
+                group.addTask {
+                    let key = IdempotencyKey(hex: String(format: "%064x", index + 100))!
+                    _ = try await store.claim(
+                        key: key,
+                        token: "t\(index)",
+                        payloadHash: nil,
+                        inProgressUntil: 9000,
+                        now: 0
+                    )
+                    _ = try await store.complete(key: key, token: "t\(index)", expiresAt: 99_000)
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try store.allKeys().count == 64)
+        for key in try store.allKeys() { #expect(try await store.record(for: key)?.status == .completed) }
+    }
+
+    @Test("Many tasks of one process claiming one key: exactly one holds it")
+    func concurrentClaims() async throws {
+        let folder = TemporaryFolder()
+        let store = try folder.store()
+        let results = try await withThrowingTaskGroup(of: ClaimResult.self) { group in
+            for index in 0..<32 {
+                group.addTask {
+                    try await store.claim(
+                        key: keyA,
+                        token: "t\(index)",
+                        payloadHash: nil,
+                        inProgressUntil: 9000,
+                        now: 0
+                    )
+                }
+            }
+            var all: [ClaimResult] = []
+            for try await result in group { all.append(result) }
+            return all
+        }
+        #expect(results.filter { $0 == .claimed }.count == 1)
+        #expect(results.count == 32)
+    }
+}
+
+enum FileIdempotencyStoreTestsSupport {
+    static func entries(_ path: String) -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+    }
+}

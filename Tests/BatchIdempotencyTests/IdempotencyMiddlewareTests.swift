@@ -1,0 +1,380 @@
+import BatchIdempotency
+import BatchProcessing
+import BatchProcessingTesting
+import Foundation
+import InMemoryLogging
+import MetricsTestKit
+import Synchronization
+import Testing
+
+/// Counts how often the handler ran for each record.
+final class Runs: Sendable {
+    private let counts = Mutex<[String: Int]>([:])
+    func note(_ id: String) { counts.withLock { $0[id, default: 0] += 1 } }
+    func count(_ id: String) -> Int { counts.withLock { $0[id, default: 0] } }
+    var total: Int { counts.withLock { $0.values.reduce(0, +) } }
+}
+
+@Suite("Idempotency middleware")
+struct IdempotencyMiddlewareTests {
+    struct Setup {
+        let folder = TemporaryFolder()
+        let clock = TestWallClock()
+        let observation = TestObservation()
+        let store: CountingStore
+        let runs = Runs()
+
+        init() throws {
+            store = CountingStore(try folder.store())
+        }
+
+        func middleware(
+            _ configure: (inout IdempotencyMiddleware.Configuration) -> Void = { _ in }
+        ) -> IdempotencyMiddleware {
+            var configuration = IdempotencyMiddleware.Configuration(
+                namespace: "tests",
+                metricsFactory: observation.metrics,
+                wallClock: clock.read
+            )
+            configure(&configuration)
+            return IdempotencyMiddleware(store: store, configuration: configuration)
+        }
+
+        func processor(
+            _ middleware: [any RecordMiddleware],
+            policy: FailurePolicy = .continueOnFailure,
+            concurrency: Int = 1
+        ) -> BatchProcessor {
+            BatchProcessor(
+                configuration: .init(
+                    policy: policy,
+                    maxConcurrency: concurrency,
+                    throwsOnFullBatchFailure: false,
+                    instrumentation: observation.instrumentation
+                ),
+                middleware: middleware
+            )
+        }
+
+        func handler(failing: Set<String> = []) -> RecordHandler<SQSEvent.Message> {
+            { [runs] message, _ in
+                runs.note(message.messageId)
+                if failing.contains(message.messageId) {
+                    throw TestHandlerFailure(itemIdentifier: message.itemIdentifier)
+                }
+            }
+        }
+
+        func replays() throws -> Int64 {
+            try observation.metrics.expectCounter("RecordsReplayed", [("event_source", "aws:sqs")]).values.reduce(0, +)
+        }
+    }
+
+    @Test("A redelivered batch is all replays: the handler does not run, every record succeeds and is counted")
+    func replay() async throws {
+        let setup = try Setup()
+        let processor = setup.processor([setup.middleware()])
+        let event = TestEvents.sqs(["m0", "m1", "m2", "m3", "m4"])
+        _ = try await processor.process(
+            event,
+            context: .init(logger: setup.observation.logger),
+            handler: setup.handler()
+        )
+        let again = try await processor.process(
+            event,
+            context: .init(logger: setup.observation.logger),
+            handler: setup.handler()
+        )
+        #expect(setup.runs.total == 5)
+        #expect(again.response.batchItemFailures.isEmpty)
+        #expect(again.succeededCount == 5)
+        #expect(try setup.replays() == 5)
+        #expect(setup.observation.entries(withMessage: "record replayed: its idempotency key is completed").count == 5)
+    }
+
+    @Test("A failed handler removes its marker, so the next delivery runs the record again")
+    func failureReleases() async throws {
+        let setup = try Setup()
+        let processor = setup.processor([setup.middleware()])
+        let event = TestEvents.sqs(["m0", "m1", "m2"])
+        let first = try await processor.process(event, handler: setup.handler(failing: ["m1"]))
+        #expect(first.response.itemIdentifiers == ["m1"])
+        #expect(setup.store.count("release") == 1)
+        let second = try await processor.process(event, handler: setup.handler())
+        #expect(second.response.batchItemFailures.isEmpty)
+        #expect(setup.runs.count("m1") == 2)
+        #expect(setup.runs.count("m0") == 1)
+    }
+
+    @Test("With retry outside, each failed attempt releases its claim and the next claims afresh")
+    func retryOutside() async throws {
+        let setup = try Setup()
+        let attempts = Mutex(0)
+        let processor = setup.processor([
+            RetryMiddleware(strategy: .init(maxAttempts: 3, baseDelay: .zero, maxDelay: .zero, jitter: false)),
+            setup.middleware(),
+        ])
+        let result = try await processor.process(TestEvents.sqs(["m0"])) { message, _ in
+            let attempt = attempts.withLock { value -> Int in
+                value += 1
+                return value
+            }
+            if attempt < 3 { throw TestHandlerFailure(itemIdentifier: message.itemIdentifier) }
+        }
+        #expect(result.response.batchItemFailures.isEmpty)
+        #expect(setup.store.count("claim") == 3)
+        #expect(setup.store.count("release") == 2)
+        #expect(setup.store.count("complete") == 1)
+    }
+
+    /// The key the middleware gives `message` in the "tests" namespace.
+    static func key(of id: String, in store: any IdempotencyStore, setup: Setup) async throws -> IdempotencyKey {
+        // Run a throwaway batch in another folder to learn the key, by listing that store.
+        let other = try FileIdempotencyStore(directory: setup.folder.path + "/probe-\(id)")
+        let middleware = IdempotencyMiddleware(store: other, configuration: .init(namespace: "tests"))
+        _ = try await BatchProcessor(middleware: [middleware]).process(TestEvents.sqs([id])) { _, _ in }
+        return try #require(try other.allKeys().first)
+    }
+
+    @Test("A key another holder is processing fails this delivery with a clear error; past its time it is taken over")
+    func inProgressAndTakeover() async throws {
+        let setup = try Setup()
+        let key = try await Self.key(of: "m0", in: setup.store, setup: setup)
+        _ = try await setup.store.claim(
+            key: key,
+            token: "other",
+            payloadHash: nil,
+            inProgressUntil: setup.clock.now + 30_000,
+            now: setup.clock.now
+        )
+        let processor = setup.processor([setup.middleware()])
+        let busy = try await processor.process(TestEvents.sqs(["m0"]), handler: setup.handler())
+        #expect(busy.response.itemIdentifiers == ["m0"])
+        let error = try #require(busy.outcomes[0].error as? IdempotencyError)
+        #expect(error.code == .inProgress)
+        #expect(error.message.contains(key.hex))
+        #expect(setup.runs.total == 0)
+
+        setup.clock.advance(by: 30_001)
+        let taken = try await processor.process(
+            TestEvents.sqs(["m0"]),
+            context: .init(logger: setup.observation.logger),
+            handler: setup.handler()
+        )
+        #expect(taken.response.batchItemFailures.isEmpty)
+        #expect(setup.runs.count("m0") == 1)
+        #expect(
+            setup.observation.entries(
+                withMessage: "took over an in-progress idempotency key whose holder ran out of time"
+            ).count == 1
+        )
+        #expect(try await setup.store.record(for: key)?.status == .completed)
+    }
+
+    @Test("A holder whose key was taken over meanwhile cannot complete it: the new holder's record stands")
+    func fencedCompletion() async throws {
+        let setup = try Setup()
+        let key = try await Self.key(of: "m0", in: setup.store, setup: setup)
+        let processor = setup.processor([setup.middleware { $0.inProgressExpiry = .seconds(10) }])
+        let result = try await processor.process(
+            TestEvents.sqs(["m0"]),
+            context: .init(logger: setup.observation.logger)
+        ) {
+            _,
+            _ in
+            // While this handler runs, its claim runs out and another holder takes the key over.
+            setup.clock.advance(by: 10_001)
+            let taken = try await setup.store.claim(
+                key: key,
+                token: "successor",
+                payloadHash: nil,
+                inProgressUntil: setup.clock.now + 60_000,
+                now: setup.clock.now
+            )
+            guard case .tookOver = taken else { throw TestHandlerFailure(itemIdentifier: "m0") }
+        }
+        #expect(result.response.batchItemFailures.isEmpty, "the handler did succeed")
+        let record = try #require(try await setup.store.record(for: key))
+        #expect(record.token == "successor" && record.status == .inProgress)
+        #expect(
+            setup.observation.entries(
+                withMessage: "the record succeeded, but another holder took its idempotency key over meanwhile"
+            ).count == 1
+        )
+    }
+
+    @Test("With payload validation, the same key with another payload is an error, not a replay")
+    func payloadValidation() async throws {
+        let setup = try Setup()
+        let strict = setup.processor([setup.middleware { $0.validatesPayload = true }])
+        _ = try await strict.process(
+            SQSEvent(records: [TestEvents.sqsMessage(id: "m0", body: "A")]),
+            handler: setup.handler()
+        )
+        let changed = try await strict.process(
+            SQSEvent(records: [TestEvents.sqsMessage(id: "m0", body: "B")]),
+            handler: setup.handler()
+        )
+        #expect((changed.outcomes[0].error as? IdempotencyError)?.code == .payloadMismatch)
+        let same = try await strict.process(
+            SQSEvent(records: [TestEvents.sqsMessage(id: "m0", body: "A")]),
+            handler: setup.handler()
+        )
+        #expect(same.response.batchItemFailures.isEmpty)
+        // Without validation the changed payload is a replay.
+        let lax = setup.processor([setup.middleware()])
+        let replayed = try await lax.process(
+            SQSEvent(records: [TestEvents.sqsMessage(id: "m0", body: "B")]),
+            handler: setup.handler()
+        )
+        #expect(replayed.response.batchItemFailures.isEmpty)
+        #expect(setup.runs.count("m0") == 1)
+    }
+
+    @Test("Key sources: the payload, a JSON path in it, and what happens to a record without a key")
+    func keySources() async throws {
+        let setup = try Setup()
+        let byBody = setup.processor([setup.middleware { $0.keySource = .payload }])
+        _ = try await byBody.process(
+            SQSEvent(records: [
+                TestEvents.sqsMessage(id: "a", body: "same"), TestEvents.sqsMessage(id: "b", body: "same"),
+            ]),
+            handler: setup.handler()
+        )
+        #expect(setup.runs.count("a") == 1 && setup.runs.count("b") == 0)
+
+        let byOrder = setup.processor([setup.middleware { $0.keySource = .jsonPath("order.id") }])
+        let orders = SQSEvent(records: [
+            TestEvents.sqsMessage(id: "c", body: #"{"order":{"id":7},"note":"first"}"#),
+            TestEvents.sqsMessage(id: "d", body: #"{"order":{"id":7},"note":"second"}"#),
+            TestEvents.sqsMessage(id: "e", body: #"{"order":{"id":8}}"#),
+            TestEvents.sqsMessage(id: "f", body: "not json"),
+        ])
+        let result = try await byOrder.process(
+            orders,
+            context: .init(logger: setup.observation.logger),
+            handler: setup.handler()
+        )
+        #expect(result.response.batchItemFailures.isEmpty)
+        let counts: [Int] = ["c", "d", "e", "f"].map { setup.runs.count($0) }
+        #expect(counts == [1, 0, 1, 1])
+        #expect(
+            setup.observation.entries(withMessage: "record has no idempotency key; processing it without idempotency")
+                .count == 1
+        )
+
+        let failing = setup.processor([
+            setup.middleware {
+                $0.keySource = .jsonPath("order.id"); $0.missingKey = .fail
+            }
+        ])
+        let refused = try await failing.process(
+            SQSEvent(records: [TestEvents.sqsMessage(id: "g", body: "{}")]),
+            handler: setup.handler()
+        )
+        #expect((refused.outcomes[0].error as? IdempotencyError)?.code == .missingKey)
+        #expect(setup.runs.count("g") == 0)
+    }
+
+    @Test("Hostile key text (slashes, dots, NUL, 10 KB) only ever becomes a hash in a file name")
+    func hostileKeys() async throws {
+        let setup = try Setup()
+        let texts = ["../../etc/passwd", "/absolute/path", "a\u{0}b", String(repeating: "x", count: 10_240), "..", "."]
+        let processor = setup.processor([setup.middleware { $0.keySource = .payload }])
+        let event = SQSEvent(records: texts.enumerated().map { TestEvents.sqsMessage(id: "m\($0)", body: $1) })
+        let result = try await processor.process(event, handler: setup.handler())
+        #expect(result.response.batchItemFailures.isEmpty)
+        let names = try FileManager.default.subpathsOfDirectory(atPath: setup.folder.path + "/store/records")
+        let files = names.filter { $0.hasSuffix(".json") }
+        #expect(files.count == texts.count)
+        for file in files {
+            let name = (file as NSString).lastPathComponent
+            #expect(IdempotencyKey(hex: String(name.dropLast(5))) != nil, "\(file)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: setup.folder.path + "/etc"))
+    }
+
+    @Test("Namespaces keep functions that share a store apart")
+    func namespaces() async throws {
+        let setup = try Setup()
+        let event = TestEvents.sqs(["m0"])
+        _ = try await setup.processor([setup.middleware { $0.namespace = "orders" }]).process(
+            event,
+            handler: setup.handler()
+        )
+        _ = try await setup.processor([setup.middleware { $0.namespace = "billing" }]).process(
+            event,
+            handler: setup.handler()
+        )
+        _ = try await setup.processor([setup.middleware { $0.namespace = "orders" }]).process(
+            event,
+            handler: setup.handler()
+        )
+        #expect(setup.runs.count("m0") == 2)
+    }
+
+    @Test("A completed key expires: after its expiry the record runs again")
+    func expiry() async throws {
+        let setup = try Setup()
+        let processor = setup.processor([setup.middleware { $0.expiry = .seconds(60) }])
+        let event = TestEvents.sqs(["m0"])
+        _ = try await processor.process(event, handler: setup.handler())
+        setup.clock.advance(by: 59_000)
+        _ = try await processor.process(event, handler: setup.handler())
+        #expect(setup.runs.count("m0") == 1)
+        setup.clock.advance(by: 2_000)
+        _ = try await processor.process(event, handler: setup.handler())
+        #expect(setup.runs.count("m0") == 2)
+    }
+
+    @Test("A duplicate inside one batch runs once: sequentially the second is a replay")
+    func duplicateSequential() async throws {
+        let setup = try Setup()
+        let processor = setup.processor([setup.middleware()])
+        let result = try await processor.process(TestEvents.sqs(["dup", "other", "dup"]), handler: setup.handler())
+        #expect(result.response.batchItemFailures.isEmpty)
+        #expect(setup.runs.count("dup") == 1)
+        #expect(try setup.replays() == 1)
+    }
+
+    @Test("A duplicate running at the same time as its twin fails cleanly (it comes back), never runs twice")
+    func duplicateConcurrent() async throws {
+        let setup = try Setup()
+        let processor = setup.processor([setup.middleware()], concurrency: 2)
+        let result = try await processor.process(TestEvents.sqs(["dup", "dup"])) { message, _ in
+            setup.runs.note(message.messageId)
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(setup.runs.count("dup") == 1)
+        #expect(result.response.batchItemFailures.count == 1)
+        #expect(result.outcomes.compactMap { ($0.error as? IdempotencyError)?.code } == [.inProgress])
+    }
+
+    @Test("With a cache, a warm process replays completed keys without asking the store")
+    func cache() async throws {
+        let setup = try Setup()
+        let processor = setup.processor([setup.middleware { $0.cacheSize = 10 }])
+        let event = TestEvents.sqs(["m0", "m1", "m2"])
+        _ = try await processor.process(event, handler: setup.handler())
+        let claims = setup.store.count("claim")
+        _ = try await processor.process(event, handler: setup.handler())
+        #expect(setup.store.count("claim") == claims)
+        #expect(setup.runs.total == 3)
+        #expect(try setup.replays() == 3)
+    }
+
+    @Test("The claim lasts until the invocation's deadline plus the margin")
+    func claimFollowsDeadline() async throws {
+        let setup = try Setup()
+        let key = try await Self.key(of: "m0", in: setup.store, setup: setup)
+        let until = Mutex<Int64?>(nil)
+        let processor = setup.processor([setup.middleware { $0.takeoverMargin = .seconds(5) }])
+        _ = try await processor.process(TestEvents.sqs(["m0"]), context: .init(remainingTime: .seconds(120))) { _, _ in
+            let record = try await setup.store.record(for: key)
+            until.withLock { $0 = record?.inProgressUntil }
+        }
+        let held = try #require(until.withLock { $0 })
+        // 120 s less what the processor's margin took, plus 5 s: within a second of 125 s from the test clock's now.
+        #expect(abs(held - (setup.clock.now + 125_000)) < 1_000, "held until \(held - setup.clock.now) ms from now")
+    }
+}

@@ -1,0 +1,141 @@
+import BatchProcessingTestProcessSupport
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Real `batchproc` processes sharing one file store.
+@Suite("Idempotency across processes: real batchproc processes over one file store", .serialized)
+struct IdempotencyProcessTests {
+    /// A folder for one test, removed after it.
+    final class Folder: Sendable {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("idem-proc-\(UUID().uuidString)").path
+        init() { try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+        deinit { try? FileManager.default.removeItem(atPath: path) }
+    }
+
+    /// An SQS event of messages `m<first>` … `m<first + count - 1>`, written to `path`.
+    static func writeEvent(_ path: String, ids: Range<Int>) throws {
+        let records = ids.map {
+            #"{"messageId":"m\#($0)","body":"{\"n\":\#($0)}","eventSource":"aws:sqs","eventSourceARN":"arn:aws:sqs:us-east-1:1:q"}"#
+        }
+        try Data((#"{"Records":["# + records.joined(separator: ",") + "]}").utf8).write(to: URL(fileURLWithPath: path))
+    }
+
+    @Test("A rerun of the same event answers with no failures, every record a replay, and the handler never runs again")
+    func rerun() async throws {
+        let folder = Folder()
+        let event = folder.path + "/event.json"
+        try Self.writeEvent(event, ids: 0..<20)
+        let arguments = [
+            "process", event, "--idempotency-store", folder.path + "/store", "--effect-log", folder.path + "/effects",
+        ]
+        let first = try await Batchproc.run(arguments)
+        #expect(first.status == 0, "\(first.stderr)")
+        let second = try await Batchproc.run(arguments)
+        #expect(second.stdout == "{\"batchItemFailures\":[]}\n")
+        let effects = try String(contentsOfFile: folder.path + "/effects", encoding: .utf8)
+        #expect(effects.split(separator: "\n").count == 20)
+        let emf = try #require(second.stderrLines.first { $0.contains("\"RecordsReplayed\"") })
+        #expect(try ChildProcess.jsonObject(emf)["RecordsReplayed"] as? Int == 20)
+        let count = try await Batchproc.run(["idempotency", "count", "--store", folder.path + "/store"])
+        #expect(count.stdout == #"{"completed":20,"in_progress":0,"expired":0}"# + "\n")
+    }
+
+    @Test("Eight processes over overlapping batches of 1,000 records: each record's effect happens exactly once")
+    func contention() async throws {
+        let folder = Folder()
+        let store = folder.path + "/store"
+        let effects = folder.path + "/effects"
+        for index in 0..<8 {
+            try Self.writeEvent(folder.path + "/event-\(index).json", ids: (index * 250)..<(index * 250 + 1000))
+        }
+        let outputs = try await withThrowingTaskGroup(of: ChildProcess.Output.self) { group in
+            for index in 0..<8 {
+                group.addTask {
+                    try await Batchproc.run([
+                        "process", folder.path + "/event-\(index).json", "--idempotency-store", store, "--effect-log",
+                        effects, "--concurrency", "4", "--no-throw-on-full-batch-failure", "--log-level", "error",
+                    ])
+                }
+            }
+            var all: [ChildProcess.Output] = []
+            for try await output in group { all.append(output) }
+            return all
+        }
+        for output in outputs { #expect(output.status == 0, "\(output.stderr.prefix(2000))") }
+        let lines = try String(contentsOfFile: effects, encoding: .utf8).split(separator: "\n").map(String.init)
+        let counted = Dictionary(lines.map { ($0, 1) }, uniquingKeysWith: +)
+        #expect(
+            counted.values.allSatisfy { $0 == 1 },
+            "run twice: \(counted.filter { $0.value > 1 }.keys.sorted().prefix(10))"
+        )
+        // Every record either ran once or was reported by a process that found another holding it; none was lost.
+        let reported = Set(
+            try outputs.flatMap { output -> [String] in
+                let failures = try ChildProcess.jsonObject(output.stdout)["batchItemFailures"] as? [[String: Any]] ?? []
+                return failures.compactMap { $0["itemIdentifier"] as? String }
+            }
+        )
+        let all = Set((0..<2750).map { "m\($0)" })
+        #expect(Set(counted.keys).union(reported) == all)
+        #expect(Set(counted.keys).isSubset(of: all))
+    }
+
+    @Test(
+        "Writers killed at random instants, hundreds of times, leave a store that reads clean and lets every key finish"
+    )
+    func crashes() async throws {
+        let folder = Folder()
+        let store = folder.path + "/store"
+        let event = folder.path + "/event.json"
+        try Self.writeEvent(event, ids: 0..<300)
+        let arguments = [
+            "process", event, "--idempotency-store", store, "--idempotency-in-progress-expiry", "0.001",
+            "--concurrency", "4", "--log-level", "critical", "--no-throw-on-full-batch-failure",
+        ]
+        var killed = 0
+        for round in 0..<200 {
+            let delay = Duration.milliseconds(Int.random(in: 2...80))
+            if try await Self.runAndKill(Batchproc.executable, arguments, after: delay) { killed += 1 }
+            // Every few rounds, forget the store's state between runs so that new claims keep being made.
+            if round % 50 == 49 { _ = try await Batchproc.run(["idempotency", "purge", "--store", store]) }
+        }
+        #expect(killed > 100, "only \(killed) of 200 runs were killed before they finished")
+        let listed = try await Batchproc.run(["idempotency", "list", "--store", store])
+        #expect(listed.status == 0)
+        #expect(
+            !listed.stderr.contains("warning"),
+            "every file is a valid record or a temporary one: \(listed.stderr.prefix(1000))"
+        )
+        let quarantine = (try? FileManager.default.contentsOfDirectory(atPath: store + "/quarantine")) ?? []
+        #expect(quarantine.isEmpty)
+        // With in-progress markers past their time, one clean run finishes every key.
+        let final = try await Batchproc.run(Array(arguments.dropLast(3)) + ["--log-level", "error"])
+        #expect(final.stdout == "{\"batchItemFailures\":[]}\n", "\(final.stderr.prefix(2000))")
+        let count = try await Batchproc.run(["idempotency", "count", "--store", store])
+        #expect(count.stdout == #"{"completed":300,"in_progress":0,"expired":0}"# + "\n")
+    }
+
+    /// Starts the program, kills it with SIGKILL after `delay` (if it is still running), and waits for it; true
+    /// when it was killed.
+    static func runAndKill(_ executable: URL, _ arguments: [String], after delay: Duration) async throws -> Bool {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.environment = Batchproc.childEnvironment([:])
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        let ended = AsyncStream<Void>.makeStream()
+        process.terminationHandler = { _ in ended.continuation.yield(()) }
+        try process.run()
+        try await Task.sleep(for: delay)
+        let wasRunning = process.isRunning
+        if wasRunning { kill(process.processIdentifier, SIGKILL) }
+        for await _ in ended.stream { break }
+        return wasRunning && process.terminationReason == .uncaughtSignal
+    }
+}
