@@ -4,9 +4,11 @@
 setup:
 	scripts/install-system-packages.sh
 
-# A 10-message SQS batch through retry and fault injection: the response on stdout, logs and EMF on stderr.
+# A 10-message SQS batch through the chain of Examples/config/orders.yaml (retry, then idempotency on the file
+# store in .build/idempotency-store) and fault injection: the response on stdout, logs and EMF on stderr. Run it
+# again and the eight records that succeeded are replays.
 run: setup
-	swift run batchproc process Examples/events/sqs-orders.json --fail msg-03 --fail msg-07 --max-attempts 2
+	swift run batchproc process Examples/events/sqs-orders.json --config Examples/config/orders.yaml --fail msg-03 --fail msg-07
 
 # The test suite, with a real journald (started for the run when none is running).
 test: setup

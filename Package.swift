@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Observability", targets: ["Observability"]),
         .library(name: "BatchProcessingTesting", targets: ["BatchProcessingTesting"]),
         .library(name: "BatchIdempotency", targets: ["BatchIdempotency"]),
+        .library(name: "BatchRunner", targets: ["BatchRunner"]),
         .executable(name: "batchproc", targets: ["batchproc"]),
     ],
     dependencies: [
@@ -22,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         // SHA-256 for idempotency keys and payload hashes (BatchIdempotency only).
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
+        // YAML chain configuration files (BatchRunner only): the Swift YAML parser, built on libyaml.
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
     ],
     targets: [
         .target(name: "BatchProcessingJSONSupport"),
@@ -83,6 +86,15 @@ let package = Package(
             ]
         ),
         .target(
+            name: "BatchRunner",
+            dependencies: [
+                "BatchProcessing",
+                "BatchIdempotency",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
+        .target(
             name: "BatchProcessingTesting",
             dependencies: [
                 "BatchProcessing",
@@ -97,6 +109,7 @@ let package = Package(
                 "BatchProcessing",
                 "BatchIdempotency",
                 "BatchProcessingJSONSupport",
+                "BatchRunner",
                 "Observability",
                 "JSONLogging",
                 "JournaldLogging",
@@ -142,6 +155,10 @@ let package = Package(
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
+        ),
+        .testTarget(
+            name: "BatchRunnerTests",
+            dependencies: ["BatchRunner", "BatchIdempotency", "BatchProcessing"]
         ),
         // batchproc and the example, run as real processes.
         .testTarget(

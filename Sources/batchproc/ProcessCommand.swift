@@ -1,5 +1,6 @@
 import ArgumentParser
 import BatchProcessing
+import BatchRunner
 import JSONLogging
 import JournaldLogging
 import Logging
@@ -95,6 +96,12 @@ struct ProcessCommand: AsyncParsableCommand {
         help: "Append each record's identifier to this file when its handler runs (to watch what ran, and how often)."
     )
     var effectLog: String?
+
+    @Option(
+        help:
+            "The processor and its middleware chain, from a JSON or YAML file (see the README); flags for the policy, concurrency and throwing still win, and fault injection flags add an innermost step."
+    )
+    var config: String?
 
     @OptionGroup(title: "Idempotency")
     var idempotency: IdempotencyOptions
@@ -255,10 +262,26 @@ struct ProcessCommand: AsyncParsableCommand {
         if noThrowOnFullBatchFailure { environment[Key.throwsOnFullBatchFailure] = nil }
 
         var configuration: BatchProcessor.Configuration
-        do {
-            configuration = try BatchProcessor.Configuration().applyingEnvironment(environment)
-        } catch {
-            throw UsageError(message: error.message)
+        var chain: ChainConfiguration?
+        if let config {
+            if settings.maxAttempts > 1 || idempotency.store != nil {
+                throw UsageError(
+                    message:
+                        "--max-attempts and --idempotency-store describe the chain, which --config gives: use one or the other"
+                )
+            }
+            do {
+                chain = try ChainConfiguration.load(path: config, environment: environment)
+            } catch {
+                throw UsageError(message: "\(error)")
+            }
+            configuration = chain?.processor ?? BatchProcessor.Configuration()
+        } else {
+            do {
+                configuration = try BatchProcessor.Configuration().applyingEnvironment(environment)
+            } catch {
+                throw UsageError(message: error.message)
+            }
         }
         configuration.instrumentation = Instrumentation(
             metricsFactory: observability.metrics,
@@ -270,6 +293,13 @@ struct ProcessCommand: AsyncParsableCommand {
         if noThrowOnFullBatchFailure { configuration.throwsOnFullBatchFailure = false }
 
         var middleware: [any RecordMiddleware] = []
+        if let chain {
+            do {
+                middleware = try chain.makeMiddleware(metricsFactory: observability.metrics)
+            } catch {
+                throw UsageError(message: "\(error)")
+            }
+        }
         if settings.maxAttempts > 1 {
             middleware.append(
                 RetryMiddleware(

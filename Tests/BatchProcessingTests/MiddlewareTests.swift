@@ -295,3 +295,28 @@ struct MiddlewareTests {
         #expect(result.response.batchItemFailures.isEmpty)
     }
 }
+
+@Suite("Timeout middleware")
+struct TimeoutMiddlewareTests {
+    @Test("A record that runs past its timeout is cancelled and fails with RecordTimeoutError; quick ones pass")
+    func timeout() async throws {
+        let clock = ManualClock()
+        let processor = BatchProcessor(
+            configuration: .init(throwsOnFullBatchFailure: false, clock: clock),
+            middleware: [TimeoutMiddleware(timeout: .seconds(2))]
+        )
+        let task = Task {
+            try await processor.process(SourceKind.sqs.records(specs(2))) { _, context in
+                if context.index == 0 {
+                    try await context.clock.sleep(until: context.clock.now + .seconds(10), tolerance: nil)
+                }
+            }
+        }
+        await clock.waitForSleepers(2)  // the handler's long sleep and the timeout's
+        clock.advance(by: .seconds(2))
+        let result = try await task.value
+        #expect(result.outcomes[0].error as? RecordTimeoutError == RecordTimeoutError(timeout: .seconds(2), index: 0))
+        #expect(result.outcomes[1].succeeded)
+        #expect(result.response.itemIdentifiers == ["r0"])
+    }
+}

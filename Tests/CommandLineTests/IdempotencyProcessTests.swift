@@ -139,3 +139,49 @@ struct IdempotencyProcessTests {
         return wasRunning && process.terminationReason == .uncaughtSignal
     }
 }
+
+@Suite("batchproc process --config")
+struct CommandLineConfigTests {
+    static let repositoryRoot = Fixture.directory.deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    @Test("The example chain file runs: failures reported, then replays on the rerun")
+    func exampleChain() async throws {
+        let folder = IdempotencyProcessTests.Folder()
+        let config = folder.path + "/chain.yaml"
+        let example = try String(
+            contentsOf: Self.repositoryRoot.appendingPathComponent("Examples/config/orders.yaml"),
+            encoding: .utf8
+        )
+        try Data(example.replacingOccurrences(of: ".build/idempotency-store", with: folder.path + "/store").utf8)
+            .write(to: URL(fileURLWithPath: config))
+        let event = Self.repositoryRoot.appendingPathComponent("Examples/events/sqs-orders.json").path
+        let first = try await Batchproc.run(["process", event, "--config", config, "--fail", "msg-03"])
+        #expect(first.stdout == #"{"batchItemFailures":[{"itemIdentifier":"msg-03"}]}"# + "\n", "\(first.stderr)")
+        let second = try await Batchproc.run(["process", event, "--config", config])
+        #expect(second.stdout == "{\"batchItemFailures\":[]}\n")
+        let emf = try #require(second.stderrLines.first { $0.contains("\"RecordsReplayed\"") })
+        #expect(try ChildProcess.jsonObject(emf)["RecordsReplayed"] as? Int == 9)
+    }
+
+    @Test("A bad file, a bad variable, or a chain given twice is a usage error naming where")
+    func usageErrors() async throws {
+        let folder = IdempotencyProcessTests.Folder()
+        let bad = folder.path + "/bad.json"
+        try Data(#"{"middleware":[{"retry":{"maxAttempt":3}}]}"#.utf8).write(to: URL(fileURLWithPath: bad))
+        let event = Self.repositoryRoot.appendingPathComponent("Examples/events/sqs-orders.json").path
+        let unknown = try await Batchproc.run(["process", event, "--config", bad])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("\(bad): middleware[0].retry.maxAttempt is not a setting here"))
+        let good = folder.path + "/good.json"
+        try Data(#"{"middleware":[{"retry":{"maxAttempts":3}}]}"#.utf8).write(to: URL(fileURLWithPath: good))
+        let variable = try await Batchproc.run(
+            ["process", event, "--config", good],
+            environment: ["BATCH_PROCESSING_RETRY_MAX_ATTEMPTS": "many"]
+        )
+        #expect(variable.status == 2)
+        #expect(variable.stderr.contains("the variable BATCH_PROCESSING_RETRY_MAX_ATTEMPTS must be a whole number"))
+        let twice = try await Batchproc.run(["process", event, "--config", good, "--max-attempts", "2"])
+        #expect(twice.status == 2)
+    }
+}

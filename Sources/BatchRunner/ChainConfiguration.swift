@@ -1,0 +1,128 @@
+public import BatchIdempotency
+public import BatchProcessing
+public import CoreMetrics
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// A processor and its middleware chain described in a file (JSON or YAML), with environment variables able to
+/// change any scalar setting.
+///
+/// ```yaml
+/// processor:
+///   policy: auto                 # auto, continue, stop-on-first-failure, skip-group, skip-key
+///   maxConcurrency: 4
+///   deadlineMarginMs: 500
+///   throwOnFullBatchFailure: true
+/// middleware:                    # outermost first
+///   - retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 5000, jitter: true }
+///   - idempotency:
+///       store: { file: { directory: /mnt/efs/orders, durable: false } }
+///       key: identity            # identity, payload, or json:<dotted.path>
+///       expirySeconds: 3600
+///       inProgressExpirySeconds: 60
+///       validatePayload: false
+///       namespace: orders
+///       missingKey: process      # process or fail
+///       cacheSize: 0
+///   - timeout: { seconds: 5 }
+///   - faultInjection: { identifiers: [msg-03], indices: [7], fraction: 0.1, seed: 7, failingAttempts: 1 }
+/// ```
+///
+/// A variable `BATCH_PROCESSING_<SECTION>_<SETTING>` (upper case, words joined by `_`) replaces a scalar setting:
+/// `BATCH_PROCESSING_POLICY`, `BATCH_PROCESSING_MAX_CONCURRENCY`, `BATCH_PROCESSING_DEADLINE_MARGIN_MS` and
+/// `BATCH_PROCESSING_THROW_ON_FULL_BATCH_FAILURE` for the processor, `BATCH_PROCESSING_RETRY_MAX_ATTEMPTS`,
+/// `BATCH_PROCESSING_IDEMPOTENCY_EXPIRY_SECONDS`, `BATCH_PROCESSING_TIMEOUT_SECONDS`… for the first middleware of
+/// that kind in the file. Unknown keys and bad values are errors that name the file and the key.
+public struct ChainConfiguration: Sendable {
+    /// The processor's settings (policy, concurrency, deadline margin, throwing).
+    public var processor: BatchProcessor.Configuration
+    /// The middleware, outermost first.
+    public var middleware: [Step]
+    /// Where it was read from, for messages.
+    public var source: String
+
+    /// One middleware of the chain, as the file describes it.
+    public enum Step: Sendable {
+        /// `retry`.
+        case retry(RetryStrategy)
+        /// `idempotency`, with its file store's folder and durability.
+        case idempotency(IdempotencyMiddleware.Configuration, storeDirectory: String, durable: Bool)
+        /// `timeout`.
+        case timeout(Duration)
+        /// `faultInjection`.
+        case faultInjection(FaultInjectionMiddleware)
+    }
+
+    /// Reads a configuration file (`.json`, `.yaml`, `.yml`; JSON is read as YAML, of which it is a part).
+    ///
+    /// - Parameter environment: the variables that may replace settings; by default the process's.
+    /// - Throws: ``ConfigurationError`` naming the file and the key.
+    public static func load(path: String, environment: [String: String]? = nil) throws -> ChainConfiguration {
+        var isFolder = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+            throw ConfigurationError(message: "\(path): no such configuration file")
+        }
+        guard !isFolder else {
+            throw ConfigurationError(message: "\(path): is a folder; give the path of a JSON or YAML file")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError(message: "\(path): cannot be read (permission denied?)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigurationError(message: "\(path): is not UTF-8 text")
+        }
+        return try parse(text, source: path, environment: environment ?? ProcessInfo.processInfo.environment)
+    }
+
+    /// Reads a configuration from its text; `source` names it in messages.
+    public static func parse(
+        _ text: String,
+        source: String,
+        environment: [String: String] = [:]
+    ) throws
+        -> ChainConfiguration
+    {
+        let value: ConfigValue
+        do {
+            value = try ConfigValue.parse(text)
+        } catch let error as ConfigurationError {
+            throw ConfigurationError(message: "\(source): \(error.message)")
+        } catch {
+            throw ConfigurationError(message: "\(source): is not valid JSON or YAML: \(error)")
+        }
+        var reader = ConfigReader(source: source, environment: environment)
+        return try reader.read(value)
+    }
+
+    /// The middleware this configuration describes, opening the stores it names.
+    ///
+    /// - Parameter metricsFactory: where the idempotency middleware's `RecordsReplayed` goes, unless set in code.
+    public func makeMiddleware(metricsFactory: (any MetricsFactory)? = nil) throws -> [any RecordMiddleware] {
+        try middleware.map { step -> any RecordMiddleware in
+            switch step {
+            case .retry(let strategy):
+                return RetryMiddleware(strategy: strategy)
+            case .idempotency(var configuration, let directory, let durable):
+                let store: FileIdempotencyStore
+                do {
+                    store = try FileIdempotencyStore(
+                        directory: directory,
+                        durability: durable ? .durable : .processCrashSafe
+                    )
+                } catch {
+                    throw ConfigurationError(message: "\(source): idempotency.store: \(error)")
+                }
+                if configuration.metricsFactory == nil { configuration.metricsFactory = metricsFactory }
+                return IdempotencyMiddleware(store: store, configuration: configuration)
+            case .timeout(let timeout):
+                return TimeoutMiddleware(timeout: timeout)
+            case .faultInjection(let middleware):
+                return middleware
+            }
+        }
+    }
+}

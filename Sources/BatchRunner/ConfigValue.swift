@@ -1,0 +1,93 @@
+import Yams
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// A value read from a configuration file, JSON or YAML, before it is checked against what the chain takes.
+enum ConfigValue: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([ConfigValue])
+    /// Keys in the order the file gives them, so messages can follow the file.
+    case object([(String, ConfigValue)])
+
+    static func == (lhs: ConfigValue, rhs: ConfigValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null): true
+        case (.bool(let a), .bool(let b)): a == b
+        case (.number(let a), .number(let b)): a == b
+        case (.string(let a), .string(let b)): a == b
+        case (.array(let a), .array(let b)): a == b
+        case (.object(let a), .object(let b)): a.map(\.0) == b.map(\.0) && a.map(\.1) == b.map(\.1)
+        default: false
+        }
+    }
+
+    /// Parses a YAML document (JSON is YAML too, so one parser reads both).
+    static func parse(_ text: String) throws -> ConfigValue {
+        guard let node = try Yams.compose(yaml: text) else { return .null }
+        return try convert(node)
+    }
+
+    private static func convert(_ node: Node) throws -> ConfigValue {
+        switch node {
+        case .scalar(let scalar):
+            // Quoted scalars are strings; plain ones are read as YAML reads them.
+            if scalar.style == .singleQuoted || scalar.style == .doubleQuoted { return .string(scalar.string) }
+            let text = scalar.string
+            switch text {
+            case "", "~", "null", "Null", "NULL": return .null
+            case "true", "True", "TRUE": return .bool(true)
+            case "false", "False", "FALSE": return .bool(false)
+            default:
+                if let number = Double(text),
+                    text.first.map({ $0.isNumber || $0 == "-" || $0 == "+" || $0 == "." }) == true
+                {
+                    return .number(number)
+                }
+                return .string(text)
+            }
+        case .sequence(let sequence):
+            return .array(try sequence.map(convert))
+        case .mapping(let mapping):
+            var pairs: [(String, ConfigValue)] = []
+            for (key, value) in mapping {
+                guard case .scalar(let keyScalar) = key else {
+                    throw ConfigurationError(message: "a key must be text, not \(key)")
+                }
+                pairs.append((keyScalar.string, try convert(value)))
+            }
+            return .object(pairs)
+        case .alias:
+            throw ConfigurationError(message: "YAML aliases are not supported in the configuration")
+        }
+    }
+
+    var typeName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .number: "a number"
+        case .string: "text"
+        case .array: "a list"
+        case .object: "an object"
+        }
+    }
+}
+
+/// A configuration file or variable that does not say what the chain can do: it names the file and the key.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong and where: `orders.yaml: middleware[1].idempotency.expirySeconds must be …`.
+    public let message: String
+
+    public init(message: String) {
+        self.message = message
+    }
+
+    public var description: String { message }
+}
