@@ -224,3 +224,24 @@ enum FileIdempotencyStoreTestsSupport {
         (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
     }
 }
+
+@Suite("File store: creation")
+struct FileStoreCreationTests {
+    @Test("A store whose creation was cut short (a FORMAT.tmp file left) still opens")
+    func interruptedCreation() throws {
+        let folder = TemporaryFolder()
+        try FileManager.default.createDirectory(atPath: folder.path + "/store", withIntermediateDirectories: true)
+        try Data("partial".utf8).write(to: URL(fileURLWithPath: folder.path + "/store/FORMAT.tmp-1234"))
+        _ = try folder.store()
+        #expect(try FileIdempotencyStore.isStore(directory: folder.path + "/store"))
+    }
+
+    @Test("Many tasks making the same new store at once all succeed")
+    func concurrentCreation() async throws {
+        let folder = TemporaryFolder()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<16 { group.addTask { _ = try folder.store() } }
+            try await group.waitForAll()
+        }
+    }
+}

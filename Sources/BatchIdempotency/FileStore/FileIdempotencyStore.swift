@@ -509,7 +509,11 @@ public final class FileIdempotencyStore: IdempotencyStore {
                 )
             }
         case .missing:
-            let entries = Self.entries(of: directory).filter { $0 != "records" && $0 != "quarantine" }
+            // A `FORMAT.tmp-` file is another process making the store at this moment, or one killed while doing
+            // so: neither makes the folder foreign.
+            let entries = Self.entries(of: directory).filter {
+                $0 != "records" && $0 != "quarantine" && !$0.hasPrefix("FORMAT.tmp-")
+            }
             guard entries.isEmpty else {
                 throw IdempotencyStoreError(
                     "\(directory) is not empty and is not an idempotency file store (no FORMAT file); give an empty "
