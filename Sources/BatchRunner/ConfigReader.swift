@@ -359,33 +359,14 @@ struct ConfigReader {
                 throw error(path + ".key", "must be identity, payload or json:<path>, not \"\(key)\"")
             }
         }
-        if let seconds = try number(
-            fields,
-            "expirySeconds",
-            path: path,
-            variable: variable("expirySeconds"),
-            minimum: 0.001
-        ) {
-            configuration.expiry = .milliseconds(Int64(seconds * 1000))
+        func seconds(_ key: String, minimum: Double) throws -> Duration? {
+            try number(fields, key, path: path, variable: variable(key), minimum: minimum).map {
+                .milliseconds(Int64($0 * 1000))
+            }
         }
-        if let seconds = try number(
-            fields,
-            "inProgressExpirySeconds",
-            path: path,
-            variable: variable("inProgressExpirySeconds"),
-            minimum: 0
-        ) {
-            configuration.inProgressExpiry = .milliseconds(Int64(seconds * 1000))
-        }
-        if let seconds = try number(
-            fields,
-            "takeoverMarginSeconds",
-            path: path,
-            variable: variable("takeoverMarginSeconds"),
-            minimum: 0
-        ) {
-            configuration.takeoverMargin = .milliseconds(Int64(seconds * 1000))
-        }
+        if let expiry = try seconds("expirySeconds", minimum: 0.001) { configuration.expiry = expiry }
+        if let expiry = try seconds("inProgressExpirySeconds", minimum: 0) { configuration.inProgressExpiry = expiry }
+        if let margin = try seconds("takeoverMarginSeconds", minimum: 0) { configuration.takeoverMargin = margin }
         if let flag = try boolean(fields, "validatePayload", path: path, variable: variable("validatePayload")) {
             configuration.validatesPayload = flag
         }

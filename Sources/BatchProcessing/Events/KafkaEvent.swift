@@ -269,11 +269,7 @@ public struct KafkaEvent: Codable, Sendable, Equatable {
         ///
         /// - Throws: ``RecordPayloadError`` when the key is not valid base64.
         public var keyBytes: [UInt8]? {
-            get throws(RecordPayloadError) {
-                try base64Key.map { text throws(RecordPayloadError) in
-                    try RecordPayloadError.decodeBase64(text, field: "key")
-                }
-            }
+            get throws(RecordPayloadError) { try Self.bytes(base64Key, field: "key") }
         }
 
         /// The key as UTF-8 text (invalid sequences become U+FFFD); `nil` when the record has none.
@@ -285,11 +281,12 @@ public struct KafkaEvent: Codable, Sendable, Equatable {
         ///
         /// - Throws: ``RecordPayloadError`` when the value is not valid base64.
         public var valueBytes: [UInt8]? {
-            get throws(RecordPayloadError) {
-                try base64Value.map { text throws(RecordPayloadError) in
-                    try RecordPayloadError.decodeBase64(text, field: "value")
-                }
-            }
+            get throws(RecordPayloadError) { try Self.bytes(base64Value, field: "value") }
+        }
+
+        private static func bytes(_ base64: String?, field: String) throws(RecordPayloadError) -> [UInt8]? {
+            guard let base64 else { return nil }
+            return try RecordPayloadError.decodeBase64(base64, field: field)
         }
 
         /// The value as UTF-8 text (invalid sequences become U+FFFD); `nil` for a tombstone.
