@@ -60,7 +60,7 @@ struct FileStoreTests {
         #expect(try await store.release(key: keyA, token: "new") == .fenced)
     }
 
-    @Test("Release removes the holder's record and its lock file, and the key starts afresh")
+    @Test("Release removes the holder's record, and the key starts afresh")
     func release() async throws {
         let folder = TemporaryFolder()
         let store = try folder.store()
@@ -68,7 +68,7 @@ struct FileStoreTests {
         #expect(try await store.release(key: keyB, token: "t") == .applied)
         #expect(try await store.record(for: keyB) == nil)
         let leaf = folder.path + "/store/records/01/23/"
-        #expect(!FileManager.default.fileExists(atPath: leaf + keyB.hex + ".lock"))
+        #expect(!FileManager.default.fileExists(atPath: leaf + keyB.hex + ".json"))
         #expect(
             try await store.claim(key: keyB, token: "u", payloadHash: nil, inProgressUntil: 5000, now: 1000) == .claimed
         )
@@ -84,7 +84,7 @@ struct FileStoreTests {
         #expect(FileManager.default.fileExists(atPath: record))
         for (path, mode) in [
             (base, 0o700), (base + "/records", 0o700), (base + "/records/01", 0o700), (base + "/records/01/23", 0o700),
-            (record, 0o600), (base + "/records/01/23/" + keyB.hex + ".lock", 0o600),
+            (record, 0o600), (base + "/records/01/.lock", 0o600),
         ] {
             var status = stat()
             #expect(stat(path, &status) == 0)

@@ -1,4 +1,5 @@
 import BatchProcessingJSONSupport
+import Synchronization
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -18,9 +19,10 @@ import Darwin
 /// across processes on a host, and across hosts sharing an NFS or EFS mount.
 ///
 /// How it stays safe:
-/// - **One writer per key.** Every change happens under a lock on the key's `.lock` file: an open-file-description
-///   lock (`F_OFD_SETLK`, which NFS and EFS honour as record locks) taken without blocking a thread, after an
-///   in-process lock so tasks of one process queue in order. The lock holder reads, decides and writes; nobody
+/// - **One writer per key.** Every change happens under a lock on the `.lock` file of the key's shard (the keys
+///   whose hash starts with the same byte): an open-file-description lock (`F_OFD_SETLK`, which NFS and EFS honour
+///   as record locks) taken without blocking a thread, after an in-process lock so tasks of one process queue in
+///   order. The lock holder reads, decides and writes; nobody
 ///   else can act between the read and the write.
 /// - **Whole files only.** A record is written to a temporary file and renamed over the key's `.json` file, which
 ///   is atomic: a reader sees the old record or the new one, never half of one, whatever instant a writer dies at.
@@ -56,6 +58,8 @@ public final class FileIdempotencyStore: IdempotencyStore {
 
     private let directoryDescriptor: Int32
     private let keyLock = KeyedAsyncLock()
+    /// Leaf folders known to exist, so that the hot path does not ask the file system again.
+    private let knownLeaves = Mutex<Set<String>>([])
     private let gate: SyncGate?
 
     /// What the store writes in its `FORMAT` file, to tell its folders from others.
@@ -217,9 +221,22 @@ public final class FileIdempotencyStore: IdempotencyStore {
     }
 
     private func recordPath(_ key: IdempotencyKey) -> String { leafDirectory(key) + "/" + key.hex + ".json" }
-    private func lockPath(_ key: IdempotencyKey) -> String { leafDirectory(key) + "/" + key.hex + ".lock" }
+    /// The lock of the key's shard: one lock file for the 1/256 of keys that share the hash's first byte. A lock
+    /// per shard rather than per key means a lock file is made once per shard, not once per key (creating a file is
+    /// the dearest thing the store does), at the price of processes waiting on each other for different keys of
+    /// one shard, each for a few hundred microseconds.
+    private func lockPath(_ key: IdempotencyKey) -> String { directory + "/records/" + shard(key) + "/.lock" }
+
+    private func shard(_ key: IdempotencyKey) -> String { String(decoding: key.hex.utf8.prefix(2), as: UTF8.self) }
 
     // MARK: - Locking
+
+    private func makeLeafDirectory(_ key: IdempotencyKey) throws(IdempotencyStoreError) {
+        let leaf = leafDirectory(key)
+        if knownLeaves.withLock({ $0.contains(leaf) }) { return }
+        try Self.makeDirectory(leaf)
+        knownLeaves.withLock { _ = $0.insert(leaf) }
+    }
 
     /// Runs `body` holding the key: first among this process's tasks, then among processes (the lock file).
     private func withKey<T: Sendable>(
@@ -227,7 +244,7 @@ public final class FileIdempotencyStore: IdempotencyStore {
         _ body: () async throws(IdempotencyStoreError) -> T
     ) async throws(IdempotencyStoreError) -> T {
         do {
-            return try await keyLock.withLock(key.hex) { () async throws -> T in
+            return try await keyLock.withLock(shard(key)) { () async throws -> T in
                 let lock = try await lockFile(key)
                 defer { close(lock) }
                 return try await body()
@@ -242,7 +259,7 @@ public final class FileIdempotencyStore: IdempotencyStore {
     /// Opens and locks the key's lock file, retrying without blocking a thread while another process holds it.
     /// The descriptor returned holds the lock until it is closed.
     private func lockFile(_ key: IdempotencyKey) async throws(IdempotencyStoreError) -> Int32 {
-        try Self.makeDirectory(leafDirectory(key))
+        try makeLeafDirectory(key)
         let path = lockPath(key)
         let clock = ContinuousClock()
         let giveUp = clock.now + lockTimeout
@@ -410,8 +427,7 @@ public final class FileIdempotencyStore: IdempotencyStore {
         try await gate?.flush()
     }
 
-    /// Removes the key's record and its lock file (the lock is held, and later lockers check the file is the one
-    /// at the path).
+    /// Removes the key's record.
     private func remove(_ key: IdempotencyKey) async throws(IdempotencyStoreError) {
         let path = recordPath(key)
         if unlink(path) != 0 && errno != ENOENT {
@@ -420,7 +436,6 @@ public final class FileIdempotencyStore: IdempotencyStore {
                 code: errno
             )
         }
-        unlink(lockPath(key))
         try await gate?.flush()
     }
 
