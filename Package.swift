@@ -138,9 +138,11 @@ let package = Package(
             dependencies: [
                 "BatchProcessing",
                 "BatchProcessingTesting",
+                "BatchProcessingTestProcessSupport",
                 "JSONLogging",
                 "EMFMetrics",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
