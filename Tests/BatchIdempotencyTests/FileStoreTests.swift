@@ -67,23 +67,23 @@ struct FileStoreTests {
         _ = try await store.claim(key: keyB, token: "t", payloadHash: nil, inProgressUntil: 5000, now: 1000)
         #expect(try await store.release(key: keyB, token: "t") == .applied)
         #expect(try await store.record(for: keyB) == nil)
-        let leaf = folder.path + "/store/records/01/23/"
+        let leaf = folder.path + "/store/records/01/2/"
         #expect(!FileManager.default.fileExists(atPath: leaf + keyB.hex + ".json"))
         #expect(
             try await store.claim(key: keyB, token: "u", payloadHash: nil, inProgressUntil: 5000, now: 1000) == .claimed
         )
     }
 
-    @Test("Files are named after the key's hash in two levels of folders, folders 0700 and files 0600")
+    @Test("Files are named after the key's hash in folders of its first hex digits, folders 0700 and files 0600")
     func layoutAndPermissions() async throws {
         let folder = TemporaryFolder()
         let store = try folder.store()
         _ = try await store.claim(key: keyB, token: "t", payloadHash: nil, inProgressUntil: 5000, now: 1000)
         let base = folder.path + "/store"
-        let record = base + "/records/01/23/" + keyB.hex + ".json"
+        let record = base + "/records/01/2/" + keyB.hex + ".json"
         #expect(FileManager.default.fileExists(atPath: record))
         for (path, mode) in [
-            (base, 0o700), (base + "/records", 0o700), (base + "/records/01", 0o700), (base + "/records/01/23", 0o700),
+            (base, 0o700), (base + "/records", 0o700), (base + "/records/01", 0o700), (base + "/records/01/2", 0o700),
             (record, 0o600), (base + "/records/01/.lock", 0o600),
         ] {
             var status = stat()
@@ -104,7 +104,7 @@ struct FileStoreTests {
         let store = try folder.store()
         _ = try await store.claim(key: keyA, token: "t", payloadHash: nil, inProgressUntil: 5000, now: 1000)
         _ = try await store.complete(key: keyA, token: "t", expiresAt: 90_000)
-        let path = folder.path + "/store/records/aa/aa/" + keyA.hex + ".json"
+        let path = folder.path + "/store/records/aa/a/" + keyA.hex + ".json"
         let good = try Data(contentsOf: URL(fileURLWithPath: path))
         try FileManager.default.removeItem(atPath: path)
         switch kind {

@@ -27,9 +27,10 @@ import Darwin
 /// - **Whole files only.** A record is written to a temporary file and renamed over the key's `.json` file, which
 ///   is atomic: a reader sees the old record or the new one, never half of one, whatever instant a writer dies at.
 ///   A writer killed while holding the lock loses it with its process.
-/// - **Names from hashes.** Files are named after the key's SHA-256 (``IdempotencyKey``), in two levels of
-///   256 folders, so input never reaches a path and a million keys are a few per folder. Folders are 0700, files
-///   0600.
+/// - **Names from hashes.** Files are named after the key's SHA-256 (``IdempotencyKey``), in 256 folders of 16
+///   (the hash's first two hex digits, then the third), so input never reaches a path and a million keys are about
+///   250 per folder. Making a folder costs as much as making a file, so there are no more folders than that: a new
+///   store makes its 4,096 once. Folders are 0700, files 0600.
 /// - **Bad files.** A file that is not a record of this store (truncated, random bytes, a folder in its place, a
 ///   record of another key) is moved to `quarantine/` and the call fails with an error naming it; the next
 ///   delivery of that key proceeds as if it had none. Nothing is guessed, nothing crashes.
@@ -202,7 +203,7 @@ public final class FileIdempotencyStore: IdempotencyStore {
         var keys: [IdempotencyKey] = []
         let records = directory + "/records"
         for first in Self.entries(of: records) where first.utf8.count == 2 {
-            for second in Self.entries(of: records + "/" + first) where second.utf8.count == 2 {
+            for second in Self.entries(of: records + "/" + first) where second.utf8.count == 1 {
                 for name in Self.entries(of: records + "/" + first + "/" + second) where name.hasSuffix(".json") {
                     if let key = IdempotencyKey(hex: String(name.dropLast(5))) { keys.append(key) }
                 }
@@ -216,7 +217,7 @@ public final class FileIdempotencyStore: IdempotencyStore {
     private func leafDirectory(_ key: IdempotencyKey) -> String {
         let hex = key.hex.utf8
         let first = String(decoding: hex.prefix(2), as: UTF8.self)
-        let second = String(decoding: hex.dropFirst(2).prefix(2), as: UTF8.self)
+        let second = String(decoding: hex.dropFirst(2).prefix(1), as: UTF8.self)
         return directory + "/records/" + first + "/" + second
     }
 
