@@ -40,7 +40,7 @@ public struct IdempotencyMiddleware: RecordMiddleware {
         /// Put before every key, so that functions sharing a store do not share keys; by default the function's
         /// name (`AWS_LAMBDA_FUNCTION_NAME`, or the invocation's), else `batch-processing`.
         public var namespace: String?
-        /// How long a completed key makes redeliveries replays (default one hour).
+        /// How long a completed key makes redeliveries replays (default one hour), counted from its claim.
         public var expiry: Duration
         /// How long an in-progress key is held when the invocation has no deadline (a local run, a host); with a
         /// deadline, it is held until the deadline plus ``takeoverMargin``.
@@ -148,6 +148,7 @@ public struct IdempotencyMiddleware: RecordMiddleware {
                 token: token,
                 payloadHash: payloadHash,
                 inProgressUntil: inProgressUntil(context: context, now: now),
+                expiresAt: now + Self.milliseconds(configuration.expiry),
                 now: now
             )
         } catch {
@@ -198,9 +199,9 @@ public struct IdempotencyMiddleware: RecordMiddleware {
             throw error
         }
 
-        let expiresAt = configuration.wallClock() + Self.milliseconds(configuration.expiry)
+        let expiresAt = now + Self.milliseconds(configuration.expiry)
         do {
-            switch try await store.complete(key: key, token: token, expiresAt: expiresAt) {
+            switch try await store.complete(key: key, token: token) {
             case .applied:
                 cache.insert(key, .init(expiresAt: expiresAt, payloadHash: payloadHash))
             case .fenced:

@@ -9,22 +9,21 @@ public protocol IdempotencyStore: Sendable {
     /// when the one there has expired (a completed record past its expiry, or an in-progress one past
     /// `inProgressUntil`, whose holder is taken to have died).
     ///
+    /// - Parameter expiresAt: when the record expires once completed; given with the claim, so that completing
+    ///   changes nothing but the state.
     /// - Returns: what the store found and did; see ``ClaimResult``.
     func claim(
         key: IdempotencyKey,
         token: String,
         payloadHash: String?,
         inProgressUntil: Int64,
+        expiresAt: Int64,
         now: Int64
     ) async throws(IdempotencyStoreError) -> ClaimResult
 
-    /// Marks the holder's in-progress record completed until `expiresAt`, if `token` still holds it.
-    func complete(
-        key: IdempotencyKey,
-        token: String,
-        expiresAt: Int64
-    ) async throws(IdempotencyStoreError)
-        -> FenceResult
+    /// Marks the holder's in-progress record completed (until the `expiresAt` of its claim), if `token` still
+    /// holds it.
+    func complete(key: IdempotencyKey, token: String) async throws(IdempotencyStoreError) -> FenceResult
 
     /// Removes the holder's in-progress record (its handler failed), if `token` still holds it.
     func release(key: IdempotencyKey, token: String) async throws(IdempotencyStoreError) -> FenceResult
@@ -68,7 +67,7 @@ public struct IdempotencyRecord: Sendable, Hashable, Codable {
     public var status: Status
     /// The holder's unique token: who may complete or release it.
     public var token: String
-    /// For a completed record, when it expires (wall-clock milliseconds since 1970).
+    /// When the record expires once completed (wall-clock milliseconds since 1970).
     public var expiresAt: Int64?
     /// For an in-progress record, when its holder is taken to have died and another may take over.
     public var inProgressUntil: Int64?
@@ -102,7 +101,7 @@ public struct IdempotencyRecord: Sendable, Hashable, Codable {
     }
 }
 
-/// What ``IdempotencyStore/claim(key:token:payloadHash:inProgressUntil:now:)`` found.
+/// What ``IdempotencyStore/claim(key:token:payloadHash:inProgressUntil:expiresAt:now:)`` found.
 public enum ClaimResult: Sendable, Hashable {
     /// There was no live record: the caller now holds a new in-progress one.
     case claimed

@@ -14,7 +14,14 @@ struct FileStoreTests {
         let store = try folder.store()
         #expect(try await store.record(for: keyA) == nil)
         #expect(
-            try await store.claim(key: keyA, token: "t1", payloadHash: "h", inProgressUntil: 2000, now: 1000)
+            try await store.claim(
+                key: keyA,
+                token: "t1",
+                payloadHash: "h",
+                inProgressUntil: 2000,
+                expiresAt: 10_000,
+                now: 1000
+            )
                 == .claimed
         )
         let held = try #require(try await store.record(for: keyA))
@@ -22,18 +29,39 @@ struct FileStoreTests {
             held.status == .inProgress && held.token == "t1" && held.inProgressUntil == 2000 && held.payloadHash == "h"
         )
         // A live in-progress record is reported, not taken.
-        let busy = try await store.claim(key: keyA, token: "t2", payloadHash: nil, inProgressUntil: 3000, now: 1500)
+        let busy = try await store.claim(
+            key: keyA,
+            token: "t2",
+            payloadHash: nil,
+            inProgressUntil: 3000,
+            expiresAt: 99_000,
+            now: 1500
+        )
         #expect(busy == .inProgress(held))
-        #expect(try await store.complete(key: keyA, token: "t1", expiresAt: 10_000) == .applied)
+        #expect(try await store.complete(key: keyA, token: "t1") == .applied)
         let done = try #require(try await store.record(for: keyA))
-        #expect(done.status == .completed && done.expiresAt == 10_000 && done.inProgressUntil == nil)
+        #expect(done.status == .completed && done.expiresAt == 10_000 && done.token == "t1")
         #expect(
-            try await store.claim(key: keyA, token: "t3", payloadHash: nil, inProgressUntil: 9000, now: 5000)
+            try await store.claim(
+                key: keyA,
+                token: "t3",
+                payloadHash: nil,
+                inProgressUntil: 9000,
+                expiresAt: 99_000,
+                now: 5000
+            )
                 == .completed(done)
         )
         // Expired completed record: claimed afresh, the new holder's now.
         #expect(
-            try await store.claim(key: keyA, token: "t4", payloadHash: nil, inProgressUntil: 20_000, now: 10_000)
+            try await store.claim(
+                key: keyA,
+                token: "t4",
+                payloadHash: nil,
+                inProgressUntil: 20_000,
+                expiresAt: 99_000,
+                now: 10_000
+            )
                 == .claimed
         )
         #expect(try await store.record(for: keyA)?.token == "t4")
@@ -43,19 +71,33 @@ struct FileStoreTests {
     func takeoverAndFencing() async throws {
         let folder = TemporaryFolder()
         let store = try folder.store()
-        _ = try await store.claim(key: keyA, token: "old", payloadHash: nil, inProgressUntil: 2000, now: 1000)
-        let result = try await store.claim(key: keyA, token: "new", payloadHash: nil, inProgressUntil: 9000, now: 2000)
+        _ = try await store.claim(
+            key: keyA,
+            token: "old",
+            payloadHash: nil,
+            inProgressUntil: 2000,
+            expiresAt: 99_000,
+            now: 1000
+        )
+        let result = try await store.claim(
+            key: keyA,
+            token: "new",
+            payloadHash: nil,
+            inProgressUntil: 9000,
+            expiresAt: 99_000,
+            now: 2000
+        )
         guard case .tookOver(let previous) = result else {
             Issue.record("expected a takeover, got \(result)")
             return
         }
         #expect(previous.token == "old")
         // The old holder comes back late: it can neither complete nor release the new holder's record.
-        #expect(try await store.complete(key: keyA, token: "old", expiresAt: 99_000) == .fenced)
+        #expect(try await store.complete(key: keyA, token: "old") == .fenced)
         #expect(try await store.release(key: keyA, token: "old") == .fenced)
         let current = try #require(try await store.record(for: keyA))
         #expect(current.token == "new" && current.status == .inProgress)
-        #expect(try await store.complete(key: keyA, token: "new", expiresAt: 50_000) == .applied)
+        #expect(try await store.complete(key: keyA, token: "new") == .applied)
         // A completed record cannot be released, not even by its holder.
         #expect(try await store.release(key: keyA, token: "new") == .fenced)
     }
@@ -64,13 +106,27 @@ struct FileStoreTests {
     func release() async throws {
         let folder = TemporaryFolder()
         let store = try folder.store()
-        _ = try await store.claim(key: keyB, token: "t", payloadHash: nil, inProgressUntil: 5000, now: 1000)
+        _ = try await store.claim(
+            key: keyB,
+            token: "t",
+            payloadHash: nil,
+            inProgressUntil: 5000,
+            expiresAt: 99_000,
+            now: 1000
+        )
         #expect(try await store.release(key: keyB, token: "t") == .applied)
         #expect(try await store.record(for: keyB) == nil)
         let leaf = folder.path + "/store/records/01/2/"
         #expect(!FileManager.default.fileExists(atPath: leaf + keyB.hex + ".json"))
         #expect(
-            try await store.claim(key: keyB, token: "u", payloadHash: nil, inProgressUntil: 5000, now: 1000) == .claimed
+            try await store.claim(
+                key: keyB,
+                token: "u",
+                payloadHash: nil,
+                inProgressUntil: 5000,
+                expiresAt: 99_000,
+                now: 1000
+            ) == .claimed
         )
     }
 
@@ -78,9 +134,16 @@ struct FileStoreTests {
     func layoutAndPermissions() async throws {
         let folder = TemporaryFolder()
         let store = try folder.store()
-        _ = try await store.claim(key: keyB, token: "t", payloadHash: nil, inProgressUntil: 5000, now: 1000)
+        _ = try await store.claim(
+            key: keyB,
+            token: "t",
+            payloadHash: nil,
+            inProgressUntil: 5000,
+            expiresAt: 99_000,
+            now: 1000
+        )
         let base = folder.path + "/store"
-        let record = base + "/records/01/2/" + keyB.hex + ".json"
+        let record = base + "/records/01/2/" + keyB.hex + ".claim"
         #expect(FileManager.default.fileExists(atPath: record))
         for (path, mode) in [
             (base, 0o700), (base + "/records", 0o700), (base + "/records/01", 0o700), (base + "/records/01/2", 0o700),
@@ -90,6 +153,13 @@ struct FileStoreTests {
             #expect(stat(path, &status) == 0)
             #expect(Int(status.st_mode & 0o777) == mode, "\(path)")
         }
+        #expect(try store.allKeys() == [keyB])
+        // Completing renames the claim to the completed name: the same file, still 0600.
+        #expect(try await store.complete(key: keyB, token: "t") == .applied)
+        let completed = base + "/records/01/2/" + keyB.hex + ".json"
+        var status = stat()
+        #expect(stat(completed, &status) == 0 && Int(status.st_mode & 0o777) == 0o600)
+        #expect(!FileManager.default.fileExists(atPath: record))
         #expect(try store.allKeys() == [keyB])
     }
 
@@ -102,8 +172,15 @@ struct FileStoreTests {
     func corruptFiles(kind: String) async throws {
         let folder = TemporaryFolder()
         let store = try folder.store()
-        _ = try await store.claim(key: keyA, token: "t", payloadHash: nil, inProgressUntil: 5000, now: 1000)
-        _ = try await store.complete(key: keyA, token: "t", expiresAt: 90_000)
+        _ = try await store.claim(
+            key: keyA,
+            token: "t",
+            payloadHash: nil,
+            inProgressUntil: 5000,
+            expiresAt: 90_000,
+            now: 1000
+        )
+        _ = try await store.complete(key: keyA, token: "t")
         let path = folder.path + "/store/records/aa/a/" + keyA.hex + ".json"
         let good = try Data(contentsOf: URL(fileURLWithPath: path))
         try FileManager.default.removeItem(atPath: path)
@@ -123,7 +200,14 @@ struct FileStoreTests {
         default: try Data().write(to: URL(fileURLWithPath: path))
         }
         do {
-            _ = try await store.claim(key: keyA, token: "u", payloadHash: nil, inProgressUntil: 5000, now: 2000)
+            _ = try await store.claim(
+                key: keyA,
+                token: "u",
+                payloadHash: nil,
+                inProgressUntil: 5000,
+                expiresAt: 99_000,
+                now: 2000
+            )
             Issue.record("a bad file must not be read as a record")
         } catch {
             #expect(error.message.contains(path))
@@ -132,7 +216,14 @@ struct FileStoreTests {
         let quarantined = FileIdempotencyStoreTestsSupport.entries(folder.path + "/store/quarantine")
         #expect(quarantined.count == 1 && quarantined[0].hasPrefix(keyA.hex))
         #expect(
-            try await store.claim(key: keyA, token: "v", payloadHash: nil, inProgressUntil: 5000, now: 2000) == .claimed
+            try await store.claim(
+                key: keyA,
+                token: "v",
+                payloadHash: nil,
+                inProgressUntil: 5000,
+                expiresAt: 99_000,
+                now: 2000
+            ) == .claimed
         )
     }
 
@@ -160,10 +251,11 @@ struct FileStoreTests {
                 token: "t",
                 payloadHash: nil,
                 inProgressUntil: 1000 + Int64(index) * 1000,
+                expiresAt: 1000 + Int64(index) * 1000,
                 now: 0
             )
             if index % 2 == 0 {
-                _ = try await store.complete(key: key, token: "t", expiresAt: 1000 + Int64(index) * 1000)
+                _ = try await store.complete(key: key, token: "t")
             }
         }
         #expect(try await store.purgeExpired(now: 3500) == 3)
@@ -183,9 +275,10 @@ struct FileStoreTests {
                         token: "t\(index)",
                         payloadHash: nil,
                         inProgressUntil: 9000,
+                        expiresAt: 99_000,
                         now: 0
                     )
-                    _ = try await store.complete(key: key, token: "t\(index)", expiresAt: 99_000)
+                    _ = try await store.complete(key: key, token: "t\(index)")
                 }
             }
             try await group.waitForAll()
@@ -206,6 +299,7 @@ struct FileStoreTests {
                         token: "t\(index)",
                         payloadHash: nil,
                         inProgressUntil: 9000,
+                        expiresAt: 99_000,
                         now: 0
                     )
                 }

@@ -145,6 +145,7 @@ struct IdempotencyMiddlewareTests {
             token: "other",
             payloadHash: nil,
             inProgressUntil: setup.clock.now + 30_000,
+            expiresAt: 99_000,
             now: setup.clock.now
         )
         let processor = setup.processor([setup.middleware()])
@@ -189,6 +190,7 @@ struct IdempotencyMiddlewareTests {
                 token: "successor",
                 payloadHash: nil,
                 inProgressUntil: setup.clock.now + 60_000,
+                expiresAt: 99_000,
                 now: setup.clock.now
             )
             guard case .tookOver = taken else { throw TestHandlerFailure(itemIdentifier: "m0") }

@@ -42,29 +42,23 @@ final class CountingStore: IdempotencyStore {
         token: String,
         payloadHash: String?,
         inProgressUntil: Int64,
+        expiresAt: Int64,
         now: Int64
-    )
-        async throws(IdempotencyStoreError) -> ClaimResult
-    {
+    ) async throws(IdempotencyStoreError) -> ClaimResult {
         note("claim")
         return try await base.claim(
             key: key,
             token: token,
             payloadHash: payloadHash,
             inProgressUntil: inProgressUntil,
+            expiresAt: expiresAt,
             now: now
         )
     }
 
-    func complete(
-        key: IdempotencyKey,
-        token: String,
-        expiresAt: Int64
-    ) async throws(IdempotencyStoreError)
-        -> FenceResult
-    {
+    func complete(key: IdempotencyKey, token: String) async throws(IdempotencyStoreError) -> FenceResult {
         note("complete")
-        return try await base.complete(key: key, token: token, expiresAt: expiresAt)
+        return try await base.complete(key: key, token: token)
     }
 
     func release(key: IdempotencyKey, token: String) async throws(IdempotencyStoreError) -> FenceResult {

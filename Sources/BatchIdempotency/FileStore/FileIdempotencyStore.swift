@@ -24,8 +24,10 @@ import Darwin
 ///   as record locks) taken without blocking a thread, after an in-process lock so tasks of one process queue in
 ///   order. The lock holder reads, decides and writes; nobody
 ///   else can act between the read and the write.
-/// - **Whole files only.** A record is written to a temporary file and renamed over the key's `.json` file, which
-///   is atomic: a reader sees the old record or the new one, never half of one, whatever instant a writer dies at.
+/// - **Whole files only.** A claim is written to a temporary file and renamed to the key's `.claim` file, which is
+///   atomic: a reader sees the old record or the new one, never half of one, whatever instant a writer dies at.
+///   Completing renames the `.claim` file to the key's `.json` file (the completion's expiry was written with the
+///   claim), so a record costs one file written, not two.
 ///   A writer killed while holding the lock loses it with its process.
 /// - **Names from hashes.** Files are named after the key's SHA-256 (``IdempotencyKey``), in 256 folders of 16
 ///   (the hash's first two hex digits, then the third), so input never reaches a path and a million keys are about
@@ -118,65 +120,62 @@ public final class FileIdempotencyStore: IdempotencyStore {
         token: String,
         payloadHash: String?,
         inProgressUntil: Int64,
+        expiresAt: Int64,
         now: Int64
     ) async throws(IdempotencyStoreError) -> ClaimResult {
         try await withKey(key) { () async throws(IdempotencyStoreError) -> ClaimResult in
-            let existing = try readRecord(key)
+            let done = try readRecord(key, .completed)
+            if let done, !done.isExpired(at: now) { return .completed(done) }
+            let claimed = try readRecord(key, .inProgress)
+            if let claimed, !claimed.isExpired(at: now) { return .inProgress(claimed) }
             let fresh = IdempotencyRecord(
                 key: key.hex,
                 status: .inProgress,
                 token: token,
+                expiresAt: expiresAt,
                 inProgressUntil: inProgressUntil,
                 payloadHash: payloadHash
             )
-            guard let existing, !existing.isExpired(at: now) else {
-                try await writeRecord(fresh, for: key)
-                if let existing, existing.status == .inProgress { return .tookOver(previous: existing) }
-                return .claimed
-            }
-            switch existing.status {
-            case .completed: return .completed(existing)
-            case .inProgress: return .inProgress(existing)
-            }
+            try await writeClaim(fresh, for: key)
+            // An expired completion goes once the new claim is in place; a crash in between leaves it expired.
+            if done != nil { try await remove(path(key, .completed)) }
+            if let claimed { return .tookOver(previous: claimed) }
+            return .claimed
         }
     }
 
-    public func complete(
-        key: IdempotencyKey,
-        token: String,
-        expiresAt: Int64
-    ) async throws(IdempotencyStoreError)
-        -> FenceResult
-    {
+    /// Completing is a rename of the claim file to the completed name: no file is written.
+    public func complete(key: IdempotencyKey, token: String) async throws(IdempotencyStoreError) -> FenceResult {
         try await withKey(key) { () async throws(IdempotencyStoreError) -> FenceResult in
-            guard var record = try readRecord(key), record.token == token, record.status == .inProgress else {
-                return .fenced
+            guard let claimed = try readRecord(key, .inProgress), claimed.token == token else { return .fenced }
+            let from = path(key, .inProgress)
+            let to = path(key, .completed)
+            guard rename(from, to) == 0 else {
+                throw IdempotencyStoreError("cannot complete \(from): \(Self.describe(errno))", code: errno)
             }
-            record.status = .completed
-            record.expiresAt = expiresAt
-            record.inProgressUntil = nil
-            try await writeRecord(record, for: key)
+            try await gate?.flush()
             return .applied
         }
     }
 
     public func release(key: IdempotencyKey, token: String) async throws(IdempotencyStoreError) -> FenceResult {
         try await withKey(key) { () async throws(IdempotencyStoreError) -> FenceResult in
-            guard let record = try readRecord(key), record.token == token, record.status == .inProgress else {
-                return .fenced
-            }
-            try await remove(key)
+            guard let claimed = try readRecord(key, .inProgress), claimed.token == token else { return .fenced }
+            try await remove(path(key, .inProgress))
             return .applied
         }
     }
 
     /// Reads without the key's lock (a record file is always whole), and takes it only to quarantine a bad file.
+    /// A claim, when there is one, is newer than a completion beside it (a completion is renamed from its claim).
     public func record(for key: IdempotencyKey) async throws(IdempotencyStoreError) -> IdempotencyRecord? {
-        do {
-            return try readRecord(key, quarantining: false)
+        do throws(IdempotencyStoreError) {
+            if let claimed = try readRecord(key, .inProgress, quarantining: false) { return claimed }
+            return try readRecord(key, .completed, quarantining: false)
         } catch {
             return try await withKey(key) { () throws(IdempotencyStoreError) -> IdempotencyRecord? in
-                try readRecord(key)
+                if let claimed = try readRecord(key, .inProgress) { return claimed }
+                return try readRecord(key, .completed)
             }
         }
     }
@@ -184,12 +183,15 @@ public final class FileIdempotencyStore: IdempotencyStore {
     public func purgeExpired(now: Int64) async throws(IdempotencyStoreError) -> Int {
         var removed = 0
         for key in try allKeys() {
-            let gone = try await withKey(key) { () async throws(IdempotencyStoreError) -> Bool in
-                guard let record = try? readRecord(key), record.isExpired(at: now) else { return false }
-                try await remove(key)
-                return true
+            removed += try await withKey(key) { () async throws(IdempotencyStoreError) -> Int in
+                var count = 0
+                for status in [IdempotencyRecord.Status.completed, .inProgress] {
+                    guard let record = try? readRecord(key, status), record.isExpired(at: now) else { continue }
+                    try await remove(path(key, status))
+                    count += 1
+                }
+                return count
             }
-            if gone { removed += 1 }
         }
         removeStaleTemporaryFiles(olderThan: now - 3_600_000)
         return removed
@@ -204,8 +206,19 @@ public final class FileIdempotencyStore: IdempotencyStore {
         let records = directory + "/records"
         for first in Self.entries(of: records) where first.utf8.count == 2 {
             for second in Self.entries(of: records + "/" + first) where second.utf8.count == 1 {
-                for name in Self.entries(of: records + "/" + first + "/" + second) where name.hasSuffix(".json") {
-                    if let key = IdempotencyKey(hex: String(name.dropLast(5))) { keys.append(key) }
+                var seen: Set<String> = []
+                for name in Self.entries(of: records + "/" + first + "/" + second) {
+                    let hex: Substring
+                    if name.hasSuffix(".json") {
+                        hex = name.dropLast(5)
+                    } else if name.hasSuffix(".claim") {
+                        hex = name.dropLast(6)
+                    } else {
+                        continue
+                    }
+                    if seen.insert(String(hex)).inserted, let key = IdempotencyKey(hex: String(hex)) {
+                        keys.append(key)
+                    }
                 }
             }
         }
@@ -221,7 +234,10 @@ public final class FileIdempotencyStore: IdempotencyStore {
         return directory + "/records/" + first + "/" + second
     }
 
-    private func recordPath(_ key: IdempotencyKey) -> String { leafDirectory(key) + "/" + key.hex + ".json" }
+    /// A key's file for a state: `<hash>.claim` while in progress, `<hash>.json` once completed.
+    private func path(_ key: IdempotencyKey, _ status: IdempotencyRecord.Status) -> String {
+        leafDirectory(key) + "/" + key.hex + (status == .completed ? ".json" : ".claim")
+    }
     /// The lock of the key's shard: one lock file for the 1/256 of keys that share the hash's first byte. A lock
     /// per shard rather than per key means a lock file is made once per shard, not once per key (creating a file is
     /// the dearest thing the store does), at the price of processes waiting on each other for different keys of
@@ -321,29 +337,32 @@ public final class FileIdempotencyStore: IdempotencyStore {
 
     // MARK: - Reading and writing (with the key held)
 
+    /// A record as its file holds it. The state is the file's name (`.claim` or `.json`), not its content, so that
+    /// completing is a rename.
     private struct FileRecord: Codable {
         var format: String
         var key: String
-        var status: IdempotencyRecord.Status
         var token: String
-        var expiresAt: Int64?
-        var inProgressUntil: Int64?
+        var expiresAt: Int64
+        var inProgressUntil: Int64
         var payloadHash: String?
     }
 
-    /// The key's record, `nil` when it has none; a file that is not a valid record of this key is quarantined and
-    /// reported.
+    /// The key's record in `status`'s file, `nil` when there is none; a file that is not a valid record of this key
+    /// is quarantined and reported.
     private func readRecord(
         _ key: IdempotencyKey,
+        _ status: IdempotencyRecord.Status,
         quarantining: Bool = true
     ) throws(IdempotencyStoreError) -> IdempotencyRecord? {
-        let path = recordPath(key)
+        let path = path(key, status)
         let bytes: [UInt8]
         switch Self.readFile(path) {
         case .missing:
             return nil
         case .failed(let code) where code == EISDIR:
-            throw quarantining ? quarantine(key, reason: "is a folder, not a record") : IdempotencyStoreError(path)
+            throw quarantining
+                ? quarantine(path, key, reason: "is a folder, not a record") : IdempotencyStoreError(path)
         case .failed(let code):
             throw IdempotencyStoreError(
                 "cannot read the idempotency record \(path): \(Self.describe(code))",
@@ -354,17 +373,15 @@ public final class FileIdempotencyStore: IdempotencyStore {
         }
         guard let file = try? JSONDecoder().decode(FileRecord.self, from: Data(bytes)) else {
             guard quarantining else { throw IdempotencyStoreError(path) }
-            throw quarantine(key, reason: "is not a record of this store (\(bytes.count) bytes that are not one)")
+            throw quarantine(path, key, reason: "is not a record of this store (\(bytes.count) bytes that are not one)")
         }
-        guard file.format == Self.recordFormat, file.key == key.hex, !file.token.isEmpty,
-            file.status == .completed ? file.expiresAt != nil : file.inProgressUntil != nil
-        else {
+        guard file.format == Self.recordFormat, file.key == key.hex, !file.token.isEmpty else {
             guard quarantining else { throw IdempotencyStoreError(path) }
-            throw quarantine(key, reason: "is not a record of this key in format \(Self.recordFormat)")
+            throw quarantine(path, key, reason: "is not a record of this key in format \(Self.recordFormat)")
         }
         return IdempotencyRecord(
             key: file.key,
-            status: file.status,
+            status: status,
             token: file.token,
             expiresAt: file.expiresAt,
             inProgressUntil: file.inProgressUntil,
@@ -372,9 +389,8 @@ public final class FileIdempotencyStore: IdempotencyStore {
         )
     }
 
-    /// Moves the key's file to `quarantine/` and gives the error that says so.
-    private func quarantine(_ key: IdempotencyKey, reason: String) -> IdempotencyStoreError {
-        let path = recordPath(key)
+    /// Moves a key's file to `quarantine/` and gives the error that says so.
+    private func quarantine(_ path: String, _ key: IdempotencyKey, reason: String) -> IdempotencyStoreError {
         let folder = directory + "/quarantine"
         try? Self.makeDirectory(folder)
         let target = folder + "/" + key.hex + "." + String(WallClock.nowMilliseconds()) + "." + Self.randomSuffix()
@@ -389,15 +405,14 @@ public final class FileIdempotencyStore: IdempotencyStore {
         )
     }
 
-    /// Writes the record whole: a temporary file renamed over the key's file.
-    private func writeRecord(_ record: IdempotencyRecord, for key: IdempotencyKey) async throws(IdempotencyStoreError) {
+    /// Writes the claim whole: a temporary file renamed over the key's claim file.
+    private func writeClaim(_ record: IdempotencyRecord, for key: IdempotencyKey) async throws(IdempotencyStoreError) {
         let file = FileRecord(
             format: Self.recordFormat,
             key: record.key,
-            status: record.status,
             token: record.token,
-            expiresAt: record.expiresAt,
-            inProgressUntil: record.inProgressUntil,
+            expiresAt: record.expiresAt ?? 0,
+            inProgressUntil: record.inProgressUntil ?? 0,
             payloadHash: record.payloadHash
         )
         let bytes: [UInt8]
@@ -406,7 +421,7 @@ public final class FileIdempotencyStore: IdempotencyStore {
         } catch {
             throw IdempotencyStoreError("cannot encode the idempotency record of \(key): \(error)")
         }
-        let path = recordPath(key)
+        let path = path(key, .inProgress)
         let temporary = leafDirectory(key) + "/" + key.hex + ".tmp-" + Self.randomSuffix()
         try Self.writeNewFile(temporary, bytes, sync: gate != nil && !SyncGate.flushesFileData)
         if let gate {
@@ -428,9 +443,8 @@ public final class FileIdempotencyStore: IdempotencyStore {
         try await gate?.flush()
     }
 
-    /// Removes the key's record.
-    private func remove(_ key: IdempotencyKey) async throws(IdempotencyStoreError) {
-        let path = recordPath(key)
+    /// Removes a key's file.
+    private func remove(_ path: String) async throws(IdempotencyStoreError) {
         if unlink(path) != 0 && errno != ENOENT {
             throw IdempotencyStoreError(
                 "cannot remove the idempotency record \(path): \(Self.describe(errno))",
