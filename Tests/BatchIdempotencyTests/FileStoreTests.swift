@@ -29,39 +29,18 @@ struct FileStoreTests {
             held.status == .inProgress && held.token == "t1" && held.inProgressUntil == 2000 && held.payloadHash == "h"
         )
         // A live in-progress record is reported, not taken.
-        let busy = try await store.claim(
-            key: keyA,
-            token: "t2",
-            payloadHash: nil,
-            inProgressUntil: 3000,
-            expiresAt: 99_000,
-            now: 1500
-        )
+        let busy = try await store.claim(keyA, "t2", until: 3000, now: 1500)
         #expect(busy == .inProgress(held))
         #expect(try await store.complete(key: keyA, token: "t1") == .applied)
         let done = try #require(try await store.record(for: keyA))
         #expect(done.status == .completed && done.expiresAt == 10_000 && done.token == "t1")
         #expect(
-            try await store.claim(
-                key: keyA,
-                token: "t3",
-                payloadHash: nil,
-                inProgressUntil: 9000,
-                expiresAt: 99_000,
-                now: 5000
-            )
+            try await store.claim(keyA, "t3", until: 9000, now: 5000)
                 == .completed(done)
         )
         // Expired completed record: claimed afresh, the new holder's now.
         #expect(
-            try await store.claim(
-                key: keyA,
-                token: "t4",
-                payloadHash: nil,
-                inProgressUntil: 20_000,
-                expiresAt: 99_000,
-                now: 10_000
-            )
+            try await store.claim(keyA, "t4", until: 20_000, now: 10_000)
                 == .claimed
         )
         #expect(try await store.record(for: keyA)?.token == "t4")
@@ -71,22 +50,8 @@ struct FileStoreTests {
     func takeoverAndFencing() async throws {
         let folder = TemporaryFolder()
         let store = try folder.store()
-        _ = try await store.claim(
-            key: keyA,
-            token: "old",
-            payloadHash: nil,
-            inProgressUntil: 2000,
-            expiresAt: 99_000,
-            now: 1000
-        )
-        let result = try await store.claim(
-            key: keyA,
-            token: "new",
-            payloadHash: nil,
-            inProgressUntil: 9000,
-            expiresAt: 99_000,
-            now: 2000
-        )
+        _ = try await store.claim(keyA, "old", until: 2000, now: 1000)
+        let result = try await store.claim(keyA, "new", until: 9000, now: 2000)
         guard case .tookOver(let previous) = result else {
             Issue.record("expected a takeover, got \(result)")
             return
@@ -106,27 +71,13 @@ struct FileStoreTests {
     func release() async throws {
         let folder = TemporaryFolder()
         let store = try folder.store()
-        _ = try await store.claim(
-            key: keyB,
-            token: "t",
-            payloadHash: nil,
-            inProgressUntil: 5000,
-            expiresAt: 99_000,
-            now: 1000
-        )
+        _ = try await store.claim(keyB, "t", until: 5000, now: 1000)
         #expect(try await store.release(key: keyB, token: "t") == .applied)
         #expect(try await store.record(for: keyB) == nil)
         let leaf = folder.path + "/store/records/01/2/"
-        #expect(!FileManager.default.fileExists(atPath: leaf + keyB.hex + ".json"))
+        #expect(!FileManager.default.fileExists(atPath: leaf + keyB.hex + ".claim"))
         #expect(
-            try await store.claim(
-                key: keyB,
-                token: "u",
-                payloadHash: nil,
-                inProgressUntil: 5000,
-                expiresAt: 99_000,
-                now: 1000
-            ) == .claimed
+            try await store.claim(keyB, "u", until: 5000, now: 1000) == .claimed
         )
     }
 
@@ -134,14 +85,7 @@ struct FileStoreTests {
     func layoutAndPermissions() async throws {
         let folder = TemporaryFolder()
         let store = try folder.store()
-        _ = try await store.claim(
-            key: keyB,
-            token: "t",
-            payloadHash: nil,
-            inProgressUntil: 5000,
-            expiresAt: 99_000,
-            now: 1000
-        )
+        _ = try await store.claim(keyB, "t", until: 5000, now: 1000)
         let base = folder.path + "/store"
         let record = base + "/records/01/2/" + keyB.hex + ".claim"
         #expect(FileManager.default.fileExists(atPath: record))
@@ -172,14 +116,7 @@ struct FileStoreTests {
     func corruptFiles(kind: String) async throws {
         let folder = TemporaryFolder()
         let store = try folder.store()
-        _ = try await store.claim(
-            key: keyA,
-            token: "t",
-            payloadHash: nil,
-            inProgressUntil: 5000,
-            expiresAt: 90_000,
-            now: 1000
-        )
+        _ = try await store.claim(keyA, "t", until: 5000, expiresAt: 90_000, now: 1000)
         _ = try await store.complete(key: keyA, token: "t")
         let path = folder.path + "/store/records/aa/a/" + keyA.hex + ".json"
         let good = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -200,14 +137,7 @@ struct FileStoreTests {
         default: try Data().write(to: URL(fileURLWithPath: path))
         }
         do {
-            _ = try await store.claim(
-                key: keyA,
-                token: "u",
-                payloadHash: nil,
-                inProgressUntil: 5000,
-                expiresAt: 99_000,
-                now: 2000
-            )
+            _ = try await store.claim(keyA, "u", until: 5000, now: 2000)
             Issue.record("a bad file must not be read as a record")
         } catch {
             #expect(error.message.contains(path))
@@ -216,14 +146,7 @@ struct FileStoreTests {
         let quarantined = FileIdempotencyStoreTestsSupport.entries(folder.path + "/store/quarantine")
         #expect(quarantined.count == 1 && quarantined[0].hasPrefix(keyA.hex))
         #expect(
-            try await store.claim(
-                key: keyA,
-                token: "v",
-                payloadHash: nil,
-                inProgressUntil: 5000,
-                expiresAt: 99_000,
-                now: 2000
-            ) == .claimed
+            try await store.claim(keyA, "v", until: 5000, now: 2000) == .claimed
         )
     }
 
@@ -247,10 +170,9 @@ struct FileStoreTests {
         let keys = (0..<6).map { IdempotencyKey(hex: String(format: "%064x", $0 + 1))! }
         for (index, key) in keys.enumerated() {
             _ = try await store.claim(
-                key: key,
-                token: "t",
-                payloadHash: nil,
-                inProgressUntil: 1000 + Int64(index) * 1000,
+                key,
+                "t",
+                until: 1000 + Int64(index) * 1000,
                 expiresAt: 1000 + Int64(index) * 1000,
                 now: 0
             )
@@ -270,14 +192,7 @@ struct FileStoreTests {
             for index in 0..<64 {
                 group.addTask {
                     let key = IdempotencyKey(hex: String(format: "%064x", index + 100))!
-                    _ = try await store.claim(
-                        key: key,
-                        token: "t\(index)",
-                        payloadHash: nil,
-                        inProgressUntil: 9000,
-                        expiresAt: 99_000,
-                        now: 0
-                    )
+                    _ = try await store.claim(key, "t\(index)", until: 9000, now: 0)
                     _ = try await store.complete(key: key, token: "t\(index)")
                 }
             }
@@ -294,14 +209,7 @@ struct FileStoreTests {
         let results = try await withThrowingTaskGroup(of: ClaimResult.self) { group in
             for index in 0..<32 {
                 group.addTask {
-                    try await store.claim(
-                        key: keyA,
-                        token: "t\(index)",
-                        payloadHash: nil,
-                        inProgressUntil: 9000,
-                        expiresAt: 99_000,
-                        now: 0
-                    )
+                    try await store.claim(keyA, "t\(index)", until: 9000, now: 0)
                 }
             }
             var all: [ClaimResult] = []

@@ -77,3 +77,24 @@ final class CountingStore: IdempotencyStore {
 
 let keyA = IdempotencyKey(hex: String(repeating: "a", count: 64))!
 let keyB = IdempotencyKey(hex: "0123456789abcdef" + String(repeating: "0", count: 48))!
+
+extension IdempotencyStore {
+    /// A claim with the arguments tests vary, the others fixed.
+    func claim(
+        _ key: IdempotencyKey,
+        _ token: String,
+        until inProgressUntil: Int64,
+        expiresAt: Int64 = 99_000,
+        now: Int64,
+        payloadHash: String? = nil
+    ) async throws(IdempotencyStoreError) -> ClaimResult {
+        try await claim(
+            key: key,
+            token: token,
+            payloadHash: payloadHash,
+            inProgressUntil: inProgressUntil,
+            expiresAt: expiresAt,
+            now: now
+        )
+    }
+}
