@@ -281,24 +281,20 @@ public final class FileIdempotencyStore: IdempotencyStore {
         let clock = ContinuousClock()
         let giveUp = clock.now + lockTimeout
         var wait = Duration.microseconds(200)
+        // Shard lock files are made once and never removed, so the descriptor opened here stays the one to lock.
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw IdempotencyStoreError("cannot open the lock file \(path): \(Self.describe(errno))", code: errno)
+        }
         while true {
-            let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-            guard descriptor >= 0 else {
-                throw IdempotencyStoreError("cannot open the lock file \(path): \(Self.describe(errno))", code: errno)
-            }
-            if Self.tryLock(descriptor) {
-                // The file may have been removed (by a release or a purge) between our open and our lock: then
-                // the lock guards nothing, and we start again on the file now at the path.
-                if Self.sameFile(descriptor, path) { return descriptor }
-                close(descriptor)
-                continue
-            }
+            if Self.tryLock(descriptor) { return descriptor }
             let reason = errno
-            close(descriptor)
             guard reason == EAGAIN || reason == EACCES || reason == EINTR else {
+                close(descriptor)
                 throw IdempotencyStoreError("cannot lock \(path): \(Self.describe(reason))", code: reason)
             }
             guard clock.now < giveUp else {
+                close(descriptor)
                 throw IdempotencyStoreError(
                     "another process has held the lock on \(path) for over \(lockTimeout); giving up on this record"
                 )
@@ -326,13 +322,6 @@ public final class FileIdempotencyStore: IdempotencyStore {
         #else
         return fcntl(descriptor, F_SETLK, &lock) == 0
         #endif
-    }
-
-    private static func sameFile(_ descriptor: Int32, _ path: String) -> Bool {
-        var opened = stat()
-        var named = stat()
-        guard fstat(descriptor, &opened) == 0, stat(path, &named) == 0 else { return false }
-        return opened.st_dev == named.st_dev && opened.st_ino == named.st_ino
     }
 
     // MARK: - Reading and writing (with the key held)
