@@ -20,6 +20,10 @@ public struct IdempotencyKeySource: Sendable {
 
     let kind: Kind
 
+    private init(kind: Kind) {
+        self.kind = kind
+    }
+
     /// The record's stable identity, as its source keeps it across redeliveries: the SQS `messageId`, the
     /// Kinesis `eventID` (shard and sequence number) or else the sequence number, the DynamoDB `SequenceNumber`,
     /// the Kafka topic-partition and offset; for a record type of your own, its item identifier. The default.
@@ -38,6 +42,16 @@ public struct IdempotencyKeySource: Sendable {
     /// Your own choice; `nil` means the record has no key.
     public static func custom(_ key: @escaping @Sendable (any BatchRecord) -> String?) -> IdempotencyKeySource {
         IdempotencyKeySource(kind: .custom(key))
+    }
+
+    /// The source a configuration names: `identity`, `payload` or `json:<dotted.path>`; `nil` for anything else.
+    public init?(name: String) {
+        switch name {
+        case "identity": self = .recordIdentity
+        case "payload": self = .payload
+        case _ where name.hasPrefix("json:") && name.count > 5: self = .jsonPath(String(name.dropFirst(5)))
+        default: return nil
+        }
     }
 
     /// The part of `record` this source names, or `nil` when the record has none.

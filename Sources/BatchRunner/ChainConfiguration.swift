@@ -55,6 +55,30 @@ public struct ChainConfiguration: Sendable {
         case timeout(Duration)
         /// `faultInjection`.
         case faultInjection(FaultInjectionMiddleware)
+
+        /// The middleware of this step; an idempotency step opens its file store.
+        ///
+        /// - Parameter metricsFactory: where `RecordsReplayed` goes, unless the step's configuration names a factory.
+        /// - Throws: ``IdempotencyStoreError`` when the store cannot be opened.
+        public func makeMiddleware(
+            metricsFactory: (any MetricsFactory)? = nil
+        ) throws(IdempotencyStoreError) -> any RecordMiddleware {
+            switch self {
+            case .retry(let strategy):
+                return RetryMiddleware(strategy: strategy)
+            case .idempotency(var configuration, let directory, let durable):
+                let store = try FileIdempotencyStore(
+                    directory: directory,
+                    durability: durable ? .durable : .processCrashSafe
+                )
+                if configuration.metricsFactory == nil { configuration.metricsFactory = metricsFactory }
+                return IdempotencyMiddleware(store: store, configuration: configuration)
+            case .timeout(let timeout):
+                return TimeoutMiddleware(timeout: timeout)
+            case .faultInjection(let middleware):
+                return middleware
+            }
+        }
     }
 
     /// Reads a configuration file (`.json`, `.yaml`, `.yml`; JSON is read as YAML, of which it is a part).
@@ -103,25 +127,10 @@ public struct ChainConfiguration: Sendable {
     /// - Parameter metricsFactory: where the idempotency middleware's `RecordsReplayed` goes, unless set in code.
     public func makeMiddleware(metricsFactory: (any MetricsFactory)? = nil) throws -> [any RecordMiddleware] {
         try middleware.map { step -> any RecordMiddleware in
-            switch step {
-            case .retry(let strategy):
-                return RetryMiddleware(strategy: strategy)
-            case .idempotency(var configuration, let directory, let durable):
-                let store: FileIdempotencyStore
-                do {
-                    store = try FileIdempotencyStore(
-                        directory: directory,
-                        durability: durable ? .durable : .processCrashSafe
-                    )
-                } catch {
-                    throw ConfigurationError(message: "\(source): idempotency.store: \(error)")
-                }
-                if configuration.metricsFactory == nil { configuration.metricsFactory = metricsFactory }
-                return IdempotencyMiddleware(store: store, configuration: configuration)
-            case .timeout(let timeout):
-                return TimeoutMiddleware(timeout: timeout)
-            case .faultInjection(let middleware):
-                return middleware
+            do {
+                return try step.makeMiddleware(metricsFactory: metricsFactory)
+            } catch {
+                throw ConfigurationError(message: "\(source): idempotency.store: \(error)")
             }
         }
     }

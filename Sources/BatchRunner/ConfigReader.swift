@@ -350,14 +350,10 @@ struct ConfigReader {
             try boolean(file, "durable", path: filePath, variable: variable("store", "file", "durable")) ?? false
         var configuration = IdempotencyMiddleware.Configuration()
         if let key = try text(fields, "key", path: path, variable: variable("key")) {
-            switch key {
-            case "identity": configuration.keySource = .recordIdentity
-            case "payload": configuration.keySource = .payload
-            case _ where key.hasPrefix("json:") && key.count > 5:
-                configuration.keySource = .jsonPath(String(key.dropFirst(5)))
-            default:
+            guard let source = IdempotencyKeySource(name: key) else {
                 throw error(path + ".key", "must be identity, payload or json:<path>, not \"\(key)\"")
             }
+            configuration.keySource = source
         }
         func seconds(_ key: String, minimum: Double) throws -> Duration? {
             try number(fields, key, path: path, variable: variable(key), minimum: minimum).map {

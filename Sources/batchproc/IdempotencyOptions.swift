@@ -1,6 +1,7 @@
 import ArgumentParser
 import BatchIdempotency
 import BatchProcessing
+import BatchRunner
 import CoreMetrics
 
 /// The options that put idempotency in `batchproc process`'s chain.
@@ -55,34 +56,30 @@ struct IdempotencyOptions: ParsableArguments {
     }
 
     func keySource() throws -> IdempotencyKeySource {
-        switch key {
-        case "identity": return .recordIdentity
-        case "payload": return .payload
-        case _ where key.hasPrefix("json:") && key.count > 5: return .jsonPath(String(key.dropFirst(5)))
-        default:
+        guard let source = IdempotencyKeySource(name: key) else {
             throw ValidationError("--idempotency-key must be identity, payload or json:PATH, not '\(key)'")
         }
+        return source
     }
 
-    /// The middleware, or `nil` without `--idempotency-store`.
-    func middleware(metricsFactory: any MetricsFactory) throws -> IdempotencyMiddleware? {
+    /// The middleware, or `nil` without `--idempotency-store`: the same step a chain file's `idempotency` makes.
+    func middleware(metricsFactory: any MetricsFactory) throws -> (any RecordMiddleware)? {
         guard let store else { return nil }
-        let fileStore: FileIdempotencyStore
-        do {
-            fileStore = try FileIdempotencyStore(directory: store, durability: durable ? .durable : .processCrashSafe)
-        } catch {
-            throw UsageError(message: error.message)
-        }
-        return IdempotencyMiddleware(
-            store: fileStore,
-            configuration: .init(
+        let step = ChainConfiguration.Step.idempotency(
+            .init(
                 keySource: try keySource(),
                 namespace: namespace,
                 expiry: .milliseconds(Int64(expiry * 1000)),
                 inProgressExpiry: .milliseconds(Int64(inProgressExpiry * 1000)),
-                validatesPayload: validatePayload,
-                metricsFactory: metricsFactory
-            )
+                validatesPayload: validatePayload
+            ),
+            storeDirectory: store,
+            durable: durable
         )
+        do {
+            return try step.makeMiddleware(metricsFactory: metricsFactory)
+        } catch {
+            throw UsageError(message: error.message)
+        }
     }
 }
