@@ -533,6 +533,8 @@ public final class FileIdempotencyStore: IdempotencyStore {
             let entries = Self.entries(of: directory).filter {
                 $0 != "records" && $0 != "quarantine" && !$0.hasPrefix("FORMAT.tmp-")
             }
+            // Another process may have put FORMAT in place since we looked: look again, at what it wrote.
+            if entries == ["FORMAT"] { return try checkFormat() }
             guard entries.isEmpty else {
                 throw IdempotencyStoreError(
                     "\(directory) is not empty and is not an idempotency file store (no FORMAT file); give an empty "
