@@ -48,17 +48,11 @@ enum EventDecoding {
                 return (try decode(DynamoDBEvent.self, from: bytes).records.map(AnyBatchRecord.dynamoDB), .dynamoDB)
             case .some(let kafka) where kafka.isKafka:
                 var event = try decode(KafkaEvent.self, from: bytes)
-                if let order = JSONKeyOrder.keys(ofObjectAt: "records", in: bytes) {
-                    event.reorderPartitions(as: order)
-                }
+                event.restoreDeliveredOrder(from: bytes)
                 // A forced `kafka` reads either flavour; the event says which.
                 let named = event.eventSource.flatMap { BatchEventSource(eventSourceField: $0) }
                 let eventSource = named?.isKafka == true ? event.source : kafka
-                let records = event.records.map { record in
-                    var record = record
-                    record.source = eventSource
-                    return AnyBatchRecord.kafka(record)
-                }
+                let records = event.records(source: eventSource).map(AnyBatchRecord.kafka)
                 return (records, eventSource)
             case .some(let other):
                 throw .invalidConfiguration(

@@ -1,3 +1,5 @@
+import BatchProcessingJSONSupport
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -44,6 +46,11 @@ public struct KafkaEvent: Codable, Sendable, Equatable {
     /// Decodes an event from its JSON bytes, keeping the delivered order of its partitions.
     public init(jsonBytes: [UInt8]) throws {
         self = try JSONDecoder().decode(KafkaEvent.self, from: Data(jsonBytes))
+        restoreDeliveredOrder(from: jsonBytes)
+    }
+
+    /// Puts the partitions in the order the `records` object of `jsonBytes` (this event's JSON) lists them.
+    mutating func restoreDeliveredOrder(from jsonBytes: [UInt8]) {
         if let order = JSONKeyOrder.keys(ofObjectAt: CodingKeys.records.rawValue, in: jsonBytes) {
             reorderPartitions(as: order)
         }
@@ -57,9 +64,11 @@ public struct KafkaEvent: Codable, Sendable, Equatable {
 
     /// Every record, partition by partition in delivered order, each partition's records in list order; each
     /// record knows the event's source.
-    public var records: [Record] {
-        let source = self.source
-        return partitions.flatMap { partition in
+    public var records: [Record] { records(source: source) }
+
+    /// Every record, as ``records``, each with `source` as its source.
+    func records(source: BatchEventSource) -> [Record] {
+        partitions.flatMap { partition in
             partition.records.map { record in
                 var record = record
                 record.source = source
@@ -158,7 +167,7 @@ public struct KafkaEvent: Codable, Sendable, Equatable {
                     .init(
                         codingPath: codingPath,
                         debugDescription:
-                            "the key \(Self.quoted(key)) does not name a topic-partition; expected \"<topic>-<partition>\""
+                            "the key \(JSONText.quoted(key)) does not name a topic-partition; expected \"<topic>-<partition>\""
                     )
                 )
             }
@@ -169,7 +178,7 @@ public struct KafkaEvent: Codable, Sendable, Equatable {
                         .init(
                             codingPath: codingPath + [IndexKey(index), NamedCodingKey("topic")],
                             debugDescription:
-                                "the record's topic \(Self.quoted(recordTopic)) is not the topic of its key \(Self.quoted(key))"
+                                "the record's topic \(JSONText.quoted(recordTopic)) is not the topic of its key \(JSONText.quoted(key))"
                         )
                     )
                 }
@@ -178,7 +187,7 @@ public struct KafkaEvent: Codable, Sendable, Equatable {
                         .init(
                             codingPath: codingPath + [IndexKey(index), NamedCodingKey("partition")],
                             debugDescription:
-                                "the record's partition \(recordPartition) is not the partition of its key \(Self.quoted(key))"
+                                "the record's partition \(recordPartition) is not the partition of its key \(JSONText.quoted(key))"
                         )
                     )
                 }
@@ -186,8 +195,6 @@ public struct KafkaEvent: Codable, Sendable, Equatable {
             self.init(topic: topic, partition: number, records: records)
             self.key = key
         }
-
-        private static func quoted(_ text: String) -> String { "\"" + text + "\"" }
     }
 
     /// A position in a list, as a coding key.
