@@ -7,7 +7,7 @@ import Foundation
 #endif
 
 /// A value read from a configuration file, JSON or YAML, before it is checked against what the chain takes.
-enum ConfigValue: Sendable, Equatable {
+enum ConfigValue: Sendable {
     case null
     case bool(Bool)
     case number(Double)
@@ -15,18 +15,6 @@ enum ConfigValue: Sendable, Equatable {
     case array([ConfigValue])
     /// Keys in the order the file gives them, so messages can follow the file.
     case object([(String, ConfigValue)])
-
-    static func == (lhs: ConfigValue, rhs: ConfigValue) -> Bool {
-        switch (lhs, rhs) {
-        case (.null, .null): true
-        case (.bool(let a), .bool(let b)): a == b
-        case (.number(let a), .number(let b)): a == b
-        case (.string(let a), .string(let b)): a == b
-        case (.array(let a), .array(let b)): a == b
-        case (.object(let a), .object(let b)): a.map(\.0) == b.map(\.0) && a.map(\.1) == b.map(\.1)
-        default: false
-        }
-    }
 
     /// Parses a YAML document (JSON is YAML too, so one parser reads both).
     static func parse(_ text: String) throws -> ConfigValue {

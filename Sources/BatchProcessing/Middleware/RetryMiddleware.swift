@@ -75,8 +75,7 @@ public struct RetryMiddleware: RecordMiddleware {
             do {
                 try await next(record, context)
                 return
-            } catch let handlerError {
-                let error = handlerError
+            } catch {
                 guard context.attempt < strategy.maxAttempts, !(error is CancellationError), isRetryable(error),
                     !Task.isCancelled
                 else { throw error }
@@ -98,8 +97,8 @@ public struct RetryMiddleware: RecordMiddleware {
                         try await clock.sleep(until: clock.now + delay, tolerance: nil)
                     } catch _ {
                         // Cancelled while waiting (deadline, shutdown): the record failed with what the handler
-                        // last threw, which says more than the cancellation does.
-                        throw handlerError
+                        // last threw (`error`, not the sleep's), which says more than the cancellation does.
+                        throw error
                     }
                 }
                 context.attempt += 1
