@@ -6,18 +6,6 @@ import Testing
 struct CommandLineKafkaTests {
     static func path(_ name: String) -> String { Fixture.url(name).path }
 
-    @Test(
-        "AWS's MSK and self-managed samples answer with an empty response",
-        arguments: [
-            "aws-msk.json", "aws-self-managed-kafka.json", "kafka-partitions.json", "kafka-many-partitions.json",
-        ]
-    )
-    func samples(name: String) async throws {
-        let output = try await Batchproc.run(["process", Self.path(name)])
-        #expect(output.status == 0, "\(output.stderr)")
-        #expect(output.stdout == "{\"batchItemFailures\":[]}\n")
-    }
-
     @Test("--fail names a Kafka record as <topic>-<partition>@<offset>; the rest of its partition is skipped")
     func failByTopicPartitionOffset() async throws {
         let output = try await Batchproc.run([

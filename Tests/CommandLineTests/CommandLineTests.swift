@@ -65,7 +65,8 @@ struct CommandLineTests {
         "Each sample event succeeds with an empty response on one line of stdout",
         arguments: [
             "sam-sqs.json", "sam-kinesis.json", "sam-dynamodb.json", "sqs-fifo.json", "kinesis-encrypted.json",
-            "dynamodb-all-types.json",
+            "dynamodb-all-types.json", "aws-msk.json", "aws-self-managed-kafka.json", "kafka-partitions.json",
+            "kafka-many-partitions.json",
         ]
     )
     func samples(fixture: String) async throws {
