@@ -221,6 +221,48 @@ struct FileStoreTests {
     }
 }
 
+@Suite("File store: waiting for another process's lock")
+struct FileStoreLockWaitTests {
+    /// Holds the shard's lock as another process would: an open-file-description lock on a separate open of the lock
+    /// file conflicts with the store's own, even inside one process.
+    static func holdShardLock(_ path: String) throws -> Int32 {
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        try #require(descriptor >= 0)
+        var lock = flock()
+        lock.l_type = Int16(F_WRLCK)
+        lock.l_whence = Int16(SEEK_SET)
+        #if os(Linux)
+        try #require(fcntl(descriptor, 37, &lock) == 0)  // F_OFD_SETLK
+        #else
+        try #require(fcntl(descriptor, F_SETLK, &lock) == 0)
+        #endif
+        return descriptor
+    }
+
+    @Test("A claim waiting for a held lock stops when its task is cancelled, saying so, and the key is untouched")
+    func cancelledWhileWaiting() async throws {
+        let folder = TemporaryFolder()
+        let store = try folder.store()
+        // Make the shard's folders and lock file, then hold its lock from "another process".
+        _ = try await store.claim(keyB, "first", until: 5000, now: 1000)
+        #expect(try await store.release(key: keyB, token: "first") == .applied)
+        let held = try Self.holdShardLock(folder.path + "/store/records/01/.lock")
+        let waiting = Task { try await store.claim(keyB, "second", until: 5000, now: 1000) }
+        try await Task.sleep(for: .milliseconds(50))
+        waiting.cancel()
+        let outcome = await waiting.result
+        close(held)
+        guard case .failure(let error) = outcome else {
+            Issue.record("the claim went ahead while another process held the lock: \(outcome)")
+            return
+        }
+        // The store's lock timeout is 10 s: a cancelled wait ends with its own message, not the timeout's.
+        #expect("\(error)".contains("cancelled while waiting for the lock"), "\(error)")
+        #expect(try await store.record(for: keyB) == nil)
+        #expect(try await store.claim(keyB, "third", until: 5000, now: 1000) == .claimed)
+    }
+}
+
 enum FileIdempotencyStoreTestsSupport {
     static func entries(_ path: String) -> [String] {
         (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []

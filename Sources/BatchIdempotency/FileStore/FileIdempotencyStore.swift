@@ -299,7 +299,13 @@ public final class FileIdempotencyStore: IdempotencyStore {
                     "another process has held the lock on \(path) for over \(lockTimeout); giving up on this record"
                 )
             }
-            try? await Task.sleep(for: wait)
+            do {
+                try await Task.sleep(for: wait)
+            } catch {
+                // Cancelled while waiting: stop trying rather than spin without sleeping until the timeout.
+                close(descriptor)
+                throw IdempotencyStoreError("cancelled while waiting for the lock on \(path)")
+            }
             wait = min(wait * 2, .milliseconds(20))
         }
     }
