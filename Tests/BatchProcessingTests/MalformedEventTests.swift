@@ -66,7 +66,7 @@ struct MalformedEventTests {
 
     @Test("A record that is not an object is refused, naming its index")
     func recordNotObject() async throws {
-        let error = await malformed(#"{"Records": [{"eventSource": "aws:sqs"}, 7]}"#)
+        let error = await malformed(#"{"Records": [{"messageId": "a", "eventSource": "aws:sqs"}, 7]}"#)
         #expect(error?.recordIndex == 1)
         #expect(error?.message.contains("record 1") == true)
     }
@@ -109,7 +109,9 @@ struct MalformedEventTests {
 
     @Test("Records from two sources in one batch are refused")
     func mixedSources() async throws {
-        let error = await malformed(#"{"Records": [{"eventSource": "aws:sqs"}, {"eventSource": "aws:kinesis"}]}"#)
+        let error = await malformed(
+            #"{"Records": [{"messageId": "a", "eventSource": "aws:sqs"}, {"eventSource": "aws:kinesis"}]}"#
+        )
         #expect(error?.recordIndex == 1)
     }
 

@@ -1,26 +1,32 @@
 import BatchProcessingJSONSupport
 
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-
-/// The one place where event JSON becomes models. Everything the processor reads from bytes goes through here,
-/// so a faster decoder can replace Foundation's without touching anything else.
+/// The one place where event JSON becomes models. Everything the processor reads from bytes goes through here: one
+/// pass over the bytes with ``JSONScanner`` and the hand-written readers of `EventReaders.swift`, source detection
+/// included.
 enum EventDecoding {
-    /// Decodes a whole event of a known shape.
-    static func decode<Event: Decodable>(_ type: Event.Type, from bytes: [UInt8]) throws(BatchProcessingError) -> Event
-    {
+    /// Runs `read` over `bytes`, which must hold one JSON value and nothing after it, and turns the reader's errors
+    /// into ``BatchProcessingError``s that name the byte offset, the record and the field.
+    static func read<T>(
+        _ bytes: [UInt8],
+        source: BatchEventSource?,
+        _ read: (inout JSONScanner) throws(JSONReadError) -> T
+    ) throws(BatchProcessingError) -> T {
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
             throw .malformedEvent("the event is empty; expected a JSON object with a \"Records\" array")
         }
-        do {
-            return try JSONDecoder().decode(type, from: Data(bytes))
-        } catch let error as DecodingError {
-            throw translate(error)
-        } catch {
-            throw .malformedEvent("the event could not be read: \(error)", underlying: error)
+        let result: Result<T, JSONReadError> = bytes.withUnsafeBufferPointer { buffer in
+            var scanner = JSONScanner(buffer)
+            do throws(JSONReadError) {
+                let value = try read(&scanner)
+                try scanner.expectEnd()
+                return .success(value)
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch result {
+        case .success(let value): return value
+        case .failure(let error): throw translate(error, source: source)
         }
     }
 
@@ -30,54 +36,41 @@ enum EventDecoding {
         from bytes: [UInt8],
         source forcedSource: BatchEventSource?
     ) throws(BatchProcessingError) -> (records: [AnyBatchRecord], source: BatchEventSource?) {
-        let source: BatchEventSource?
-        if let forcedSource {
-            source = forcedSource
-        } else {
-            source = try detectSource(probe(bytes))
+        if let forcedSource, !forcedSource.isReadableRaw {
+            throw .invalidConfiguration(
+                "the raw API reads \(BatchEventSource.all.map(\.name).joined(separator: ", ")) events, not "
+                    + "\(forcedSource.name); decode \(forcedSource.name) records yourself and pass them to process(_:)"
+            )
         }
         do throws(BatchProcessingError) {
-            switch source {
-            case .none:
-                return ([], nil)
-            case .some(.sqs):
-                return (try decode(SQSEvent.self, from: bytes).records.map(AnyBatchRecord.sqs), .sqs)
-            case .some(.kinesis):
-                return (try decode(KinesisEvent.self, from: bytes).records.map(AnyBatchRecord.kinesis), .kinesis)
-            case .some(.dynamoDB):
-                return (try decode(DynamoDBEvent.self, from: bytes).records.map(AnyBatchRecord.dynamoDB), .dynamoDB)
-            case .some(let kafka) where kafka.isKafka:
-                var event = try decode(KafkaEvent.self, from: bytes)
-                event.restoreDeliveredOrder(from: bytes)
-                // A forced `kafka` reads either flavour; the event says which.
-                let named = event.eventSource.flatMap { BatchEventSource(eventSourceField: $0) }
-                let eventSource = named?.isKafka == true ? event.source : kafka
-                let records = event.records(source: eventSource).map(AnyBatchRecord.kafka)
-                return (records, eventSource)
-            case .some(let other):
-                throw .invalidConfiguration(
-                    "the raw API reads \(BatchEventSource.all.map(\.name).joined(separator: ", ")) events, not "
-                        + "\(other.name); decode \(other.name) records yourself and pass them to process(_:)"
-                )
+            let event = try read(bytes, source: forcedSource) { scanner throws(JSONReadError) in
+                try RawEvent(reading: &scanner, forcedSource: forcedSource)
             }
+            return try event.records(forcedSource: forcedSource)
         } catch {
             // With a forced source, a record that says it comes from elsewhere fails on a field its real source
-            // does not have: say what it really is. (Only on failure, so the happy path parses the event once.)
-            if let forcedSource, let mismatch = try? mismatchedSource(in: bytes, forced: forcedSource) {
+            // does not have: say what it really is. (Only on failure, so the happy path reads the event once.)
+            if let forcedSource, let mismatch = mismatchedSource(in: bytes, forced: forcedSource) {
                 throw mismatch
             }
-            throw error.withEventSource(source)
+            throw error
         }
     }
 
     /// The error for the first record (or Kafka event) whose `eventSource` names another source than `forced`.
-    private static func mismatchedSource(
-        in bytes: [UInt8],
-        forced: BatchEventSource
-    ) throws(BatchProcessingError) -> BatchProcessingError? {
+    private static func mismatchedSource(in bytes: [UInt8], forced: BatchEventSource) -> BatchProcessingError? {
+        guard
+            let outline = try? read(
+                bytes,
+                source: forced,
+                { scanner throws(JSONReadError) in
+                    try Outline(reading: &scanner)
+                }
+            )
+        else { return nil }
         let index: Int?
         let field: String
-        switch try probe(bytes) {
+        switch outline {
         case .records(let named):
             guard let found = named.firstIndex(where: { $0 != nil && $0 != forced.rawValue }), let name = named[found]
             else { return nil }
@@ -100,193 +93,523 @@ enum EventDecoding {
         )
     }
 
-    /// What an event's outline says of its source.
-    enum Outline {
-        /// A `Records` array (SQS, Kinesis, DynamoDB Streams): each record's `eventSource`, `nil` where absent.
-        case records([String?])
-        /// A Kafka event's `records` object: the event's `eventSource`, `nil` when absent.
-        case kafka(String?)
-    }
-
-    private struct Probe: Decodable {
-        struct Record: Decodable {
-            var eventSource: String?
-        }
-        var outline: Outline
-
-        enum CodingKeys: String, CodingKey {
-            case Records, records, eventSource
-        }
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            if let records = try container.decodeIfPresent([Record].self, forKey: .Records) {
-                outline = .records(records.map(\.eventSource))
-            } else if container.contains(.records), try !container.decodeNil(forKey: .records) {
-                outline = .kafka(try container.decodeIfPresent(String.self, forKey: .eventSource))
-            } else {
-                throw DecodingError.keyNotFound(
-                    CodingKeys.Records,
-                    .init(
-                        codingPath: [],
-                        debugDescription:
-                            "the event has neither a \"Records\" array (SQS, Kinesis, DynamoDB Streams) nor a "
-                            + "\"records\" object (Kafka)"
-                    )
-                )
-            }
-        }
-    }
-
-    /// The event's outline: records with their `eventSource`, or a Kafka event with its own.
-    static func probe(_ bytes: [UInt8]) throws(BatchProcessingError) -> Outline {
-        try decode(Probe.self, from: bytes).outline
-    }
-
     /// The source the event names; an error when a record's (or the Kafka event's) is missing, unknown or
     /// different from the others'.
     static func detectSource(from bytes: [UInt8]) throws(BatchProcessingError) -> BatchEventSource? {
-        try detectSource(probe(bytes))
-    }
-
-    private static func detectSource(_ outline: Outline) throws(BatchProcessingError) -> BatchEventSource? {
-        let known = BatchEventSource.all.map(\.name).joined(separator: ", ")
+        let outline = try read(bytes, source: nil) { scanner throws(JSONReadError) in try Outline(reading: &scanner) }
         switch outline {
-        case .kafka(let field):
-            guard let field else {
-                throw .malformedEvent(
-                    "the Kafka event has no eventSource, so the source cannot be detected; name the source "
-                        + "explicitly (kafka)",
-                    field: "eventSource"
-                )
-            }
-            guard let source = BatchEventSource(eventSourceField: field), source.isKafka else {
-                throw .malformedEvent(
-                    "the event has a \"records\" object, as Kafka events do, but its eventSource is "
-                        + "\(JSONText.quoted(field)); expected aws:kafka or SelfManagedKafka",
-                    field: "eventSource"
-                )
-            }
-            return source
+        case .kafka(let field): return try kafkaSource(named: field)
         case .records(let named):
             var detected: BatchEventSource?
             for (index, field) in named.enumerated() {
-                guard let field else {
-                    throw .malformedEvent(
-                        "record \(index) has no eventSource, so the source cannot be detected; name the source "
-                            + "explicitly (\(known))",
-                        recordIndex: index,
-                        field: "eventSource",
-                        eventSource: detected
-                    )
-                }
-                guard let source = BatchEventSource(eventSourceField: field), !source.isKafka else {
-                    throw .malformedEvent(
-                        "record \(index) has an unknown eventSource \(JSONText.quoted(field)); expected one of "
-                            + [BatchEventSource.sqs, .kinesis, .dynamoDB].map(\.rawValue).joined(separator: ", "),
-                        recordIndex: index,
-                        field: "eventSource",
-                        eventSource: detected
-                    )
-                }
-                if let detected, detected != source {
-                    throw .malformedEvent(
-                        "record \(index) has eventSource \(source) but the batch started with \(detected); a batch "
-                            + "comes from one source",
-                        recordIndex: index,
-                        field: "eventSource",
-                        eventSource: detected
-                    )
-                }
-                detected = source
+                detected = try recordSource(named: field, index: index, detected: detected)
             }
             return detected
         }
     }
 
-    /// Turns a `DecodingError` into an error that names the record index and the field.
-    static func translate(_ error: DecodingError) -> BatchProcessingError {
-        let (path, detail): ([any CodingKey], String) =
-            switch error {
-            case .keyNotFound(let key, let context):
-                (context.codingPath + [key], "is missing")
-            case .valueNotFound(_, let context):
-                (context.codingPath, "is null: \(describe(context))")
-            case .typeMismatch(_, let context):
-                (context.codingPath, "has the wrong type: \(describe(context))")
-            case .dataCorrupted(let context):
-                (context.codingPath, "is invalid: \(describe(context))")
-            @unknown default:
-                ([], "\(error)")
-            }
+    // MARK: - Detection rules
 
-        if path.isEmpty {
-            if case .dataCorrupted(let context) = error {
-                return .malformedEvent("the event is not valid JSON: \(describe(context))", underlying: error)
-            }
-            return .malformedEvent(
-                "the event must be a JSON object with a \"Records\" array: \(detail)",
-                underlying: error
+    /// The source a Kafka event's `eventSource` names.
+    static func kafkaSource(named field: String?) throws(BatchProcessingError) -> BatchEventSource {
+        guard let field else {
+            throw .malformedEvent(
+                "the Kafka event has no eventSource, so the source cannot be detected; name the source "
+                    + "explicitly (kafka)",
+                field: "eventSource"
             )
         }
-        if path[0].stringValue == "records", path.count > 1 {
-            // A Kafka event: records grouped by topic-partition.
-            let partition = path[1].stringValue
-            var place = "topic-partition \(JSONText.quoted(partition))"
-            if path.count > 2, let position = path[2].intValue { place += ", record \(position)" }
-            let rest = Array(path.dropFirst(3))
-            let field = fieldPath(path)
-            let what = rest.isEmpty ? "\(detail)" : "field \(fieldPath(rest)) \(detail)"
-            return .malformedEvent("\(place): \(what)", field: field, underlying: error)
-        }
-        guard path[0].stringValue == "Records" else {
-            return .malformedEvent(
-                "field \(fieldPath(path)) \(detail)",
-                field: fieldPath(path),
-                underlying: error
+        guard let source = BatchEventSource(eventSourceField: field), source.isKafka else {
+            throw .malformedEvent(
+                "the event has a \"records\" object, as Kafka events do, but its eventSource is "
+                    + "\(JSONText.quoted(field)); expected aws:kafka or SelfManagedKafka",
+                field: "eventSource"
             )
         }
-        guard path.count > 1, let index = path[1].intValue else {
-            return .malformedEvent(
-                "\"Records\" \(detail); it must be an array of records",
-                field: "Records",
-                underlying: error
-            )
-        }
-        let rest = Array(path.dropFirst(2))
-        if rest.isEmpty {
-            return .malformedEvent(
-                "record \(index) \(detail); each record must be a JSON object",
+        return source
+    }
+
+    /// The source record `index` names, checked against the one the batch started with.
+    static func recordSource(
+        named field: String?,
+        index: Int,
+        detected: BatchEventSource?
+    ) throws(BatchProcessingError) -> BatchEventSource {
+        guard let field else {
+            throw .malformedEvent(
+                "record \(index) has no eventSource, so the source cannot be detected; name the source "
+                    + "explicitly (\(BatchEventSource.all.map(\.name).joined(separator: ", ")))",
                 recordIndex: index,
-                underlying: error
+                field: "eventSource",
+                eventSource: detected
             )
         }
-        let field = fieldPath(rest)
-        return .malformedEvent(
-            "record \(index): field \(field) \(detail)",
-            recordIndex: index,
-            field: field,
-            underlying: error
+        if let detected, field == detected.rawValue { return detected }
+        guard let source = BatchEventSource(eventSourceField: field), !source.isKafka else {
+            throw .malformedEvent(
+                "record \(index) has an unknown eventSource \(JSONText.quoted(field)); expected one of "
+                    + [BatchEventSource.sqs, .kinesis, .dynamoDB].map(\.rawValue).joined(separator: ", "),
+                recordIndex: index,
+                field: "eventSource",
+                eventSource: detected
+            )
+        }
+        if let detected, detected != source {
+            throw .malformedEvent(
+                "record \(index) has eventSource \(source) but the batch started with \(detected); a batch "
+                    + "comes from one source",
+                recordIndex: index,
+                field: "eventSource",
+                eventSource: detected
+            )
+        }
+        return source
+    }
+
+    // MARK: - Errors
+
+    /// Turns a reader's error into one that names the byte offset, the record index and the field.
+    static func translate(_ error: JSONReadError, source: BatchEventSource?) -> BatchProcessingError {
+        if let detection = error.detection { return detection }
+        let source = error.source ?? source
+        let path = error.path
+        var recordIndex: Int?
+        var place: String?
+        var rest: ArraySlice<JSONReadError.PathPart> = path[...]
+        if case .key("Records") = path.first, path.count > 1, case .index(let index) = path[1] {
+            recordIndex = index
+            place = "record \(index)"
+            rest = path.dropFirst(2)
+        } else if case .key("records") = path.first, path.count > 1, case .key(let partition) = path[1] {
+            place = "topic-partition \(JSONText.quoted(partition))"
+            rest = path.dropFirst(2)
+            if case .index(let index) = rest.first {
+                place! += ", record \(index)"
+                rest = rest.dropFirst()
+            }
+        }
+        let field = rest.isEmpty ? nil : fieldPath(rest)
+        let byte = "byte \(error.offset)"
+        switch error.kind {
+        case .syntax:
+            let location = [place, field.map { "field \($0)" }].compactMap { $0 }.joined(separator: ", ")
+            return .malformedEvent(
+                "the event is not valid JSON at \(byte)" + (location.isEmpty ? "" : " (\(location))") + ": "
+                    + error.reason,
+                recordIndex: recordIndex,
+                field: field,
+                eventSource: source
+            )
+        case .shape:
+            let message: String
+            if path.isEmpty {
+                message = "the event \(error.reason) (\(byte))"
+            } else if let place {
+                if let field {
+                    message = "\(place): field \(field) \(error.reason) (\(byte))"
+                } else if recordIndex != nil {
+                    message = "\(place) \(error.reason) (\(byte)); each record must be a JSON object"
+                } else {
+                    message = "\(place): \(error.reason) (\(byte))"
+                }
+            } else if case .key("Records") = path.first, path.count == 1 {
+                message = "\"Records\" \(error.reason) (\(byte)); it must be an array of records"
+            } else {
+                message = "field \(field ?? "") \(error.reason) (\(byte))"
+            }
+            return .malformedEvent(message, recordIndex: recordIndex, field: field, eventSource: source)
+        }
+    }
+
+    private static func fieldPath(_ path: ArraySlice<JSONReadError.PathPart>) -> String {
+        var text = ""
+        for part in path {
+            switch part {
+            case .index(let index): text += "[\(index)]"
+            case .key(let key): text += text.isEmpty ? key : "." + key
+            }
+        }
+        return text
+    }
+}
+
+extension BatchEventSource {
+    /// Whether the raw API reads events of this source.
+    var isReadableRaw: Bool { self == .sqs || self == .kinesis || self == .dynamoDB || isKafka }
+}
+
+// MARK: - The event's outline
+
+/// What an event's outline says of its source, read without the records' other fields.
+enum Outline {
+    /// A `Records` array (SQS, Kinesis, DynamoDB Streams): each record's `eventSource`, `nil` where absent.
+    case records([String?])
+    /// A Kafka event's `records` object: the event's `eventSource`, `nil` when absent.
+    case kafka(String?)
+
+    init(reading scanner: inout JSONScanner) throws(JSONReadError) {
+        let start = scanner.offset
+        try RawEvent.beginEvent(&scanner)
+        var first = true
+        var seen = SeenKeys()
+        var named: [String?]?
+        var kafka = false
+        var eventSource: String?
+        while true {
+            let position = scanner.offset
+            guard let key = try scanner.nextKey(first: &first) else { break }
+            if key.matches("Records") {
+                try seen.insert(0, "Records", at: position, in: scanner)
+                named = try scanner.member("Records") {
+                    (scanner: inout JSONScanner) throws(JSONReadError) -> [String?]? in
+                    if try scanner.takeNull() { return nil }
+                    try scanner.beginArray()
+                    var sources: [String?] = []
+                    var more = true
+                    while try scanner.nextElement(first: &more) {
+                        let index = sources.count
+                        do throws(JSONReadError) {
+                            sources.append(try RawEvent.peekEventSource(&scanner))
+                            try scanner.skipValue()
+                        } catch {
+                            throw error.at(.index(index))
+                        }
+                    }
+                    return sources
+                }
+            } else if key.matches("records") {
+                try seen.insert(1, "records", at: position, in: scanner)
+                kafka = try scanner.peek() != UInt8(ascii: "n")
+                try scanner.skipValue()
+            } else if key.matches("eventSource") {
+                try seen.insert(2, "eventSource", at: position, in: scanner)
+                eventSource = try scanner.optionalString("eventSource")
+            } else {
+                try seen.insertOther(key, at: position, in: scanner)
+                try scanner.skipValue()
+            }
+        }
+        if let named {
+            self = .records(named)
+        } else if kafka {
+            self = .kafka(eventSource)
+        } else {
+            throw RawEvent.noRecords(scanner, at: start)
+        }
+    }
+}
+
+// MARK: - A whole event, one pass
+
+/// An event as the raw API reads it: SQS, Kinesis or DynamoDB records (a `Records` array), or a Kafka event.
+struct RawEvent {
+    enum Body {
+        case sqs([SQSEvent.Message])
+        case kinesis([KinesisEvent.Record])
+        case dynamoDB([DynamoDBEvent.Record])
+        /// A `Records` array with no records: the source stays unknown unless forced.
+        case empty
+        case kafka(KafkaEvent)
+    }
+
+    var body: Body
+
+    /// Checks the root is an object, with a message that says what an event is when it is another JSON value.
+    static func beginEvent(_ scanner: inout JSONScanner) throws(JSONReadError) {
+        let start = scanner.offset
+        if try scanner.peek() != UInt8(ascii: "{") {
+            // Valid JSON of another type is a shape error; anything else, the syntax error it is.
+            try scanner.skipValue()
+            try scanner.expectEnd()
+            throw scanner.shapeError(
+                "is not a JSON object; it must be one, with a \"Records\" array (SQS, Kinesis, DynamoDB Streams) or a "
+                    + "\"records\" object (Kafka)",
+                at: start
+            )
+        }
+        try scanner.beginObject()
+    }
+
+    static func noRecords(_ scanner: JSONScanner, at position: Int) -> JSONReadError {
+        scanner.shapeError(
+            "has neither a \"Records\" array (SQS, Kinesis, DynamoDB Streams) nor a \"records\" object (Kafka)",
+            at: position
         )
     }
 
-    private static func fieldPath(_ path: [any CodingKey]) -> String {
-        var text = ""
-        for key in path {
-            if let index = key.intValue {
-                text += "[\(index)]"
-            } else {
-                text += text.isEmpty ? key.stringValue : "." + key.stringValue
+    /// A record's `eventSource`, read ahead without moving the scanner; `nil` when the record has none. Throws
+    /// when the record is not an object, or its syntax is wrong before the `eventSource` member.
+    static func peekEventSource(_ scanner: inout JSONScanner) throws(JSONReadError) -> String? {
+        var ahead = scanner
+        try ahead.beginObject()
+        var first = true
+        while let key = try ahead.nextKey(first: &first) {
+            if key.matches("eventSource") {
+                return try ahead.optionalString("eventSource")
             }
+            try ahead.skipValue()
         }
-        return text
+        return nil
     }
 
-    private static func describe(_ context: DecodingError.Context) -> String {
-        var text = context.debugDescription
-        if let underlying = context.underlyingError {
-            text += " (\(underlying))"
+    init(reading scanner: inout JSONScanner, forcedSource: BatchEventSource?) throws(JSONReadError) {
+        let start = scanner.offset
+        try Self.beginEvent(&scanner)
+        var first = true
+        var seen = SeenKeys()
+        var records: Body?
+        var kafka: KafkaEvent?
+        var kafkaProblem: JSONReadError?
+        var eventSource: String?
+        var eventSourceArn: String?
+        var bootstrapServers: String?
+        while true {
+            let position = scanner.offset
+            guard let key = try scanner.nextKey(first: &first) else { break }
+            if key.matches("Records") {
+                try seen.insert(0, "Records", at: position, in: scanner)
+                records = try scanner.member("Records") { (scanner: inout JSONScanner) throws(JSONReadError) -> Body? in
+                    if forcedSource?.isKafka == true {
+                        // Not this event's shape: the error below names what is missing.
+                        try scanner.skipValue()
+                        return nil
+                    }
+                    return try Self.readRecords(&scanner, forcedSource: forcedSource)
+                }
+            } else if key.matches("records") {
+                try seen.insert(1, "records", at: position, in: scanner)
+                let valueStart = scanner.mark
+                do throws(JSONReadError) {
+                    kafka = try scanner.member("records") {
+                        (scanner: inout JSONScanner) throws(JSONReadError) -> KafkaEvent? in
+                        if let forcedSource, !forcedSource.isKafka {
+                            // Not this event's shape: the error below names what is missing.
+                            try scanner.skipValue()
+                            return nil
+                        }
+                        if try scanner.takeNull() { return nil }
+                        return KafkaEvent(partitions: try KafkaEvent.readPartitions(&scanner))
+                    }
+                } catch  where error.kind == .shape {
+                    // The reference reads a `Records` array first when there is one: keep a shape error for when
+                    // there is not, and go on checking the syntax.
+                    kafkaProblem = error
+                    scanner.rewind(to: valueStart)
+                    try scanner.skipValue()
+                }
+            } else if key.matches("eventSource") {
+                try seen.insert(2, "eventSource", at: position, in: scanner)
+                eventSource = try scanner.optionalString("eventSource")
+            } else if key.matches("eventSourceArn") {
+                try seen.insert(3, "eventSourceArn", at: position, in: scanner)
+                eventSourceArn = try scanner.optionalString("eventSourceArn")
+            } else if key.matches("bootstrapServers") {
+                try seen.insert(4, "bootstrapServers", at: position, in: scanner)
+                bootstrapServers = try scanner.optionalString("bootstrapServers")
+            } else {
+                try seen.insertOther(key, at: position, in: scanner)
+                try scanner.skipValue()
+            }
         }
-        return text
+        if let records {
+            body = records
+            return
+        }
+        if let forcedSource, !forcedSource.isKafka {
+            throw scanner.missing("Records", at: scanner.offset &- 1)
+        }
+        if let kafkaProblem { throw kafkaProblem }
+        guard var kafka else {
+            if forcedSource?.isKafka == true {
+                throw scanner.missing("records", at: scanner.offset &- 1)
+            }
+            throw Self.noRecords(scanner, at: start)
+        }
+        kafka.eventSource = eventSource
+        kafka.eventSourceArn = eventSourceArn
+        kafka.bootstrapServers = bootstrapServers
+        body = .kafka(kafka)
+    }
+
+    /// The `Records` array, each record read with its source's reader: the forced source's, or the one the first
+    /// record's `eventSource` names (the others must name the same).
+    private static func readRecords(
+        _ scanner: inout JSONScanner,
+        forcedSource: BatchEventSource?
+    ) throws(JSONReadError) -> Body? {
+        if try scanner.takeNull() { return nil }
+        try scanner.beginArray()
+        var more = true
+        guard try scanner.nextElement(first: &more) else { return .empty }
+        let source: BatchEventSource
+        if let forcedSource {
+            source = forcedSource
+        } else {
+            let named: String?
+            do throws(JSONReadError) {
+                named = try peekEventSource(&scanner)
+            } catch {
+                throw error.at(.index(0))
+            }
+            do throws(BatchProcessingError) {
+                source = try EventDecoding.recordSource(named: named, index: 0, detected: nil)
+            } catch {
+                throw JSONReadError(detection: error)
+            }
+        }
+        let check = forcedSource == nil
+        do throws(JSONReadError) {
+            return try readEach(&scanner, as: source, check: check)
+        } catch {
+            var error = error
+            error.source = error.source ?? source
+            throw error
+        }
+    }
+
+    private static func readEach(
+        _ scanner: inout JSONScanner,
+        as source: BatchEventSource,
+        check: Bool
+    ) throws(JSONReadError) -> Body {
+        switch source {
+        case .kinesis:
+            return .kinesis(
+                try readEach(&scanner, source: source, check: check) { scanner throws(JSONReadError) in
+                    try KinesisEvent.Record(reading: &scanner)
+                }
+            )
+        case .dynamoDB:
+            return .dynamoDB(
+                try readEach(&scanner, source: source, check: check) { scanner throws(JSONReadError) in
+                    try DynamoDBEvent.Record(reading: &scanner)
+                }
+            )
+        default:
+            return .sqs(
+                try readEach(&scanner, source: source, check: check) { scanner throws(JSONReadError) in
+                    try SQSEvent.Message(reading: &scanner)
+                }
+            )
+        }
+    }
+
+    /// Reads the records of an array whose first element is next, checking each names `source` when `check`.
+    private static func readEach<Record: SourceNamingRecord>(
+        _ scanner: inout JSONScanner,
+        source: BatchEventSource,
+        check: Bool,
+        _ read: (inout JSONScanner) throws(JSONReadError) -> Record
+    ) throws(JSONReadError) -> [Record] {
+        var records: [Record] = []
+        var more = false
+        repeat {
+            let index = records.count
+            let record: Record
+            do throws(JSONReadError) {
+                record = try read(&scanner)
+            } catch {
+                throw error.at(.index(index))
+            }
+            if check {
+                do throws(BatchProcessingError) {
+                    _ = try EventDecoding.recordSource(named: record.eventSource, index: index, detected: source)
+                } catch {
+                    throw JSONReadError(detection: error)
+                }
+            }
+            records.append(record)
+        } while try scanner.nextElement(first: &more)
+        return records
+    }
+
+    /// The records and the source, by the detection rules.
+    func records(
+        forcedSource: BatchEventSource?
+    ) throws(BatchProcessingError) -> (records: [AnyBatchRecord], source: BatchEventSource?) {
+        switch body {
+        case .empty: return ([], forcedSource)
+        case .sqs(let messages): return (messages.map(AnyBatchRecord.sqs), forcedSource ?? .sqs)
+        case .kinesis(let records): return (records.map(AnyBatchRecord.kinesis), forcedSource ?? .kinesis)
+        case .dynamoDB(let records): return (records.map(AnyBatchRecord.dynamoDB), forcedSource ?? .dynamoDB)
+        case .kafka(let event):
+            let source: BatchEventSource
+            if let forcedSource {
+                // A forced `kafka` reads either flavour; the event says which.
+                let named = event.eventSource.flatMap { BatchEventSource(eventSourceField: $0) }
+                source = named?.isKafka == true ? event.source : forcedSource
+            } else {
+                source = try EventDecoding.kafkaSource(named: event.eventSource)
+            }
+            return (event.records(source: source).map(AnyBatchRecord.kafka), source)
+        }
+    }
+}
+
+extension JSONReadError {
+    /// Carries a detection rule's error through the reader as it is.
+    init(detection: BatchProcessingError) {
+        self.init(kind: .shape, offset: 0, reason: detection.message, detection: detection)
+    }
+}
+
+/// The records of SQS, Kinesis and DynamoDB Streams events say where they come from.
+protocol SourceNamingRecord: BatchRecord {
+    var eventSource: String? { get }
+}
+
+extension SQSEvent.Message: SourceNamingRecord {}
+extension KinesisEvent.Record: SourceNamingRecord {}
+extension DynamoDBEvent.Record: SourceNamingRecord {}
+
+extension KafkaEvent {
+    /// Reads a Kafka event (the `records` object is required; a `Records` array is not this event's shape).
+    init(readingEvent scanner: inout JSONScanner) throws(JSONReadError) {
+        let raw = try RawEvent(reading: &scanner, forcedSource: .kafka)
+        guard case .kafka(let event) = raw.body else {
+            throw scanner.shapeError("has no \"records\" object, which a Kafka event needs")
+        }
+        self = event
+    }
+
+    /// The `records` object: partitions in the order the event lists them.
+    static func readPartitions(_ scanner: inout JSONScanner) throws(JSONReadError) -> [TopicPartition] {
+        try scanner.beginObject()
+        var first = true
+        var partitions: [TopicPartition] = []
+        var keys: Set<String> = []
+        while true {
+            let position = scanner.offset
+            guard let key = try scanner.nextKey(first: &first) else { break }
+            let name = key.string
+            guard keys.insert(name).inserted else { throw scanner.duplicate(name, at: position) }
+            do throws(JSONReadError) {
+                if try scanner.peek() == UInt8(ascii: "n") { throw scanner.shapeError("is null: expected an array") }
+                try scanner.beginArray()
+                var list: [Record] = []
+                var more = true
+                while try scanner.nextElement(first: &more) {
+                    let index = list.count
+                    do throws(JSONReadError) {
+                        list.append(try Record(reading: &scanner))
+                    } catch {
+                        throw error.at(.index(index))
+                    }
+                }
+                switch TopicPartition.check(key: name, records: list) {
+                case .valid(let topic, let number):
+                    var partition = TopicPartition(topic: topic, partition: number, records: list)
+                    partition.key = name
+                    partitions.append(partition)
+                case .badKey(let message):
+                    throw scanner.shapeError("is invalid: " + message, at: position)
+                case .badRecord(let index, let field, let message):
+                    throw scanner.shapeError("is invalid: " + message, at: position).at(.key(field)).at(.index(index))
+                }
+            } catch {
+                throw error.at(.key(name))
+            }
+        }
+        return partitions
     }
 }

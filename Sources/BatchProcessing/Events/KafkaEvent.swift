@@ -43,16 +43,14 @@ public struct KafkaEvent: Codable, Sendable, Equatable {
         self.partitions = partitions
     }
 
-    /// Decodes an event from its JSON bytes, keeping the delivered order of its partitions.
-    public init(jsonBytes: [UInt8]) throws {
-        self = try JSONDecoder().decode(KafkaEvent.self, from: Data(jsonBytes))
-        restoreDeliveredOrder(from: jsonBytes)
-    }
-
-    /// Puts the partitions in the order the `records` object of `jsonBytes` (this event's JSON) lists them.
-    mutating func restoreDeliveredOrder(from jsonBytes: [UInt8]) {
-        if let order = JSONKeyOrder.keys(ofObjectAt: CodingKeys.records.rawValue, in: jsonBytes) {
-            reorderPartitions(as: order)
+    /// Decodes an event from its JSON bytes, keeping the delivered order of its partitions, with the package's
+    /// one-pass reader (the fast path the processor's raw API uses).
+    ///
+    /// - Throws: ``BatchProcessingError`` (``BatchProcessingError/Code/malformedEvent``) naming the byte offset, the
+    ///   topic-partition, the record and the field.
+    public init(jsonBytes: [UInt8]) throws(BatchProcessingError) {
+        self = try EventDecoding.read(jsonBytes, source: .kafka) { scanner throws(JSONReadError) in
+            try KafkaEvent(readingEvent: &scanner)
         }
     }
 
@@ -118,15 +116,6 @@ public struct KafkaEvent: Codable, Sendable, Equatable {
         }
     }
 
-    /// Puts the partitions in the order of `keys` (the written order of the `records` object).
-    mutating func reorderPartitions(as keys: [String]) {
-        var position: [String: Int] = [:]
-        for (index, key) in keys.enumerated() where position[key] == nil { position[key] = index }
-        partitions = partitions.enumerated().sorted {
-            (position[$0.element.key] ?? Int.max, $0.offset) < (position[$1.element.key] ?? Int.max, $1.offset)
-        }.map(\.element)
-    }
-
     /// One topic-partition's records, as the `records` object groups them.
     public struct TopicPartition: Sendable, Equatable {
         /// The key in the event: `"<topic>-<partition>"`.
@@ -160,44 +149,57 @@ public struct KafkaEvent: Codable, Sendable, Equatable {
         }
 
         init(key: String, records: [Record], codingPath: [any CodingKey]) throws {
+            switch Self.check(key: key, records: records) {
+            case .valid(let topic, let number):
+                self.init(topic: topic, partition: number, records: records)
+                self.key = key
+            case .badKey(let message):
+                throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: message))
+            case .badRecord(let index, let field, let message):
+                throw DecodingError.dataCorrupted(
+                    .init(codingPath: codingPath + [IndexKey(index), NamedCodingKey(field)], debugDescription: message)
+                )
+            }
+        }
+
+        /// What a partition's key and records say: its topic and number, or what is wrong.
+        enum Check {
+            case valid(topic: String, partition: Int)
+            case badKey(String)
+            case badRecord(index: Int, field: String, message: String)
+        }
+
+        static func check(key: String, records: [Record]) -> Check {
             guard let dash = key.lastIndex(of: "-"), let number = Int(key[key.index(after: dash)...]), number >= 0,
                 dash != key.startIndex
             else {
-                throw DecodingError.dataCorrupted(
-                    .init(
-                        codingPath: codingPath,
-                        debugDescription:
-                            "the key \(JSONText.quoted(key)) does not name a topic-partition; expected \"<topic>-<partition>\""
-                    )
+                return .badKey(
+                    "the key \(JSONText.quoted(key)) does not name a topic-partition; expected \"<topic>-<partition>\""
                 )
             }
             let topic = String(key[..<dash])
             for (index, record) in records.enumerated() {
                 if let recordTopic = record.topic, recordTopic != topic {
-                    throw DecodingError.dataCorrupted(
-                        .init(
-                            codingPath: codingPath + [IndexKey(index), NamedCodingKey("topic")],
-                            debugDescription:
-                                "the record's topic \(JSONText.quoted(recordTopic)) is not the topic of its key \(JSONText.quoted(key))"
-                        )
+                    return .badRecord(
+                        index: index,
+                        field: "topic",
+                        message:
+                            "the record's topic \(JSONText.quoted(recordTopic)) is not the topic of its key \(JSONText.quoted(key))"
                     )
                 }
                 if let recordPartition = record.partition, recordPartition != number {
-                    throw DecodingError.dataCorrupted(
-                        .init(
-                            codingPath: codingPath + [IndexKey(index), NamedCodingKey("partition")],
-                            debugDescription:
-                                "the record's partition \(recordPartition) is not the partition of its key \(JSONText.quoted(key))"
-                        )
+                    return .badRecord(
+                        index: index,
+                        field: "partition",
+                        message:
+                            "the record's partition \(recordPartition) is not the partition of its key \(JSONText.quoted(key))"
                     )
                 }
             }
-            self.init(topic: topic, partition: number, records: records)
-            self.key = key
+            return .valid(topic: topic, partition: number)
         }
     }
 
-    /// A position in a list, as a coding key.
     struct IndexKey: CodingKey {
         var intValue: Int?
         var stringValue: String { "Index \(intValue ?? 0)" }
@@ -339,6 +341,11 @@ public struct KafkaEvent: Codable, Sendable, Equatable {
         public var numbers: [Int]
 
         /// A header with these bytes.
+        init(name: String, numbers: [Int]) {
+            self.name = name
+            self.numbers = numbers
+        }
+
         public init(name: String, bytes: [UInt8]) {
             self.name = name
             self.numbers = bytes.map(Int.init)
