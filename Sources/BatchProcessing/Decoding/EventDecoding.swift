@@ -42,15 +42,20 @@ enum EventDecoding {
                     + "\(forcedSource.name); decode \(forcedSource.name) records yourself and pass them to process(_:)"
             )
         }
+        let body = try readEvent(bytes, source: forcedSource)
+        return try RawEvent(body: body).records(forcedSource: forcedSource)
+    }
+
+    /// Reads a whole event, of `source` when given; on failure, says so when the event names another source.
+    static func readEvent(_ bytes: [UInt8], source: BatchEventSource?) throws(BatchProcessingError) -> RawEvent.Body {
         do throws(BatchProcessingError) {
-            let event = try read(bytes, source: forcedSource) { scanner throws(JSONReadError) in
-                try RawEvent(reading: &scanner, forcedSource: forcedSource)
+            return try read(bytes, source: source) { scanner throws(JSONReadError) in
+                try RawEvent(reading: &scanner, forcedSource: source).body
             }
-            return try event.records(forcedSource: forcedSource)
         } catch {
             // With a forced source, a record that says it comes from elsewhere fails on a field its real source
             // does not have: say what it really is. (Only on failure, so the happy path reads the event once.)
-            if let forcedSource, let mismatch = mismatchedSource(in: bytes, forced: forcedSource) {
+            if let source, let mismatch = mismatchedSource(in: bytes, forced: source) {
                 throw mismatch
             }
             throw error
@@ -314,6 +319,10 @@ struct RawEvent {
 
     var body: Body
 
+    init(body: Body) {
+        self.body = body
+    }
+
     /// Checks the root is an object, with a message that says what an event is when it is another JSON value.
     static func beginEvent(_ scanner: inout JSONScanner) throws(JSONReadError) {
         let start = scanner.offset
@@ -563,15 +572,6 @@ extension KinesisEvent.Record: SourceNamingRecord {}
 extension DynamoDBEvent.Record: SourceNamingRecord {}
 
 extension KafkaEvent {
-    /// Reads a Kafka event (the `records` object is required; a `Records` array is not this event's shape).
-    init(readingEvent scanner: inout JSONScanner) throws(JSONReadError) {
-        let raw = try RawEvent(reading: &scanner, forcedSource: .kafka)
-        guard case .kafka(let event) = raw.body else {
-            throw scanner.shapeError("has no \"records\" object, which a Kafka event needs")
-        }
-        self = event
-    }
-
     /// The `records` object: partitions in the order the event lists them.
     static func readPartitions(_ scanner: inout JSONScanner) throws(JSONReadError) -> [TopicPartition] {
         try scanner.beginObject()

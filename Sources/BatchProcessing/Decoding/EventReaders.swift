@@ -182,6 +182,7 @@ extension SQSEvent.Attributes {
         try scanner.beginObject()
         var first = true
         var values: [String: String] = [:]
+        var nulls: [String] = []
         while true {
             let position = scanner.offset
             guard let key = try scanner.nextKey(first: &first) else { break }
@@ -204,11 +205,9 @@ extension SQSEvent.Attributes {
                 default:
                     throw scanner.shapeError("has the wrong type: an attribute value must be a string")
                 }
-                // A duplicate is refused even when one of the two was null.
-                if values[name] != nil || (value == nil && values.keys.contains(name)) {
-                    throw scanner.duplicate(name, at: position)
-                }
-                if let value { values[name] = value }
+                // A duplicate is refused even when one of the two was null (and so left out).
+                if values[name] != nil || nulls.contains(name) { throw scanner.duplicate(name, at: position) }
+                if let value { values[name] = value } else { nulls.append(name) }
             } catch {
                 throw error.at(.key(name))
             }

@@ -305,42 +305,58 @@ struct JSONScanner {
     private static let ones: UInt64 = 0x0101_0101_0101_0101
     private static let highs: UInt64 = 0x8080_8080_8080_8080
 
-    /// From an opening quote at `offset`, finds the closing quote, noting whether the string has escapes or
-    /// bytes above ASCII. Throws on a control character or the end of the input. Does not move `offset`.
+    /// The index of the first quote, backslash or control character at or after `index` (`bytes.count` when
+    /// there is none), and whether a byte above ASCII comes before it.
     @inline(__always)
-    private func scanStringEnd() throws(JSONReadError) -> (quote: Int, escaped: Bool, ascii: Bool) {
-        var index = offset &+ 1
+    private func findSpecial(from index: Int) -> (index: Int, sawHigh: Bool) {
+        var index = index
         let count = bytes.count
-        var ascii = true
-        guard let base = bytes.baseAddress else { throw syntaxError("the event ends inside a string") }
-        // Eight bytes at a time while none is a quote, a backslash, a control character or above ASCII.
+        var seen: UInt64 = 0
+        guard let base = bytes.baseAddress else { return (count, false) }
+        // Eight bytes at a time while none is a quote, a backslash or a control character. (The zero-byte tests
+        // can be wrong only above a byte that truly matches, and the byte loop below settles those.)
         while index &+ 8 <= count {
             let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
             let quotes = word ^ (Self.ones &* 0x22)
             let slashes = word ^ (Self.ones &* 0x5C)
             let special =
                 ((quotes &- Self.ones) & ~quotes) | ((slashes &- Self.ones) & ~slashes)
-                | ((word &- (Self.ones &* 0x20)) & ~word) | word
-            if special & Self.highs == 0 {
-                index &+= 8
-                continue
-            }
-            break
+                | ((word &- (Self.ones &* 0x20)) & ~word)
+            if special & Self.highs != 0 { break }
+            seen |= word
+            index &+= 8
         }
         while index < count {
             let byte = base[index]
-            if byte == UInt8(ascii: "\"") { return (index, false, ascii) }
-            if byte == UInt8(ascii: "\\") { return (index, true, ascii) }
-            if byte < 0x20 {
-                throw syntaxError(
-                    "a control character (\(Self.describe(byte: byte))) must be escaped inside a string",
-                    at: index
-                )
-            }
-            if byte >= 0x80 { ascii = false }
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            seen |= UInt64(byte)
             index &+= 1
         }
-        throw syntaxError("the event ends inside a string that starts at byte \(offset)", at: count)
+        return (index, seen & Self.highs != 0)
+    }
+
+    /// From an opening quote at `offset`, finds the closing quote or the first escape, noting whether a byte
+    /// above ASCII came before it. Throws on a control character or the end of the input. Does not move `offset`.
+    @inline(__always)
+    private func scanStringEnd() throws(JSONReadError) -> (quote: Int, escaped: Bool, ascii: Bool) {
+        let (index, sawHigh) = findSpecial(from: offset &+ 1)
+        try checkSpecial(at: index)
+        return (index, bytes[index] == UInt8(ascii: "\\"), !sawHigh)
+    }
+
+    /// Throws unless `index` holds a quote or a backslash (what ``findSpecial(from:)`` stops at inside a string).
+    @inline(__always)
+    private func checkSpecial(at index: Int) throws(JSONReadError) {
+        guard index < bytes.count else {
+            throw syntaxError("the event ends inside a string that starts at byte \(offset)", at: index)
+        }
+        let byte = bytes[index]
+        if byte < 0x20 {
+            throw syntaxError(
+                "a control character (\(Self.describe(byte: byte))) must be escaped inside a string",
+                at: index
+            )
+        }
     }
 
     /// Reads the string whose opening quote is at `offset`.
@@ -357,43 +373,35 @@ struct JSONScanner {
             }
             return text
         }
-        return try scanEscapedString(from: start, firstEscape: end.quote)
+        return try scanEscapedString(from: start, firstEscape: end.quote, ascii: end.ascii)
     }
 
-    private mutating func scanEscapedString(from start: Int, firstEscape: Int) throws(JSONReadError) -> String {
+    private mutating func scanEscapedString(
+        from start: Int,
+        firstEscape: Int,
+        ascii: Bool
+    ) throws(JSONReadError) -> String {
         scratch.removeAll(keepingCapacity: true)
         scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<firstEscape]))
-        var checkFrom = start
+        var sawHigh = !ascii
         var index = firstEscape
-        var ascii = true
-        let count = bytes.count
-        while index < count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "\"") {
-                offset = index &+ 1
-                if !ascii { try validateUTF8(checkFrom..<index) }
-                return String(decoding: scratch, as: UTF8.self)
-            }
-            if byte == UInt8(ascii: "\\") {
-                if !ascii {
-                    try validateUTF8(checkFrom..<index)
-                    ascii = true
-                }
-                index = try unescape(at: index)
-                checkFrom = index
-                continue
-            }
-            if byte < 0x20 {
-                throw syntaxError(
-                    "a control character (\(Self.describe(byte: byte))) must be escaped inside a string",
-                    at: index
-                )
-            }
-            if byte >= 0x80 { ascii = false }
-            scratch.append(byte)
-            index &+= 1
+        while bytes[index] == UInt8(ascii: "\\") {
+            index = try unescape(at: index)
+            let (next, high) = findSpecial(from: index)
+            try checkSpecial(at: next)
+            scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index..<next]))
+            sawHigh = sawHigh || high
+            index = next
         }
-        throw syntaxError("the event ends inside a string that starts at byte \(start &- 1)", at: count)
+        offset = index &+ 1
+        if !sawHigh { return String(decoding: scratch, as: UTF8.self) }
+        // Escapes always make whole characters, so the text is valid exactly when the raw bytes are; the raw
+        // string (its escapes are ASCII) says where the first bad byte is.
+        guard let text = String(validating: scratch, as: UTF8.self) else {
+            try validateUTF8(start..<index)
+            return String(decoding: scratch, as: UTF8.self)
+        }
+        return text
     }
 
     /// Decodes the escape at `index` (a backslash) into `scratch`; returns the index after it.

@@ -12,6 +12,19 @@ public struct DynamoDBEvent: Codable, Sendable, Equatable {
         case records = "Records"
     }
 
+    /// Decodes an event from its JSON bytes with the package's one-pass reader, the fast path the processor's raw
+    /// API uses. (The `Decodable` conformance reads the same JSON through Foundation's `JSONDecoder`.)
+    ///
+    /// - Throws: ``BatchProcessingError`` (``BatchProcessingError/Code/malformedEvent``) naming the byte offset, the
+    ///   record and the field.
+    public init(jsonBytes: [UInt8]) throws(BatchProcessingError) {
+        switch try EventDecoding.readEvent(jsonBytes, source: .dynamoDB) {
+        case .dynamoDB(let records): self.init(records: records)
+        case .empty: self.init(records: [])
+        default: throw .malformedEvent("the event has no \"Records\" array", field: "Records")
+        }
+    }
+
     /// One change to one item, with Lambda's envelope.
     ///
     /// Only `dynamodb.SequenceNumber` is required (and `eventSource`, when the raw API detects the source): every

@@ -49,9 +49,10 @@ public struct KafkaEvent: Codable, Sendable, Equatable {
     /// - Throws: ``BatchProcessingError`` (``BatchProcessingError/Code/malformedEvent``) naming the byte offset, the
     ///   topic-partition, the record and the field.
     public init(jsonBytes: [UInt8]) throws(BatchProcessingError) {
-        self = try EventDecoding.read(jsonBytes, source: .kafka) { scanner throws(JSONReadError) in
-            try KafkaEvent(readingEvent: &scanner)
+        guard case .kafka(let event) = try EventDecoding.readEvent(jsonBytes, source: .kafka) else {
+            throw .malformedEvent("the event has no \"records\" object, which a Kafka event needs", field: "records")
         }
+        self = event
     }
 
     /// The source the event names: ``BatchEventSource/selfManagedKafka`` for `SelfManagedKafka`, else

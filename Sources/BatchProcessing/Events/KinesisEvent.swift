@@ -16,6 +16,19 @@ public struct KinesisEvent: Codable, Sendable, Equatable {
         case records = "Records"
     }
 
+    /// Decodes an event from its JSON bytes with the package's one-pass reader, the fast path the processor's raw
+    /// API uses. (The `Decodable` conformance reads the same JSON through Foundation's `JSONDecoder`.)
+    ///
+    /// - Throws: ``BatchProcessingError`` (``BatchProcessingError/Code/malformedEvent``) naming the byte offset, the
+    ///   record and the field.
+    public init(jsonBytes: [UInt8]) throws(BatchProcessingError) {
+        switch try EventDecoding.readEvent(jsonBytes, source: .kinesis) {
+        case .kinesis(let records): self.init(records: records)
+        case .empty: self.init(records: [])
+        default: throw .malformedEvent("the event has no \"Records\" array", field: "Records")
+        }
+    }
+
     /// One Kinesis record with Lambda's envelope.
     public struct Record: Codable, Sendable, Equatable {
         /// The stream record itself: data, partition key, sequence number.

@@ -18,6 +18,19 @@ public struct SQSEvent: Codable, Sendable, Equatable {
         case records = "Records"
     }
 
+    /// Decodes an event from its JSON bytes with the package's one-pass reader, the fast path the processor's raw
+    /// API uses. (The `Decodable` conformance reads the same JSON through Foundation's `JSONDecoder`.)
+    ///
+    /// - Throws: ``BatchProcessingError`` (``BatchProcessingError/Code/malformedEvent``) naming the byte offset, the
+    ///   record and the field.
+    public init(jsonBytes: [UInt8]) throws(BatchProcessingError) {
+        switch try EventDecoding.readEvent(jsonBytes, source: .sqs) {
+        case .sqs(let records): self.init(records: records)
+        case .empty: self.init(records: [])
+        default: throw .malformedEvent("the event has no \"Records\" array", field: "Records")
+        }
+    }
+
     /// One SQS message as Lambda delivers it.
     public struct Message: Codable, Sendable, Equatable {
         /// The message's unique identifier; it is the item identifier in the partial batch response. Required.
