@@ -118,19 +118,60 @@ public enum AnyBatchRecord: BatchRecord, Equatable {
     /// A Kafka record (Amazon MSK or self-managed).
     case kafka(KafkaEvent.Record)
 
-    private var base: any BatchRecord {
+    // Each property switches on the case rather than going through `any BatchRecord`, which would copy the
+    // record into an existential box on every access.
+
+    public var itemIdentifier: ItemIdentifier {
         switch self {
-        case .sqs(let message): message
-        case .kinesis(let record): record
-        case .dynamoDB(let record): record
-        case .kafka(let record): record
+        case .sqs(let record): record.itemIdentifier
+        case .kinesis(let record): record.itemIdentifier
+        case .dynamoDB(let record): record.itemIdentifier
+        case .kafka(let record): record.itemIdentifier
         }
     }
 
-    public var itemIdentifier: ItemIdentifier { base.itemIdentifier }
-    public var orderingKey: String? { base.orderingKey }
-    public var batchSource: BatchEventSource { base.batchSource }
-    public var isFromFIFOQueue: Bool { base.isFromFIFOQueue }
-    public var payloadDescription: String? { base.payloadDescription }
-    public var logMetadata: [String: String] { base.logMetadata }
+    public var orderingKey: String? {
+        switch self {
+        case .sqs(let record): record.orderingKey
+        case .kinesis(let record): record.orderingKey
+        case .dynamoDB(let record): record.orderingKey
+        case .kafka(let record): record.orderingKey
+        }
+    }
+
+    public var batchSource: BatchEventSource {
+        switch self {
+        case .sqs(let record): record.batchSource
+        case .kinesis(let record): record.batchSource
+        case .dynamoDB(let record): record.batchSource
+        case .kafka(let record): record.batchSource
+        }
+    }
+
+    public var isFromFIFOQueue: Bool {
+        switch self {
+        case .sqs(let record): record.isFromFIFOQueue
+        case .kinesis(let record): record.isFromFIFOQueue
+        case .dynamoDB(let record): record.isFromFIFOQueue
+        case .kafka(let record): record.isFromFIFOQueue
+        }
+    }
+
+    public var payloadDescription: String? {
+        switch self {
+        case .sqs(let record): record.payloadDescription
+        case .kinesis(let record): record.payloadDescription
+        case .dynamoDB(let record): record.payloadDescription
+        case .kafka(let record): record.payloadDescription
+        }
+    }
+
+    public var logMetadata: [String: String] {
+        switch self {
+        case .sqs(let record): record.logMetadata
+        case .kinesis(let record): record.logMetadata
+        case .dynamoDB(let record): record.logMetadata
+        case .kafka(let record): record.logMetadata
+        }
+    }
 }

@@ -15,7 +15,25 @@ public struct RecordContext: Sendable {
     public let deadline: ContinuousClock.Instant?
     /// A logger carrying the record's metadata (`record_index`, `item_identifier`, `event_source`) and the
     /// invocation's (`function_request_id`, `function_name`, `xray_trace_id`, `cold_start`, when known).
-    public var logger: Logger
+    ///
+    /// Made when asked for, so that a record whose handler does not log costs no metadata work; a logger you set
+    /// (with metadata of your own) is kept as it is.
+    public var logger: Logger {
+        get {
+            storedLogger
+                ?? Self.recordLogger(
+                    base: baseLogger,
+                    index: index,
+                    itemIdentifier: itemIdentifier,
+                    eventSource: eventSource,
+                    extra: extraMetadata
+                )
+        }
+        set { storedLogger = newValue }
+    }
+    private var storedLogger: Logger?
+    private let baseLogger: Logger
+    private let extraMetadata: [String: String]
     /// The invocation this record belongs to.
     public let invocation: InvocationContext
     /// The processor's clock: measure and wait with it (``RetryMiddleware`` does), so that tests with a manual
@@ -41,12 +59,8 @@ public struct RecordContext: Sendable {
             eventSource: eventSource,
             attempt: attempt,
             deadline: deadline,
-            logger: Self.recordLogger(
-                base: logger ?? invocation.loggerWithMetadata(coldStart: nil),
-                index: index,
-                itemIdentifier: itemIdentifier,
-                eventSource: eventSource
-            ),
+            baseLogger: logger ?? invocation.loggerWithMetadata(coldStart: nil),
+            extraMetadata: [:],
             invocation: invocation,
             clock: clock,
             attemptTracker: nil
@@ -76,7 +90,8 @@ public struct RecordContext: Sendable {
         eventSource: BatchEventSource,
         attempt: Int,
         deadline: ContinuousClock.Instant?,
-        logger: Logger,
+        baseLogger: Logger,
+        extraMetadata: [String: String],
         invocation: InvocationContext,
         clock: any BatchClock,
         attemptTracker: AttemptTracker?
@@ -87,7 +102,8 @@ public struct RecordContext: Sendable {
         self.attempt = attempt
         self.deadline = deadline
         self.invocation = invocation
-        self.logger = logger
+        self.baseLogger = baseLogger
+        self.extraMetadata = extraMetadata
         self.clock = clock
         self.attemptTracker = attemptTracker
     }

@@ -1,7 +1,12 @@
 import Logging
+import Synchronization
 
-/// One run of one batch: carries out the ``BatchScheduler``'s decisions in a task group, watches the deadline,
-/// and collects every record's outcome. The rules live in the scheduler; this type only runs them.
+/// One run of one batch: carries out the ``BatchScheduler``'s decisions with a fixed set of workers, watches the
+/// deadline, and collects every record's outcome. The rules live in the scheduler; this type only runs them.
+///
+/// Each worker takes the next record the scheduler starts, runs it, reports how it ended, and takes the next:
+/// there are `maxConcurrency` workers (fewer for a smaller batch), not a task per record. With one worker and no
+/// deadline, the worker is the calling task itself: the records run in a plain loop.
 struct BatchRun<Record: BatchRecord> {
     let records: [Record]
     let policy: FailurePolicy
@@ -14,15 +19,8 @@ struct BatchRun<Record: BatchRecord> {
     let logger: Logger
     let handler: RecordHandler<Record>
 
-    private struct Finished: Sendable {
-        var index: Int
-        var error: (any Error)?
-        var attempts: Int
-        var duration: Duration
-    }
-
     private enum Event: Sendable {
-        case finished(Finished)
+        case workerDone
         case cutoffReached
         /// The deadline watch was cancelled: the batch ended first, or the processing task was cancelled.
         case cutoffWatchCancelled
@@ -30,31 +28,28 @@ struct BatchRun<Record: BatchRecord> {
 
     func run() async -> [RecordOutcome] {
         guard !records.isEmpty else { return [] }
-        var statuses = [RecordOutcome.Status?](repeating: nil, count: records.count)
-        var attempts = [Int](repeating: 0, count: records.count)
-        var durations = [Duration?](repeating: nil, count: records.count)
-        var scheduler = BatchScheduler(
-            orderingKeys: records.map(\.orderingKey),
-            policy: policy,
-            maxConcurrency: maxConcurrency
+        let state = RunState(
+            scheduler: BatchScheduler(
+                orderingKeys: records.map(\.orderingKey),
+                policy: policy,
+                maxConcurrency: maxConcurrency
+            ),
+            count: records.count,
+            clock: clock,
+            cutoff: cutoff
         )
+        let workers = min(max(maxConcurrency, 1), records.count)
+        if workers == 1 && cutoff == nil {
+            await work(state)
+        } else {
+            await runWorkers(workers, state: state)
+        }
+        return state.outcomes(records.map(\.itemIdentifier))
+    }
+
+    private func runWorkers(_ workers: Int, state: RunState) async {
         let clock = self.clock
-        let cutoff = self.cutoff
-
         await withTaskGroup(of: Event.self) { group in
-            func startReadyRecords() {
-                if Task.isCancelled { scheduler.stop(.cancelled) }
-                if let cutoff, clock.now >= cutoff { scheduler.stop(.deadline) }
-                while let decision = scheduler.next() {
-                    switch decision {
-                    case .skip(let index, let reason):
-                        statuses[index] = .skipped(reason)
-                    case .start(let index):
-                        group.addTask { [self] in .finished(await runRecord(index)) }
-                    }
-                }
-            }
-
             if let cutoff {
                 group.addTask {
                     do {
@@ -65,64 +60,49 @@ struct BatchRun<Record: BatchRecord> {
                     }
                 }
             }
-
-            startReadyRecords()
-            while scheduler.running > 0, let event = await group.next() {
+            for _ in 0..<workers {
+                group.addTask { [self] in
+                    await work(state)
+                    return .workerDone
+                }
+            }
+            var working = workers
+            while working > 0, let event = await group.next() {
                 switch event {
+                case .workerDone:
+                    working -= 1
                 case .cutoffReached:
-                    scheduler.stop(.deadline)
-                    // Only records are left in the group: cancel them so the batch can answer in time.
+                    // Stop first, so that the workers, once cancelled, skip the rest for the deadline.
+                    state.stop(.deadline)
                     group.cancelAll()
                 case .cutoffWatchCancelled:
                     break
-                case .finished(let finished):
-                    let index = finished.index
-                    attempts[index] = finished.attempts
-                    durations[index] = finished.duration
-                    statuses[index] = finished.error.map { .failed($0) } ?? .succeeded
-                    scheduler.finished(index, failed: finished.error != nil)
                 }
-                startReadyRecords()
             }
             // Every record has ended; stop the deadline watch if it is still waiting.
             group.cancelAll()
         }
+    }
 
-        return statuses.enumerated().map { index, status in
-            // Every record is given a status above; a missing one would be a scheduling bug, and is still
-            // reported rather than lost.
-            let status = status ?? .skipped(scheduler.stopReason ?? .cancelled)
-            let succeeded: Bool
-            if case .succeeded = status { succeeded = true } else { succeeded = false }
-            return RecordOutcome(
-                index: index,
-                itemIdentifier: records[index].itemIdentifier,
-                status: status,
-                isReported: scheduler.isReported(index, succeeded: succeeded),
-                attempts: attempts[index],
-                duration: durations[index]
-            )
+    /// Takes records from the scheduler and runs them until there are none left to start.
+    private func work(_ state: RunState) async {
+        while let index = await state.nextStart() {
+            state.finish(await runRecord(index))
         }
     }
 
     /// Runs one record through the chain and notes how it ended.
-    private func runRecord(_ index: Int) async -> Finished {
+    private func runRecord(_ index: Int) async -> RecordEnd {
         let record = records[index]
         let tracker = AttemptTracker()
-        let identifier = record.itemIdentifier
         let context = RecordContext(
             index: index,
-            itemIdentifier: identifier,
+            itemIdentifier: record.itemIdentifier,
             eventSource: record.batchSource,
             attempt: 1,
             deadline: cutoff,
-            logger: RecordContext.recordLogger(
-                base: logger,
-                index: index,
-                itemIdentifier: identifier,
-                eventSource: record.batchSource,
-                extra: record.logMetadata
-            ),
+            baseLogger: logger,
+            extraMetadata: record.logMetadata,
             invocation: invocation,
             clock: clock,
             attemptTracker: tracker
@@ -134,6 +114,150 @@ struct BatchRun<Record: BatchRecord> {
         } catch let thrown {
             error = thrown
         }
-        return Finished(index: index, error: error, attempts: tracker.attempts, duration: start.duration(to: clock.now))
+        return RecordEnd(
+            index: index,
+            error: error,
+            attempts: tracker.attempts,
+            duration: start.duration(to: clock.now)
+        )
+    }
+}
+
+/// How one record ended.
+private struct RecordEnd: Sendable {
+    var index: Int
+    var error: (any Error)?
+    var attempts: Int
+    var duration: Duration
+}
+
+/// What the workers of one run share: the scheduler, every record's status so far, and the workers waiting for a
+/// record to become ready (its lane's previous record still running).
+private final class RunState: Sendable {
+    private enum Wake {
+        case start(Int)
+        case done
+        case retry
+    }
+
+    private struct Inner: ~Copyable {
+        var scheduler: BatchScheduler
+        var statuses: [RecordOutcome.Status?]
+        var attempts: [Int]
+        var durations: [Duration?]
+        var waiters: [CheckedContinuation<Wake, Never>] = []
+
+        /// The next record to start, skipping those the scheduler skips; `.retry` when none is ready yet.
+        mutating func decide() -> Wake {
+            while let decision = scheduler.next() {
+                switch decision {
+                case .skip(let index, let reason): statuses[index] = .skipped(reason)
+                case .start(let index): return .start(index)
+                }
+            }
+            return scheduler.running == 0 ? .done : .retry
+        }
+
+        mutating func wakeAll() {
+            for waiter in waiters { waiter.resume(returning: .retry) }
+            waiters.removeAll()
+        }
+    }
+
+    private let inner: Mutex<Inner>
+    private let clock: any BatchClock
+    private let cutoff: ContinuousClock.Instant?
+
+    init(scheduler: BatchScheduler, count: Int, clock: any BatchClock, cutoff: ContinuousClock.Instant?) {
+        inner = Mutex(
+            Inner(
+                scheduler: scheduler,
+                statuses: Array(repeating: nil, count: count),
+                attempts: Array(repeating: 0, count: count),
+                durations: Array(repeating: nil, count: count)
+            )
+        )
+        self.clock = clock
+        self.cutoff = cutoff
+    }
+
+    /// The index of the next record this worker runs, or `nil` when no record is left to start. Waits while
+    /// records are running and none other is ready.
+    func nextStart() async -> Int? {
+        while true {
+            let stopReason: RecordOutcome.SkipReason? =
+                if Task.isCancelled {
+                    .cancelled
+                } else if let cutoff, clock.now >= cutoff {
+                    .deadline
+                } else {
+                    nil
+                }
+            let wake = inner.withLock { inner in
+                if let stopReason { inner.scheduler.stop(stopReason) }
+                return inner.decide()
+            }
+            switch wake {
+            case .start(let index): return index
+            case .done: return nil
+            case .retry: break
+            }
+            // Nothing ready: wait for a running record to end (or the run to stop), unless that happened meanwhile.
+            let woken = await withCheckedContinuation { (continuation: CheckedContinuation<Wake, Never>) in
+                inner.withLock { inner in
+                    let wake = inner.decide()
+                    if case .retry = wake {
+                        inner.waiters.append(continuation)
+                    } else {
+                        continuation.resume(returning: wake)
+                    }
+                }
+            }
+            switch woken {
+            case .start(let index): return index
+            case .done: return nil
+            case .retry: continue
+            }
+        }
+    }
+
+    /// Notes how a record ended; its lane's next record may now start, so waiting workers look again.
+    func finish(_ finished: RecordEnd) {
+        inner.withLock { inner in
+            let index = finished.index
+            inner.attempts[index] = finished.attempts
+            inner.durations[index] = finished.duration
+            inner.statuses[index] = finished.error.map { .failed($0) } ?? .succeeded
+            inner.scheduler.finished(index, failed: finished.error != nil)
+            inner.wakeAll()
+        }
+    }
+
+    /// Starts nothing more; waiting workers wake to skip the rest.
+    func stop(_ reason: RecordOutcome.SkipReason) {
+        inner.withLock { inner in
+            inner.scheduler.stop(reason)
+            inner.wakeAll()
+        }
+    }
+
+    func outcomes(_ identifiers: [ItemIdentifier]) -> [RecordOutcome] {
+        inner.withLock { inner in
+            inner.statuses.enumerated().map { index, status in
+                // Every record is given a status; a missing one would be a scheduling bug, and is still reported
+                // rather than lost.
+                let status = status ?? .skipped(inner.scheduler.stopReason ?? .cancelled)
+                let succeeded: Bool
+                if case .succeeded = status { succeeded = true } else { succeeded = false }
+                return RecordOutcome(
+                    index: index,
+                    itemIdentifier: identifiers[index],
+                    status: status,
+                    isReported: inner.scheduler.isReported(index, succeeded: succeeded),
+                    attempts: inner.attempts[index],
+                    duration: inner.durations[index]
+                )
+            }
+        }
     }
 }
