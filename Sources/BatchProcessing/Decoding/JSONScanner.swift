@@ -69,7 +69,6 @@ struct JSONScanner {
     let bytes: UnsafeBufferPointer<UInt8>
     private(set) var offset: Int
     private var depth = 0
-    private var scratch: [UInt8] = []
 
     init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
@@ -291,15 +290,11 @@ struct JSONScanner {
     }
 
     private mutating func readKey() throws(JSONReadError) -> JSONKey {
-        let start = offset &+ 1
-        let end = try scanStringEnd()
-        if end.escaped {
-            offset = start &- 1
-            return JSONKey(raw: UnsafeBufferPointer(rebasing: bytes[start..<start]), decoded: try scanString())
+        let text = try skimString()
+        if text.escaped {
+            return JSONKey(raw: UnsafeBufferPointer(rebasing: bytes[0..<0]), decoded: Self.decode(bytes, text))
         }
-        if !end.ascii { try validateUTF8(start..<end.quote) }
-        offset = end.quote &+ 1
-        return JSONKey(raw: UnsafeBufferPointer(rebasing: bytes[start..<end.quote]), decoded: nil)
+        return JSONKey(raw: UnsafeBufferPointer(rebasing: bytes[text.range]), decoded: nil)
     }
 
     private static let ones: UInt64 = 0x0101_0101_0101_0101
@@ -335,13 +330,36 @@ struct JSONScanner {
         return (index, seen & Self.highs != 0)
     }
 
-    /// From an opening quote at `offset`, finds the closing quote or the first escape, noting whether a byte
-    /// above ASCII came before it. Throws on a control character or the end of the input. Does not move `offset`.
+    /// Where a string's text is in the input (between its quotes), and what decoding it takes.
+    struct StringText {
+        var range: Range<Int>
+        /// Whether the text has escapes (else its bytes are the string's UTF-8).
+        var escaped: Bool
+    }
+
+    /// Checks the string whose opening quote is at `offset` (escapes, control characters, UTF-8) and moves past
+    /// it, without making a `String`.
     @inline(__always)
-    private func scanStringEnd() throws(JSONReadError) -> (quote: Int, escaped: Bool, ascii: Bool) {
-        let (index, sawHigh) = findSpecial(from: offset &+ 1)
-        try checkSpecial(at: index)
-        return (index, bytes[index] == UInt8(ascii: "\\"), !sawHigh)
+    mutating func skimString() throws(JSONReadError) -> StringText {
+        let start = offset &+ 1
+        var index = start
+        var sawHigh = false
+        var escaped = false
+        while true {
+            let (next, high) = findSpecial(from: index)
+            sawHigh = sawHigh || high
+            try checkSpecial(at: next)
+            if bytes[next] == UInt8(ascii: "\"") {
+                if sawHigh { try validateUTF8(start..<next) }
+                offset = next &+ 1
+                return StringText(range: start..<next, escaped: escaped)
+            }
+            escaped = true
+            switch Self.escape(in: bytes, at: next) {
+            case .value(_, let after): index = after
+            case .invalid(let reason, let position): throw syntaxError(reason, at: position)
+            }
+        }
     }
 
     /// Throws unless `index` holds a quote or a backslash (what ``findSpecial(from:)`` stops at inside a string).
@@ -361,98 +379,106 @@ struct JSONScanner {
 
     /// Reads the string whose opening quote is at `offset`.
     private mutating func scanString() throws(JSONReadError) -> String {
-        let start = offset &+ 1
-        let end = try scanStringEnd()
-        if !end.escaped {
-            offset = end.quote &+ 1
-            let slice = UnsafeBufferPointer(rebasing: bytes[start..<end.quote])
-            if end.ascii { return String(decoding: slice, as: UTF8.self) }
-            guard let text = String(validating: slice, as: UTF8.self) else {
-                try validateUTF8(start..<end.quote)
-                return String(decoding: slice, as: UTF8.self)
+        Self.decode(bytes, try skimString())
+    }
+
+    /// The string of text that ``skimString()`` checked.
+    static func decode(_ bytes: UnsafeBufferPointer<UInt8>, _ text: StringText) -> String {
+        let raw = UnsafeBufferPointer(rebasing: bytes[text.range])
+        guard text.escaped else { return String(decoding: raw, as: UTF8.self) }
+        // Escapes only shrink: `\uXXXX` (6 bytes) makes at most 3, a surrogate pair (12) makes 4.
+        return String(unsafeUninitializedCapacity: raw.count) { output in
+            guard let target = output.baseAddress, let source = bytes.baseAddress else { return 0 }
+            var written = 0
+            var index = text.range.lowerBound
+            let end = text.range.upperBound
+            while index < end {
+                var run = index
+                while run < end && bytes[run] != UInt8(ascii: "\\") { run &+= 1 }
+                if run > index {
+                    let count = run &- index
+                    UnsafeMutableRawPointer(target + written).copyMemory(from: source + index, byteCount: count)
+                    written &+= count
+                    index = run
+                }
+                guard index < end else { break }
+                switch escape(in: bytes, at: index) {
+                case .value(let scalar, let after):
+                    for byte in scalar.utf8 {
+                        output[written] = byte
+                        written &+= 1
+                    }
+                    index = after
+                case .invalid:
+                    // Checked text has no invalid escape; should one appear, it ends the string rather than trap.
+                    index = end
+                }
             }
-            return text
+            return written
         }
-        return try scanEscapedString(from: start, firstEscape: end.quote, ascii: end.ascii)
     }
 
-    private mutating func scanEscapedString(
-        from start: Int,
-        firstEscape: Int,
-        ascii: Bool
-    ) throws(JSONReadError) -> String {
-        scratch.removeAll(keepingCapacity: true)
-        scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<firstEscape]))
-        var sawHigh = !ascii
-        var index = firstEscape
-        while bytes[index] == UInt8(ascii: "\\") {
-            index = try unescape(at: index)
-            let (next, high) = findSpecial(from: index)
-            try checkSpecial(at: next)
-            scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index..<next]))
-            sawHigh = sawHigh || high
-            index = next
-        }
-        offset = index &+ 1
-        if !sawHigh { return String(decoding: scratch, as: UTF8.self) }
-        // Escapes always make whole characters, so the text is valid exactly when the raw bytes are; the raw
-        // string (its escapes are ASCII) says where the first bad byte is.
-        guard let text = String(validating: scratch, as: UTF8.self) else {
-            try validateUTF8(start..<index)
-            return String(decoding: scratch, as: UTF8.self)
-        }
-        return text
+    enum Escape {
+        case value(Unicode.Scalar, next: Int)
+        case invalid(String, at: Int)
     }
 
-    /// Decodes the escape at `index` (a backslash) into `scratch`; returns the index after it.
-    private mutating func unescape(at index: Int) throws(JSONReadError) -> Int {
-        guard index &+ 1 < bytes.count else { throw syntaxError("the event ends inside an escape", at: index) }
+    /// The escape at `index` (a backslash): the character it stands for and the index after it, or why it is not
+    /// a JSON escape.
+    @inline(__always)
+    static func escape(in bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> Escape {
+        guard index &+ 1 < bytes.count else { return .invalid("the event ends inside an escape", at: index) }
         let letter = bytes[index &+ 1]
+        let simple: UInt8
         switch letter {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): scratch.append(letter)
-        case UInt8(ascii: "b"): scratch.append(0x08)
-        case UInt8(ascii: "f"): scratch.append(0x0C)
-        case UInt8(ascii: "n"): scratch.append(0x0A)
-        case UInt8(ascii: "r"): scratch.append(0x0D)
-        case UInt8(ascii: "t"): scratch.append(0x09)
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): simple = letter
+        case UInt8(ascii: "b"): simple = 0x08
+        case UInt8(ascii: "f"): simple = 0x0C
+        case UInt8(ascii: "n"): simple = 0x0A
+        case UInt8(ascii: "r"): simple = 0x0D
+        case UInt8(ascii: "t"): simple = 0x09
         case UInt8(ascii: "u"):
-            let unit = try hexUnit(at: index &+ 2)
-            var scalarValue = UInt32(unit)
-            var next = index &+ 6
-            if (0xD800...0xDBFF).contains(unit) {
-                guard next &+ 1 < bytes.count, bytes[next] == UInt8(ascii: "\\"), bytes[next &+ 1] == UInt8(ascii: "u")
-                else {
-                    throw syntaxError(
-                        "\\u\(Self.hex(unit)) is a high surrogate without the low surrogate (\\uDC00–\\uDFFF) "
-                            + "that must follow it",
-                        at: index
-                    )
-                }
-                let low = try hexUnit(at: next &+ 2)
-                guard (0xDC00...0xDFFF).contains(low) else {
-                    throw syntaxError(
-                        "\\u\(Self.hex(unit)) is a high surrogate followed by \\u\(Self.hex(low)), not by a low "
-                            + "surrogate (\\uDC00–\\uDFFF)",
-                        at: index
-                    )
-                }
-                scalarValue = 0x10000 &+ ((UInt32(unit) &- 0xD800) << 10) &+ (UInt32(low) &- 0xDC00)
-                next &+= 6
-            } else if (0xDC00...0xDFFF).contains(unit) {
-                throw syntaxError(
-                    "\\u\(Self.hex(unit)) is a low surrogate without the high surrogate that must come before it",
-                    at: index
-                )
-            }
-            // Every value left is a Unicode scalar: surrogates were paired or rejected above.
-            if let scalar = Unicode.Scalar(scalarValue) {
-                scratch.append(contentsOf: scalar.utf8)
-            }
-            return next
+            return unicodeEscape(in: bytes, at: index)
         default:
-            throw syntaxError("'\\\(Self.describe(byte: letter))' is not a JSON escape", at: index)
+            return .invalid("'\\\(describe(byte: letter))' is not a JSON escape", at: index)
         }
-        return index &+ 2
+        return .value(Unicode.Scalar(simple), next: index &+ 2)
+    }
+
+    private static func unicodeEscape(in bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> Escape {
+        guard let unit = hexUnit(in: bytes, at: index &+ 2) else {
+            return .invalid("a \\u escape needs four hexadecimal digits", at: index)
+        }
+        if (0xDC00...0xDFFF).contains(unit) {
+            return .invalid(
+                "\\u\(hex(unit)) is a low surrogate without the high surrogate that must come before it",
+                at: index
+            )
+        }
+        guard (0xD800...0xDBFF).contains(unit) else {
+            // Not a surrogate: a scalar of its own.
+            return Unicode.Scalar(unit).map { .value($0, next: index &+ 6) }
+                ?? .invalid("\\u\(hex(unit)) is not a character", at: index)
+        }
+        let next = index &+ 6
+        guard next &+ 1 < bytes.count, bytes[next] == UInt8(ascii: "\\"), bytes[next &+ 1] == UInt8(ascii: "u"),
+            let low = hexUnit(in: bytes, at: next &+ 2)
+        else {
+            return .invalid(
+                "\\u\(hex(unit)) is a high surrogate without the low surrogate (\\uDC00–\\uDFFF) that must follow it",
+                at: index
+            )
+        }
+        guard (0xDC00...0xDFFF).contains(low) else {
+            return .invalid(
+                "\\u\(hex(unit)) is a high surrogate followed by \\u\(hex(low)), not by a low surrogate "
+                    + "(\\uDC00–\\uDFFF)",
+                at: index
+            )
+        }
+        let value = 0x10000 &+ ((UInt32(unit) &- 0xD800) << 10) &+ (UInt32(low) &- 0xDC00)
+        return Unicode.Scalar(value).map { .value($0, next: next &+ 6) }
+            ?? .invalid("\\u\(hex(unit))\\u\(hex(low)) is not a character", at: index)
     }
 
     private static func hex(_ unit: UInt16) -> String {
@@ -460,8 +486,9 @@ struct JSONScanner {
         return String(repeating: "0", count: 4 - text.count) + text
     }
 
-    private func hexUnit(at index: Int) throws(JSONReadError) -> UInt16 {
-        guard index &+ 4 <= bytes.count else { throw syntaxError("the event ends inside a \\u escape", at: index) }
+    /// The four hexadecimal digits at `index` as a UTF-16 unit, `nil` when they are not four hex digits.
+    private static func hexUnit(in bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> UInt16? {
+        guard index &+ 4 <= bytes.count else { return nil }
         var value: UInt16 = 0
         for position in index..<(index &+ 4) {
             let byte = bytes[position]
@@ -470,8 +497,7 @@ struct JSONScanner {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte &- UInt8(ascii: "0")
             case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte &- UInt8(ascii: "a") &+ 10
             case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte &- UInt8(ascii: "A") &+ 10
-            default:
-                throw syntaxError("a \\u escape needs four hexadecimal digits", at: position)
+            default: return nil
             }
             value = value << 4 | UInt16(digit)
         }
@@ -629,14 +655,7 @@ struct JSONScanner {
     mutating func skipValue() throws(JSONReadError) {
         switch try peek() {
         case UInt8(ascii: "\""):
-            let start = offset &+ 1
-            let end = try scanStringEnd()
-            if end.escaped {
-                _ = try scanString()
-            } else {
-                if !end.ascii { try validateUTF8(start..<end.quote) }
-                offset = end.quote &+ 1
-            }
+            _ = try skimString()
         case UInt8(ascii: "{"):
             try beginObject()
             var first = true
