@@ -15,7 +15,7 @@ enum EventDecoding {
             throw .malformedEvent("the event is empty; expected a JSON object with a \"Records\" array")
         }
         let result: Result<T, JSONReadError> = bytes.withUnsafeBufferPointer { buffer in
-            var scanner = JSONScanner(buffer)
+            var scanner = JSONScanner(buffer, source: bytes)
             do throws(JSONReadError) {
                 let value = try read(&scanner)
                 try scanner.expectEnd()

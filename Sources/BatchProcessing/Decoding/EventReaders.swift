@@ -136,10 +136,10 @@ extension SQSEvent.Message {
                 }
             } else if key.matches("receiptHandle") {
                 try seen.insert(1, "receiptHandle", at: position, in: scanner)
-                receiptHandle = try scanner.optionalString("receiptHandle")
+                receiptHandleText = try scanner.readDeferredString("receiptHandle")
             } else if key.matches("body") {
                 try seen.insert(2, "body", at: position, in: scanner)
-                rawBody = try scanner.optionalString("body")
+                bodyText = try scanner.readDeferredString("body")
             } else if key.matches("attributes") {
                 try seen.insert(3, "attributes", at: position, in: scanner)
                 rawAttributes = try scanner.member("attributes") { scanner throws(JSONReadError) in
@@ -152,7 +152,7 @@ extension SQSEvent.Message {
                 }
             } else if key.matches("md5OfBody") {
                 try seen.insert(5, "md5OfBody", at: position, in: scanner)
-                md5OfBody = try scanner.optionalString("md5OfBody")
+                md5OfBodyText = try scanner.readDeferredString("md5OfBody")
             } else if key.matches("md5OfMessageAttributes") {
                 try seen.insert(6, "md5OfMessageAttributes", at: position, in: scanner)
                 md5OfMessageAttributes = try scanner.optionalString("md5OfMessageAttributes")
@@ -349,7 +349,7 @@ extension KinesisEvent.Payload {
                 }
             } else if key.matches("data") {
                 try seen.insert(1, "data", at: position, in: scanner)
-                base64Data = try scanner.optionalString("data")
+                dataText = try scanner.readDeferredString("data")
             } else if key.matches("partitionKey") {
                 try seen.insert(2, "partitionKey", at: position, in: scanner)
                 partitionKey = try scanner.optionalString("partitionKey")
@@ -674,10 +674,10 @@ extension KafkaEvent.Record {
                 timestampType = try scanner.optionalString("timestampType")
             } else if key.matches("key") {
                 try seen.insert(5, "key", at: position, in: scanner)
-                base64Key = try scanner.optionalString("key")
+                keyText = try scanner.readDeferredString("key")
             } else if key.matches("value") {
                 try seen.insert(6, "value", at: position, in: scanner)
-                base64Value = try scanner.optionalString("value")
+                valueText = try scanner.readDeferredString("value")
             } else if key.matches("headers") {
                 try seen.insert(7, "headers", at: position, in: scanner)
                 headers = try scanner.member("headers") { scanner throws(JSONReadError) in

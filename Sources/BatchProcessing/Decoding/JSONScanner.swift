@@ -67,11 +67,15 @@ struct JSONScanner {
     static let maxDepth = 512
 
     let bytes: UnsafeBufferPointer<UInt8>
+    /// The array `bytes` points into, when there is one: strings read with ``readDeferredString(_:)`` keep a
+    /// reference to it instead of a copy of their text.
+    let source: [UInt8]?
     private(set) var offset: Int
     private var depth = 0
 
-    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+    init(_ bytes: UnsafeBufferPointer<UInt8>, source: [UInt8]? = nil) {
         self.bytes = bytes
+        self.source = source
         // A UTF-8 byte order mark is ignored, as RFC 8259 allows and Foundation does.
         offset = bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0
     }
@@ -280,6 +284,20 @@ struct JSONScanner {
     mutating func readString() throws(JSONReadError) -> String {
         guard try peek() == UInt8(ascii: "\"") else { throw wrongType(expected: "a string") }
         return try scanString()
+    }
+
+    /// Reads a string or `null` for a field that may go unread: text longer than a small string stays in the
+    /// event (checked now, decoded when read).
+    mutating func readDeferredString(_ key: StaticString) throws(JSONReadError) -> DeferredString? {
+        do throws(JSONReadError) {
+            if try takeNull() { return nil }
+            guard try peek() == UInt8(ascii: "\"") else { throw wrongType(expected: "a string") }
+            let text = try skimString()
+            if let source, text.range.count > 15 { return DeferredString(json: source, text: text) }
+            return DeferredString(Self.decode(bytes, text))
+        } catch {
+            throw error.at(key: key)
+        }
     }
 
     /// Reads a string or `null`.

@@ -225,9 +225,18 @@ public struct KafkaEvent: Codable, Sendable, Equatable {
         /// `CREATE_TIME` or `LOG_APPEND_TIME`.
         public var timestampType: String?
         /// The record's key as base64 text; `nil` when it has none.
-        public var base64Key: String?
+        public var base64Key: String? {
+            get { keyText.string }
+            set { keyText = newValue.map(DeferredString.init) }
+        }
         /// The record's value as base64 text; `nil` for a tombstone (a deletion in a compacted topic).
-        public var base64Value: String?
+        public var base64Value: String? {
+            get { valueText.string }
+            set { valueText = newValue.map(DeferredString.init) }
+        }
+        /// `key` and `value` as read from the event, decoded when asked for.
+        var keyText: DeferredString?
+        var valueText: DeferredString?
         /// The headers in order, as the event lists them.
         public var headers: [Header]?
         /// The schema registry's description of the key, when one is used.
@@ -269,11 +278,41 @@ public struct KafkaEvent: Codable, Sendable, Equatable {
             case headers, keySchemaMetadata, valueSchemaMetadata
         }
 
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(
+                topic: try container.decodeIfPresent(String.self, forKey: .topic),
+                partition: try container.decodeIfPresent(Int.self, forKey: .partition),
+                offset: try container.decode(Int64.self, forKey: .offset),
+                timestamp: try container.decodeIfPresent(Int64.self, forKey: .timestamp),
+                timestampType: try container.decodeIfPresent(String.self, forKey: .timestampType),
+                headers: try container.decodeIfPresent([Header].self, forKey: .headers),
+                keySchemaMetadata: try container.decodeIfPresent(SchemaMetadata.self, forKey: .keySchemaMetadata),
+                valueSchemaMetadata: try container.decodeIfPresent(SchemaMetadata.self, forKey: .valueSchemaMetadata)
+            )
+            base64Key = try container.decodeIfPresent(String.self, forKey: .base64Key)
+            base64Value = try container.decodeIfPresent(String.self, forKey: .base64Value)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encodeIfPresent(topic, forKey: .topic)
+            try container.encodeIfPresent(partition, forKey: .partition)
+            try container.encode(offset, forKey: .offset)
+            try container.encodeIfPresent(timestamp, forKey: .timestamp)
+            try container.encodeIfPresent(timestampType, forKey: .timestampType)
+            try container.encodeIfPresent(base64Key, forKey: .base64Key)
+            try container.encodeIfPresent(base64Value, forKey: .base64Value)
+            try container.encodeIfPresent(headers, forKey: .headers)
+            try container.encodeIfPresent(keySchemaMetadata, forKey: .keySchemaMetadata)
+            try container.encodeIfPresent(valueSchemaMetadata, forKey: .valueSchemaMetadata)
+        }
+
         /// The topic-partition as Lambda names it: `"<topic>-<partition>"`.
         public var topicPartition: String { "\(topic ?? "")-\(partition.map(String.init) ?? "")" }
 
         /// True for a tombstone: a record without a value.
-        public var isTombstone: Bool { base64Value == nil }
+        public var isTombstone: Bool { valueText == nil }
 
         /// The key's bytes; `nil` when the record has none.
         ///

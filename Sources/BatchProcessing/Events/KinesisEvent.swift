@@ -89,7 +89,12 @@ public struct KinesisEvent: Codable, Sendable, Equatable {
         /// The record's sequence number in its shard; it is the item identifier in the partial batch response.
         public var sequenceNumber: String
         /// The record's data as the event carries it: base64 text (`nil` when the event had none).
-        public var base64Data: String?
+        public var base64Data: String? {
+            get { dataText.string }
+            set { dataText = newValue.map(DeferredString.init) }
+        }
+        /// `data` as read from the event, decoded when asked for.
+        var dataText: DeferredString?
         /// When the record reached the stream, in seconds since 1970.
         public var approximateArrivalTimestamp: Double?
         /// `KMS` when the record was encrypted at rest, `NONE` or absent otherwise.
@@ -135,6 +140,31 @@ public struct KinesisEvent: Codable, Sendable, Equatable {
             case kinesisSchemaVersion, partitionKey, sequenceNumber
             case base64Data = "data"
             case approximateArrivalTimestamp, encryptionType
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(
+                partitionKey: try container.decodeIfPresent(String.self, forKey: .partitionKey),
+                sequenceNumber: try container.decode(String.self, forKey: .sequenceNumber),
+                base64Data: try container.decodeIfPresent(String.self, forKey: .base64Data),
+                approximateArrivalTimestamp: try container.decodeIfPresent(
+                    Double.self,
+                    forKey: .approximateArrivalTimestamp
+                ),
+                kinesisSchemaVersion: try container.decodeIfPresent(String.self, forKey: .kinesisSchemaVersion),
+                encryptionType: try container.decodeIfPresent(String.self, forKey: .encryptionType)
+            )
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encodeIfPresent(kinesisSchemaVersion, forKey: .kinesisSchemaVersion)
+            try container.encodeIfPresent(partitionKey, forKey: .partitionKey)
+            try container.encode(sequenceNumber, forKey: .sequenceNumber)
+            try container.encodeIfPresent(base64Data, forKey: .base64Data)
+            try container.encodeIfPresent(approximateArrivalTimestamp, forKey: .approximateArrivalTimestamp)
+            try container.encodeIfPresent(encryptionType, forKey: .encryptionType)
         }
 
         /// The record's data, decoded from base64 (empty when the event had none).

@@ -36,11 +36,26 @@ public struct SQSEvent: Codable, Sendable, Equatable {
         /// The message's unique identifier; it is the item identifier in the partial batch response. Required.
         public var messageId: String
         /// The handle with which the message would be deleted.
-        public var receiptHandle: String?
+        public var receiptHandle: String? {
+            get { receiptHandleText.string }
+            set { receiptHandleText = newValue.map(DeferredString.init) }
+        }
         /// The body as it was in the event; `nil` when the event had none.
-        public var rawBody: String?
+        ///
+        /// Read from the event's bytes when asked for (the event was checked when it was read): a handler that
+        /// does not read the body costs no copy of it.
+        public var rawBody: String? {
+            get { bodyText.string }
+            set { bodyText = newValue.map(DeferredString.init) }
+        }
         /// The MD5 digest of the body.
-        public var md5OfBody: String?
+        public var md5OfBody: String? {
+            get { md5OfBodyText.string }
+            set { md5OfBodyText = newValue.map(DeferredString.init) }
+        }
+        var receiptHandleText: DeferredString?
+        var bodyText: DeferredString?
+        var md5OfBodyText: DeferredString?
         /// The MD5 digest of the message attributes, when the message has any.
         public var md5OfMessageAttributes: String?
         /// System attributes as they were in the event; `nil` when the event had none.
@@ -88,6 +103,39 @@ public struct SQSEvent: Codable, Sendable, Equatable {
             case eventSource
             case eventSourceArn = "eventSourceARN"
             case awsRegion
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(
+                messageId: try container.decode(String.self, forKey: .messageId),
+                receiptHandle: try container.decodeIfPresent(String.self, forKey: .receiptHandle),
+                body: try container.decodeIfPresent(String.self, forKey: .rawBody),
+                md5OfBody: try container.decodeIfPresent(String.self, forKey: .md5OfBody),
+                md5OfMessageAttributes: try container.decodeIfPresent(String.self, forKey: .md5OfMessageAttributes),
+                attributes: try container.decodeIfPresent(Attributes.self, forKey: .rawAttributes),
+                messageAttributes: try container.decodeIfPresent(
+                    [String: MessageAttribute].self,
+                    forKey: .rawMessageAttributes
+                ),
+                eventSource: try container.decodeIfPresent(String.self, forKey: .eventSource),
+                eventSourceArn: try container.decodeIfPresent(String.self, forKey: .eventSourceArn),
+                awsRegion: try container.decodeIfPresent(String.self, forKey: .awsRegion)
+            )
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(messageId, forKey: .messageId)
+            try container.encodeIfPresent(receiptHandle, forKey: .receiptHandle)
+            try container.encodeIfPresent(rawBody, forKey: .rawBody)
+            try container.encodeIfPresent(md5OfBody, forKey: .md5OfBody)
+            try container.encodeIfPresent(md5OfMessageAttributes, forKey: .md5OfMessageAttributes)
+            try container.encodeIfPresent(rawAttributes, forKey: .rawAttributes)
+            try container.encodeIfPresent(rawMessageAttributes, forKey: .rawMessageAttributes)
+            try container.encodeIfPresent(eventSource, forKey: .eventSource)
+            try container.encodeIfPresent(eventSourceArn, forKey: .eventSourceArn)
+            try container.encodeIfPresent(awsRegion, forKey: .awsRegion)
         }
 
         /// The message body, as sent; empty when the event had none.

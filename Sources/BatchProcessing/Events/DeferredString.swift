@@ -1,0 +1,34 @@
+/// A string field of an event kept as its place in the event's JSON until someone reads it, so that a body the
+/// handler never reads costs no copy and no allocation. The text was checked when the event was read, so turning
+/// it into a `String` cannot fail. Equal when the strings are.
+struct DeferredString: Sendable, Equatable {
+    private enum Storage: Sendable {
+        case string(String)
+        /// The event's bytes (shared by every record, not copied) and where the text is in them.
+        case json([UInt8], JSONScanner.StringText)
+    }
+
+    private let storage: Storage
+
+    init(_ string: String) {
+        storage = .string(string)
+    }
+
+    init(json: [UInt8], text: JSONScanner.StringText) {
+        storage = .json(json, text)
+    }
+
+    var string: String {
+        switch storage {
+        case .string(let string): string
+        case .json(let bytes, let text): bytes.withUnsafeBufferPointer { JSONScanner.decode($0, text) }
+        }
+    }
+
+    static func == (lhs: DeferredString, rhs: DeferredString) -> Bool { lhs.string == rhs.string }
+}
+
+extension Optional where Wrapped == DeferredString {
+    /// The string, or `nil`.
+    var string: String? { self?.string }
+}
