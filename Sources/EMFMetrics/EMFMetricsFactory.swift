@@ -183,11 +183,11 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
     func update(_ key: MetricKey?, _ change: (inout MetricState) -> Void) {
         guard let key else { return }
         state.withLock { state in
-            guard state.metrics[key] != nil else { return }
-            // Modified in place through the subscript: copying the state out would copy its value array on
-            // every append. The default is never used: the key was just found.
-            change(&state.metrics[key, default: MetricState(unit: .none)])
-            state.metrics[key]?.touched = true
+            // One lookup, then the value is changed in place: copying the state out would copy its value array
+            // on every append.
+            guard let index = state.metrics.index(forKey: key) else { return }
+            change(&state.metrics.values[index])
+            state.metrics.values[index].touched = true
         }
     }
 

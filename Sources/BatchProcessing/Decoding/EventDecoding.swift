@@ -42,15 +42,19 @@ enum EventDecoding {
                     + "\(forcedSource.name); decode \(forcedSource.name) records yourself and pass them to process(_:)"
             )
         }
-        let body = try readEvent(bytes, source: forcedSource)
+        let body = try readEvent(bytes, source: forcedSource, wrapped: true)
         return try RawEvent(body: body).records(forcedSource: forcedSource)
     }
 
     /// Reads a whole event, of `source` when given; on failure, says so when the event names another source.
-    static func readEvent(_ bytes: [UInt8], source: BatchEventSource?) throws(BatchProcessingError) -> RawEvent.Body {
+    static func readEvent(
+        _ bytes: [UInt8],
+        source: BatchEventSource?,
+        wrapped: Bool = false
+    ) throws(BatchProcessingError) -> RawEvent.Body {
         do throws(BatchProcessingError) {
             return try read(bytes, source: source) { scanner throws(JSONReadError) in
-                try RawEvent(reading: &scanner, forcedSource: source).body
+                try RawEvent(reading: &scanner, forcedSource: source, wrapped: wrapped).body
             }
         } catch {
             // With a forced source, a record that says it comes from elsewhere fails on a field its real source
@@ -312,6 +316,8 @@ struct RawEvent {
         case sqs([SQSEvent.Message])
         case kinesis([KinesisEvent.Record])
         case dynamoDB([DynamoDBEvent.Record])
+        /// Records of any of the three, already wrapped for the raw API (read so, they are not copied to wrap them).
+        case wrapped([AnyBatchRecord], BatchEventSource)
         /// A `Records` array with no records: the source stays unknown unless forced.
         case empty
         case kafka(KafkaEvent)
@@ -361,7 +367,14 @@ struct RawEvent {
         return nil
     }
 
-    init(reading scanner: inout JSONScanner, forcedSource: BatchEventSource?) throws(JSONReadError) {
+    /// - Parameter wrapped: read SQS, Kinesis and DynamoDB records as ``AnyBatchRecord``s (``Body/wrapped(_:_:)``).
+    init(
+        reading scanner: inout JSONScanner,
+        forcedSource: BatchEventSource?,
+        wrapped: Bool = false
+    )
+        throws(JSONReadError)
+    {
         let start = scanner.offset
         try Self.beginEvent(&scanner)
         var first = true
@@ -383,7 +396,7 @@ struct RawEvent {
                         try scanner.skipValue()
                         return nil
                     }
-                    return try Self.readRecords(&scanner, forcedSource: forcedSource)
+                    return try Self.readRecords(&scanner, forcedSource: forcedSource, wrapped: wrapped)
                 }
             } else if key.matches("records") {
                 try seen.insert(1, "records", at: position, in: scanner)
@@ -444,7 +457,8 @@ struct RawEvent {
     /// record's `eventSource` names (the others must name the same).
     private static func readRecords(
         _ scanner: inout JSONScanner,
-        forcedSource: BatchEventSource?
+        forcedSource: BatchEventSource?,
+        wrapped: Bool
     ) throws(JSONReadError) -> Body? {
         if try scanner.takeNull() { return nil }
         try scanner.beginArray()
@@ -468,7 +482,7 @@ struct RawEvent {
         }
         let check = forcedSource == nil
         do throws(JSONReadError) {
-            return try readEach(&scanner, as: source, check: check)
+            return try readEach(&scanner, as: source, check: check, wrapped: wrapped)
         } catch {
             var error = error
             error.source = error.source ?? source
@@ -479,38 +493,49 @@ struct RawEvent {
     private static func readEach(
         _ scanner: inout JSONScanner,
         as source: BatchEventSource,
-        check: Bool
+        check: Bool,
+        wrapped: Bool
     ) throws(JSONReadError) -> Body {
-        switch source {
-        case .kinesis:
-            return .kinesis(
-                try readEach(&scanner, source: source, check: check) { scanner throws(JSONReadError) in
-                    try KinesisEvent.Record(reading: &scanner)
-                }
+        switch (source, wrapped) {
+        case (.kinesis, false):
+            return .kinesis(try readEach(&scanner, source: source, check: check, KinesisEvent.Record.init) { $0 })
+        case (.kinesis, true):
+            return .wrapped(
+                try readEach(&scanner, source: source, check: check, KinesisEvent.Record.init, AnyBatchRecord.kinesis),
+                source
             )
-        case .dynamoDB:
-            return .dynamoDB(
-                try readEach(&scanner, source: source, check: check) { scanner throws(JSONReadError) in
-                    try DynamoDBEvent.Record(reading: &scanner)
-                }
+        case (.dynamoDB, false):
+            return .dynamoDB(try readEach(&scanner, source: source, check: check, DynamoDBEvent.Record.init) { $0 })
+        case (.dynamoDB, true):
+            return .wrapped(
+                try readEach(
+                    &scanner,
+                    source: source,
+                    check: check,
+                    DynamoDBEvent.Record.init,
+                    AnyBatchRecord.dynamoDB
+                ),
+                source
             )
-        default:
-            return .sqs(
-                try readEach(&scanner, source: source, check: check) { scanner throws(JSONReadError) in
-                    try SQSEvent.Message(reading: &scanner)
-                }
+        case (_, false):
+            return .sqs(try readEach(&scanner, source: source, check: check, SQSEvent.Message.init) { $0 })
+        case (_, true):
+            return .wrapped(
+                try readEach(&scanner, source: source, check: check, SQSEvent.Message.init, AnyBatchRecord.sqs),
+                source
             )
         }
     }
 
     /// Reads the records of an array whose first element is next, checking each names `source` when `check`.
-    private static func readEach<Record: SourceNamingRecord>(
+    private static func readEach<Record: SourceNamingRecord, Element>(
         _ scanner: inout JSONScanner,
         source: BatchEventSource,
         check: Bool,
-        _ read: (inout JSONScanner) throws(JSONReadError) -> Record
-    ) throws(JSONReadError) -> [Record] {
-        var records: [Record] = []
+        _ read: (inout JSONScanner) throws(JSONReadError) -> Record,
+        _ wrap: (Record) -> Element
+    ) throws(JSONReadError) -> [Element] {
+        var records: [Element] = []
         var more = false
         repeat {
             let index = records.count
@@ -527,7 +552,7 @@ struct RawEvent {
                     throw JSONReadError(detection: error)
                 }
             }
-            records.append(record)
+            records.append(wrap(record))
         } while try scanner.nextElement(first: &more)
         return records
     }
@@ -538,6 +563,7 @@ struct RawEvent {
     ) throws(BatchProcessingError) -> (records: [AnyBatchRecord], source: BatchEventSource?) {
         switch body {
         case .empty: return ([], forcedSource)
+        case .wrapped(let records, let source): return (records, forcedSource ?? source)
         case .sqs(let messages): return (messages.map(AnyBatchRecord.sqs), forcedSource ?? .sqs)
         case .kinesis(let records): return (records.map(AnyBatchRecord.kinesis), forcedSource ?? .kinesis)
         case .dynamoDB(let records): return (records.map(AnyBatchRecord.dynamoDB), forcedSource ?? .dynamoDB)

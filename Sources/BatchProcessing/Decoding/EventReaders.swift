@@ -182,6 +182,8 @@ extension SQSEvent.Attributes {
         try scanner.beginObject()
         var first = true
         var values: [String: String] = [:]
+        // Lambda sends four to seven system attributes: room for them at once rather than growing three times.
+        values.reserveCapacity(8)
         var nulls: [String] = []
         while true {
             let position = scanner.offset
