@@ -177,36 +177,85 @@ extension SQSEvent.Message {
 
 extension SQSEvent.Attributes {
     /// Attribute values are strings; numbers and booleans are kept as their text, and `null` leaves the attribute
-    /// out, as the `Decodable` conformance does.
+    /// out, as the `Decodable` conformance does. Read from an array the scanner knows (`source`), the attributes
+    /// are checked now and stay in it (``values`` makes the dictionary when asked for).
     init(reading scanner: inout JSONScanner) throws(JSONReadError) {
+        let start = scanner.mark
+        if let source = scanner.source, let object = try Self.check(&scanner) {
+            self.init(json: source, object: object)
+            return
+        }
+        scanner.rewind(to: start)
+        self.init(try Self.readValues(&scanner))
+    }
+
+    /// Checks the attributes' object without making strings; its range (braces included), or `nil` when a key has
+    /// escapes (rare: the caller then reads the object the ordinary way).
+    private static func check(_ scanner: inout JSONScanner) throws(JSONReadError) -> Range<Int>? {
+        guard try scanner.peek() == UInt8(ascii: "{") else { throw scanner.wrongType(expected: "an object") }
+        let start = scanner.offset
+        try scanner.beginObject()
+        var first = true
+        var keys = scanner.takeKeyScratch()
+        defer { scanner.returnKeyScratch(keys) }
+        while true {
+            let position = scanner.offset
+            guard let key = try scanner.nextKey(first: &first) else { break }
+            guard key.decoded == nil, let base = key.raw.baseAddress, let eventBase = scanner.bytes.baseAddress else {
+                return nil
+            }
+            let keyStart = base - eventBase
+            let range = keyStart..<(keyStart + key.raw.count)
+            for earlier in keys where earlier.count == range.count {
+                if scanner.bytes[earlier].elementsEqual(scanner.bytes[range]) {
+                    throw scanner.duplicate(key.string, at: position)
+                }
+            }
+            keys.append(range)
+            do throws(JSONReadError) {
+                _ = try readValue(&scanner, decoding: false)
+            } catch {
+                throw error.at(.key(key.string))
+            }
+        }
+        return start..<scanner.offset
+    }
+
+    /// One attribute's value: its text, or `nil` for `null`. Without `decoding`, the value is only checked.
+    private static func readValue(_ scanner: inout JSONScanner, decoding: Bool) throws(JSONReadError) -> String? {
+        switch try scanner.peek() {
+        case UInt8(ascii: "n"):
+            _ = try scanner.takeNull()
+            return nil
+        case UInt8(ascii: "\""):
+            if decoding { return try scanner.readString() }
+            _ = try scanner.skimString()
+            return nil
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): return String(try scanner.readBool())
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            let start = scanner.offset
+            do throws(JSONReadError) {
+                return String(try scanner.readInt64())
+            } catch  where error.kind == .shape {
+                throw scanner.shapeError("has the wrong type: an attribute value must be a string", at: start)
+            }
+        default:
+            throw scanner.shapeError("has the wrong type: an attribute value must be a string")
+        }
+    }
+
+    /// Reads the attributes' object into a dictionary.
+    private static func readValues(_ scanner: inout JSONScanner) throws(JSONReadError) -> [String: String] {
         try scanner.beginObject()
         var first = true
         var values: [String: String] = [:]
-        // Lambda sends four to seven system attributes: room for them at once rather than growing three times.
-        values.reserveCapacity(8)
         var nulls: [String] = []
         while true {
             let position = scanner.offset
             guard let key = try scanner.nextKey(first: &first) else { break }
             let name = key.string
             do throws(JSONReadError) {
-                let value: String?
-                switch try scanner.peek() {
-                case UInt8(ascii: "n"):
-                    _ = try scanner.takeNull()
-                    value = nil
-                case UInt8(ascii: "\""): value = try scanner.readString()
-                case UInt8(ascii: "t"), UInt8(ascii: "f"): value = String(try scanner.readBool())
-                case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                    let start = scanner.offset
-                    do throws(JSONReadError) {
-                        value = String(try scanner.readInt64())
-                    } catch  where error.kind == .shape {
-                        throw scanner.shapeError("has the wrong type: an attribute value must be a string", at: start)
-                    }
-                default:
-                    throw scanner.shapeError("has the wrong type: an attribute value must be a string")
-                }
+                let value = try readValue(&scanner, decoding: true)
                 // A duplicate is refused even when one of the two was null (and so left out).
                 if values[name] != nil || nulls.contains(name) { throw scanner.duplicate(name, at: position) }
                 if let value { values[name] = value } else { nulls.append(name) }
@@ -214,7 +263,33 @@ extension SQSEvent.Attributes {
                 throw error.at(.key(name))
             }
         }
-        self.init(values)
+        return values
+    }
+
+    /// The dictionary of an object checked by ``check(_:)``.
+    static func values(in bytes: [UInt8], object: Range<Int>) -> [String: String] {
+        bytes.withUnsafeBufferPointer { buffer in
+            var scanner = JSONScanner(buffer, at: object.lowerBound)
+            return (try? readValues(&scanner)) ?? [:]
+        }
+    }
+
+    /// One attribute of an object checked by ``check(_:)``, found without making the others.
+    static func value(named name: String, in bytes: [UInt8], object: Range<Int>) -> String? {
+        bytes.withUnsafeBufferPointer { buffer in
+            var scanner = JSONScanner(buffer, at: object.lowerBound)
+            do throws(JSONReadError) {
+                try scanner.beginObject()
+                var first = true
+                while let key = try scanner.nextKey(first: &first) {
+                    if key.matches(name) { return try readValue(&scanner, decoding: true) }
+                    try scanner.skipValue()
+                }
+            } catch {
+                return nil
+            }
+            return nil
+        }
     }
 }
 

@@ -54,6 +54,13 @@ struct JSONKey {
     }
 
     var string: String { decoded ?? String(decoding: raw, as: UTF8.self) }
+
+    /// Whether the key is `name`.
+    func matches(_ name: String) -> Bool {
+        if let decoded { return decoded == name }
+        var name = name
+        return name.withUTF8 { $0.elementsEqual(raw) }
+    }
 }
 
 /// A pull reader over a JSON document's bytes (RFC 8259), for the event readers: they ask for the value they
@@ -72,6 +79,28 @@ struct JSONScanner {
     let source: [UInt8]?
     private(set) var offset: Int
     private var depth = 0
+
+    /// A scanner positioned at `offset`, to read again a value checked before.
+    init(_ bytes: UnsafeBufferPointer<UInt8>, at offset: Int) {
+        self.bytes = bytes
+        self.source = nil
+        self.offset = offset
+    }
+
+    /// Key ranges of one object, for duplicate checks without strings; lent out and given back so that its
+    /// storage is reused from object to object.
+    private var keyScratch: [Range<Int>] = []
+
+    mutating func takeKeyScratch() -> [Range<Int>] {
+        var keys: [Range<Int>] = []
+        swap(&keys, &keyScratch)
+        keys.removeAll(keepingCapacity: true)
+        return keys
+    }
+
+    mutating func returnKeyScratch(_ keys: [Range<Int>]) {
+        keyScratch = keys
+    }
 
     init(_ bytes: UnsafeBufferPointer<UInt8>, source: [UInt8]? = nil) {
         self.bytes = bytes

@@ -108,7 +108,7 @@ extension KafkaEvent.Record: BatchRecord {
 }
 
 /// A record of any of the built-in sources: what the raw (JSON in, JSON out) API hands to your handler.
-public indirect enum AnyBatchRecord: BatchRecord, Equatable {
+public enum AnyBatchRecord: BatchRecord, Equatable {
     /// An SQS message.
     case sqs(SQSEvent.Message)
     /// A Kinesis record.

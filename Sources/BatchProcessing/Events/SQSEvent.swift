@@ -164,12 +164,39 @@ public struct SQSEvent: Codable, Sendable, Equatable {
     /// gives back what was decoded; the common ones have typed accessors.
     public struct Attributes: Codable, Sendable, Equatable {
         /// Every attribute, by its AWS name.
-        public var values: [String: String]
+        ///
+        /// Attributes read from an event stay as their JSON text there (checked when the event was read) until
+        /// asked for: the dictionary is made on each read of `values`; one attribute (``subscript(_:)``, and the
+        /// named ones below) is found without making it.
+        public var values: [String: String] {
+            get {
+                switch storage {
+                case .values(let values): values
+                case .json(let bytes, let object): Self.values(in: bytes, object: object)
+                }
+            }
+            set { storage = .values(newValue) }
+        }
+
+        private enum Storage: Sendable {
+            case values([String: String])
+            /// The event's bytes and where the attributes' object is in them, braces included.
+            case json([UInt8], Range<Int>)
+        }
+
+        private var storage: Storage
 
         /// Creates attributes from AWS names and values.
         public init(_ values: [String: String] = [:]) {
-            self.values = values
+            storage = .values(values)
         }
+
+        /// Attributes that stay in `bytes`, whose object at `object` was checked by ``init(reading:)``.
+        init(json bytes: [UInt8], object: Range<Int>) {
+            storage = .json(bytes, object)
+        }
+
+        public static func == (lhs: Attributes, rhs: Attributes) -> Bool { lhs.values == rhs.values }
 
         /// Reads an object of attributes. AWS writes every value as a string; a number or a boolean written by
         /// hand is kept as its text, and a `null` value is left out.
@@ -194,7 +221,7 @@ public struct SQSEvent: Codable, Sendable, Equatable {
                     )
                 }
             }
-            self.values = values
+            storage = .values(values)
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -204,26 +231,35 @@ public struct SQSEvent: Codable, Sendable, Equatable {
 
         /// The attribute with this AWS name.
         public subscript(name: String) -> String? {
-            get { values[name] }
-            set { values[name] = newValue }
+            get {
+                switch storage {
+                case .values(let values): values[name]
+                case .json(let bytes, let object): Self.value(named: name, in: bytes, object: object)
+                }
+            }
+            set {
+                var values = self.values
+                values[name] = newValue
+                storage = .values(values)
+            }
         }
 
         /// How many times the message has been received, this time included.
-        public var approximateReceiveCount: Int? { values["ApproximateReceiveCount"].flatMap { Int($0) } }
+        public var approximateReceiveCount: Int? { self["ApproximateReceiveCount"].flatMap { Int($0) } }
         /// When the message was sent, in milliseconds since 1970.
-        public var sentTimestamp: String? { values["SentTimestamp"] }
+        public var sentTimestamp: String? { self["SentTimestamp"] }
         /// Who sent the message.
-        public var senderId: String? { values["SenderId"] }
+        public var senderId: String? { self["SenderId"] }
         /// When the message was first received, in milliseconds since 1970.
-        public var approximateFirstReceiveTimestamp: String? { values["ApproximateFirstReceiveTimestamp"] }
+        public var approximateFirstReceiveTimestamp: String? { self["ApproximateFirstReceiveTimestamp"] }
         /// FIFO queues (and fair standard queues): the message group; messages of one group are ordered.
-        public var messageGroupId: String? { values["MessageGroupId"] }
+        public var messageGroupId: String? { self["MessageGroupId"] }
         /// FIFO queues: the token that deduplicates sends.
-        public var messageDeduplicationId: String? { values["MessageDeduplicationId"] }
+        public var messageDeduplicationId: String? { self["MessageDeduplicationId"] }
         /// FIFO queues: the message's sequence number within its group.
-        public var sequenceNumber: String? { values["SequenceNumber"] }
+        public var sequenceNumber: String? { self["SequenceNumber"] }
         /// The X-Ray trace header, when tracing is on.
-        public var awsTraceHeader: String? { values["AWSTraceHeader"] }
+        public var awsTraceHeader: String? { self["AWSTraceHeader"] }
     }
 
     /// An attribute the sender attached to a message: a string, a number (carried as a string) or binary.
