@@ -540,10 +540,18 @@ struct RawEvent {
         repeat {
             let index = records.count
             let record: Record
+            let start = scanner.offset
             do throws(JSONReadError) {
                 record = try read(&scanner)
             } catch {
                 throw error.at(.index(index))
+            }
+            if index == 0 {
+                // Records of one batch are alike: guess the count from the first one's size, so that the array
+                // is not copied as it grows; at most Lambda's largest batch (10,000), so a wrong guess costs
+                // little.
+                let size = max(scanner.offset - start, 1)
+                records.reserveCapacity(min((scanner.bytes.count - start) / size + 16, 10_000))
             }
             if check {
                 do throws(BatchProcessingError) {

@@ -207,7 +207,10 @@ extension SQSEvent.Attributes {
             let keyStart = base - eventBase
             let range = keyStart..<(keyStart + key.raw.count)
             for earlier in keys where earlier.count == range.count {
-                if scanner.bytes[earlier].elementsEqual(scanner.bytes[range]) {
+                if JSONScanner.equal(
+                    UnsafeBufferPointer(rebasing: scanner.bytes[earlier]),
+                    UnsafeBufferPointer(rebasing: scanner.bytes[range])
+                ) {
                     throw scanner.duplicate(key.string, at: position)
                 }
             }

@@ -59,7 +59,7 @@ struct JSONKey {
     func matches(_ name: String) -> Bool {
         if let decoded { return decoded == name }
         var name = name
-        return name.withUTF8 { $0.elementsEqual(raw) }
+        return name.withUTF8 { JSONScanner.equal($0, raw) }
     }
 }
 
@@ -121,6 +121,25 @@ struct JSONScanner {
     mutating func rewind(to mark: Mark) {
         offset = mark.offset
         depth = mark.depth
+    }
+
+    /// Whether two byte runs are equal, eight bytes at a time.
+    @inline(__always)
+    static func equal(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        guard let left = a.baseAddress, let right = b.baseAddress else { return a.count == 0 }
+        var index = 0
+        while index &+ 8 <= a.count {
+            let x = UnsafeRawPointer(left + index).loadUnaligned(as: UInt64.self)
+            let y = UnsafeRawPointer(right + index).loadUnaligned(as: UInt64.self)
+            if x != y { return false }
+            index &+= 8
+        }
+        while index < a.count {
+            if left[index] != right[index] { return false }
+            index &+= 1
+        }
+        return true
     }
 
     // MARK: - Errors
