@@ -32,6 +32,15 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
+            name: "DecodingBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "BatchProcessing", package: root),
+            ],
+            path: "Benchmarks/DecodingBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
             name: "IdempotencyBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),

@@ -15,7 +15,8 @@ struct DeferredFieldTests {
         var text = #"{"Records":["#
         for index in 0..<3 {
             if index > 0 { text += "," }
-            text += #"{"messageId":"m\#(index)","body":"{\"order\":\#(index),\"note\":\"caf\u00e9 \\\"quoted\\\" and long enough\"}","#
+            text +=
+                #"{"messageId":"m\#(index)","body":"{\"order\":\#(index),\"note\":\"caf\u00e9 \\\"quoted\\\" and long enough\"}","#
             text += #""attributes":{"ApproximateReceiveCount":"\#(index + 1)","MessageGroupId":"group-\#(index % 2)","#
             text += #""SenderId":"AIDAIENQZJOLO23YVJ4VO"}}"#
         }

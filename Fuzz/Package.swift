@@ -1,0 +1,21 @@
+// swift-tools-version:6.1
+import Foundation
+import PackageDescription
+
+// SwiftPM names a package required by path after its folder: read the root package's name rather than hard-code it.
+let root = URL(fileURLWithPath: Context.packageDirectory).deletingLastPathComponent().lastPathComponent
+
+// Fuzz targets live in their own package: they build only with libFuzzer (`-sanitize=fuzzer`), which provides
+// `main`. See README.md beside this file for the commands.
+let package = Package(
+    name: "Fuzz",
+    platforms: [.macOS(.v15)],
+    dependencies: [.package(path: "..")],
+    targets: [
+        .executableTarget(
+            name: "EventReaderFuzzer",
+            dependencies: [.product(name: "BatchProcessing", package: root)],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        )
+    ]
+)
