@@ -48,7 +48,10 @@ struct IdempotencyCommand: AsyncParsableCommand {
     }
 
     struct Count: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Count records by state (JSON on stdout).")
+        static let configuration = CommandConfiguration(
+            commandName: "count",
+            abstract: "Count records by state (JSON on stdout)."
+        )
         @OptionGroup var options: StoreOptions
 
         func run() async throws {
@@ -69,7 +72,10 @@ struct IdempotencyCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List records, one JSON object per line.")
+        static let configuration = CommandConfiguration(
+            commandName: "list",
+            abstract: "List records, one JSON object per line."
+        )
         @OptionGroup var options: StoreOptions
         @Option(help: "Only records in this state: in_progress, completed or expired.")
         var state: String?
@@ -93,7 +99,10 @@ struct IdempotencyCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one key's record (exit 1 when it has none).")
+        static let configuration = CommandConfiguration(
+            commandName: "show",
+            abstract: "Show one key's record (exit 1 when it has none)."
+        )
         @OptionGroup var options: StoreOptions
         @Argument(help: "The key: 64 hex digits, as `list` prints them.")
         var key: String
@@ -125,7 +134,10 @@ struct IdempotencyCommand: AsyncParsableCommand {
     }
 
     struct Purge: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove expired records; prints how many.")
+        static let configuration = CommandConfiguration(
+            commandName: "purge",
+            abstract: "Remove expired records; prints how many."
+        )
         @OptionGroup var options: StoreOptions
 
         func run() async throws {
