@@ -86,7 +86,13 @@ struct BatchRun<Record: BatchRecord> {
 
     /// Takes records from the scheduler and runs them until there are none left to start.
     private func work(_ state: RunState) async {
-        while let index = await state.nextStart() {
+        while true {
+            // Without waiting first: the record is usually ready, and an async call costs a frame.
+            var index = state.takeNext()
+            if index == nil, state.mustWait {
+                index = await state.nextStart()
+            }
+            guard let index else { return }
             state.finish(await runRecord(index))
         }
     }
@@ -146,6 +152,8 @@ private final class RunState: Sendable {
         var attempts: [Int]
         var durations: [Duration?]
         var waiters: [CheckedContinuation<Wake, Never>] = []
+        /// Set once no record is left to start and none is running.
+        var done = false
 
         /// The next record to start, skipping those the scheduler skips; `.retry` when none is ready yet.
         mutating func decide() -> Wake {
@@ -181,18 +189,36 @@ private final class RunState: Sendable {
         self.cutoff = cutoff
     }
 
+    /// The next record to start when one is ready now; `nil` otherwise (then ``mustWait`` says whether the run
+    /// is over or a record must end first).
+    func takeNext() -> Int? {
+        let stopReason = currentStopReason()
+        return inner.withLock { inner in
+            if let stopReason { inner.scheduler.stop(stopReason) }
+            switch inner.decide() {
+            case .start(let index): return index
+            case .done:
+                inner.done = true
+                return nil
+            case .retry: return nil
+            }
+        }
+    }
+
+    /// After ``takeNext()`` gave nothing: whether records are running and one may yet become ready.
+    var mustWait: Bool { inner.withLock { !$0.done } }
+
+    private func currentStopReason() -> RecordOutcome.SkipReason? {
+        if Task.isCancelled { return .cancelled }
+        if let cutoff, clock.now >= cutoff { return .deadline }
+        return nil
+    }
+
     /// The index of the next record this worker runs, or `nil` when no record is left to start. Waits while
     /// records are running and none other is ready.
     func nextStart() async -> Int? {
         while true {
-            let stopReason: RecordOutcome.SkipReason? =
-                if Task.isCancelled {
-                    .cancelled
-                } else if let cutoff, clock.now >= cutoff {
-                    .deadline
-                } else {
-                    nil
-                }
+            let stopReason = currentStopReason()
             let wake = inner.withLock { inner in
                 if let stopReason { inner.scheduler.stop(stopReason) }
                 return inner.decide()
