@@ -34,12 +34,12 @@ extension Array where Element == any RecordMiddleware {
     /// sees, so the processor learns how many attempts a record took whichever middleware retried it.
     func chained<Record: BatchRecord>(to handler: @escaping RecordHandler<Record>) -> RecordHandler<Record> {
         let innermost: RecordHandler<Record> = { record, context in
-            context.attemptTracker?.observe(context.attempt)
+            context.observeAttempt()
             try await handler(record, context)
         }
         return reversed().reduce(innermost) { next, middleware in
             { record, context in
-                context.attemptTracker?.observe(context.attempt)
+                context.observeAttempt()
                 try await middleware.handle(record, context: context, next: next)
             }
         }

@@ -159,13 +159,21 @@ enum ColdStart {
     }
 }
 
-/// Notes the highest attempt number a record reached, as it passes through each step of the chain.
-final class AttemptTracker: Sendable {
-    private let highest = Atomic<Int>(1)
+/// The highest attempt each record of a batch reached, written by the chain's steps (whichever middleware
+/// retries) and read by the processor when the record ends.
+final class AttemptCounts: Sendable {
+    private let highest: Mutex<[Int]>
 
-    func observe(_ attempt: Int) {
-        highest.max(attempt, ordering: .relaxed)
+    init(count: Int) {
+        highest = Mutex(Array(repeating: 1, count: count))
     }
 
-    var attempts: Int { highest.load(ordering: .relaxed) }
+    func observe(_ attempt: Int, for index: Int) {
+        guard attempt > 1 else { return }
+        highest.withLock { if index < $0.count, $0[index] < attempt { $0[index] = attempt } }
+    }
+
+    func attempts(of index: Int) -> Int {
+        highest.withLock { index < $0.count ? $0[index] : 1 }
+    }
 }

@@ -7,12 +7,12 @@ public struct RecordContext: Sendable {
     /// The record's item identifier (SQS `messageId`, stream sequence number).
     public let itemIdentifier: ItemIdentifier
     /// The service that delivered the record.
-    public let eventSource: BatchEventSource
+    public var eventSource: BatchEventSource { scope.eventSource }
     /// The attempt being made, from 1. ``RetryMiddleware`` raises it before each new attempt.
     public var attempt: Int
     /// The instant by which the record should be done: the invocation's deadline less the processor's
     /// margin. `nil` when the invocation has no deadline. Work that would run past it should not start.
-    public let deadline: ContinuousClock.Instant?
+    public var deadline: ContinuousClock.Instant? { scope.deadline }
     /// A logger carrying the record's metadata (`record_index`, `item_identifier`, `event_source`) and the
     /// invocation's (`function_request_id`, `function_name`, `xray_trace_id`, `cold_start`, when known).
     ///
@@ -22,7 +22,7 @@ public struct RecordContext: Sendable {
         get {
             storedLogger
                 ?? Self.recordLogger(
-                    base: baseLogger,
+                    base: scope.baseLogger,
                     index: index,
                     itemIdentifier: itemIdentifier,
                     eventSource: eventSource,
@@ -32,15 +32,14 @@ public struct RecordContext: Sendable {
         set { storedLogger = newValue }
     }
     private var storedLogger: Logger?
-    private let baseLogger: Logger
     private let extraMetadata: [String: String]
+    /// What every record of the batch shares, held once rather than copied into every context.
+    private let scope: BatchScope
     /// The invocation this record belongs to.
-    public let invocation: InvocationContext
+    public var invocation: InvocationContext { scope.invocation }
     /// The processor's clock: measure and wait with it (``RetryMiddleware`` does), so that tests with a manual
     /// clock need not sleep.
-    public let clock: any BatchClock
-    /// Shared by every copy of this context, so the processor learns how many attempts the record took.
-    let attemptTracker: AttemptTracker?
+    public var clock: any BatchClock { scope.clock }
 
     /// Creates a context; the processor does this for you, tests of a middleware may do it by hand.
     public init(
@@ -56,14 +55,16 @@ public struct RecordContext: Sendable {
         self.init(
             index: index,
             itemIdentifier: itemIdentifier,
-            eventSource: eventSource,
             attempt: attempt,
-            deadline: deadline,
-            baseLogger: logger ?? invocation.loggerWithMetadata(coldStart: nil),
             extraMetadata: [:],
-            invocation: invocation,
-            clock: clock,
-            attemptTracker: nil
+            scope: BatchScope(
+                eventSource: eventSource,
+                deadline: deadline,
+                baseLogger: logger ?? invocation.loggerWithMetadata(coldStart: nil),
+                invocation: invocation,
+                clock: clock,
+                attempts: nil
+            )
         )
     }
 
@@ -83,29 +84,18 @@ public struct RecordContext: Sendable {
         return logger
     }
 
-    /// The processor's initialiser: `logger` already carries the invocation's metadata.
-    init(
-        index: Int,
-        itemIdentifier: ItemIdentifier,
-        eventSource: BatchEventSource,
-        attempt: Int,
-        deadline: ContinuousClock.Instant?,
-        baseLogger: Logger,
-        extraMetadata: [String: String],
-        invocation: InvocationContext,
-        clock: any BatchClock,
-        attemptTracker: AttemptTracker?
-    ) {
+    /// The processor's initialiser: the batch's scope is shared by every record.
+    init(index: Int, itemIdentifier: ItemIdentifier, attempt: Int, extraMetadata: [String: String], scope: BatchScope) {
         self.index = index
         self.itemIdentifier = itemIdentifier
-        self.eventSource = eventSource
         self.attempt = attempt
-        self.deadline = deadline
-        self.invocation = invocation
-        self.baseLogger = baseLogger
         self.extraMetadata = extraMetadata
-        self.clock = clock
-        self.attemptTracker = attemptTracker
+        self.scope = scope
+    }
+
+    /// Notes that this context's attempt is under way, so the processor learns how many attempts the record took.
+    func observeAttempt() {
+        scope.attempts?.observe(attempt, for: index)
     }
 
     /// The Lambda request id of the invocation.
@@ -116,5 +106,33 @@ public struct RecordContext: Sendable {
     /// The time left before ``deadline``, or `nil` without a deadline.
     public var remainingTime: Duration? {
         deadline.map { clock.now.duration(to: $0) }
+    }
+}
+
+/// What every record of one batch shares: made once per batch, referenced by every record's context.
+final class BatchScope: Sendable {
+    let eventSource: BatchEventSource
+    let deadline: ContinuousClock.Instant?
+    /// The invocation's logger with its metadata; each record's logger adds the record's keys.
+    let baseLogger: Logger
+    let invocation: InvocationContext
+    let clock: any BatchClock
+    /// The highest attempt seen for each record, when the processor runs the batch.
+    let attempts: AttemptCounts?
+
+    init(
+        eventSource: BatchEventSource,
+        deadline: ContinuousClock.Instant?,
+        baseLogger: Logger,
+        invocation: InvocationContext,
+        clock: any BatchClock,
+        attempts: AttemptCounts?
+    ) {
+        self.eventSource = eventSource
+        self.deadline = deadline
+        self.baseLogger = baseLogger
+        self.invocation = invocation
+        self.clock = clock
+        self.attempts = attempts
     }
 }

@@ -38,16 +38,24 @@ struct BatchRun<Record: BatchRecord> {
             clock: clock,
             cutoff: cutoff
         )
+        let scope = BatchScope(
+            eventSource: records[0].batchSource,
+            deadline: cutoff,
+            baseLogger: logger,
+            invocation: invocation,
+            clock: clock,
+            attempts: AttemptCounts(count: records.count)
+        )
         let workers = min(max(maxConcurrency, 1), records.count)
         if workers == 1 && cutoff == nil {
-            await work(state)
+            await work(state, scope: scope)
         } else {
-            await runWorkers(workers, state: state)
+            await runWorkers(workers, state: state, scope: scope)
         }
         return state.outcomes(records.map(\.itemIdentifier))
     }
 
-    private func runWorkers(_ workers: Int, state: RunState) async {
+    private func runWorkers(_ workers: Int, state: RunState, scope: BatchScope) async {
         let clock = self.clock
         await withTaskGroup(of: Event.self) { group in
             if let cutoff {
@@ -62,7 +70,7 @@ struct BatchRun<Record: BatchRecord> {
             }
             for _ in 0..<workers {
                 group.addTask { [self] in
-                    await work(state)
+                    await work(state, scope: scope)
                     return .workerDone
                 }
             }
@@ -85,7 +93,7 @@ struct BatchRun<Record: BatchRecord> {
     }
 
     /// Takes records from the scheduler and runs them until there are none left to start.
-    private func work(_ state: RunState) async {
+    private func work(_ state: RunState, scope: BatchScope) async {
         while true {
             // Without waiting first: the record is usually ready, and an async call costs a frame.
             var index = state.takeNext()
@@ -93,25 +101,19 @@ struct BatchRun<Record: BatchRecord> {
                 index = await state.nextStart()
             }
             guard let index else { return }
-            state.finish(await runRecord(index))
+            state.finish(await runRecord(index, scope: scope))
         }
     }
 
     /// Runs one record through the chain and notes how it ended.
-    private func runRecord(_ index: Int) async -> RecordEnd {
+    private func runRecord(_ index: Int, scope: BatchScope) async -> RecordEnd {
         let record = records[index]
-        let tracker = AttemptTracker()
         let context = RecordContext(
             index: index,
             itemIdentifier: record.itemIdentifier,
-            eventSource: record.batchSource,
             attempt: 1,
-            deadline: cutoff,
-            baseLogger: logger,
             extraMetadata: record.logMetadata,
-            invocation: invocation,
-            clock: clock,
-            attemptTracker: tracker
+            scope: scope
         )
         let start = clock.now
         var error: (any Error)?
@@ -120,12 +122,8 @@ struct BatchRun<Record: BatchRecord> {
         } catch let thrown {
             error = thrown
         }
-        return RecordEnd(
-            index: index,
-            error: error,
-            attempts: tracker.attempts,
-            duration: start.duration(to: clock.now)
-        )
+        let attempts = scope.attempts?.attempts(of: index) ?? 1
+        return RecordEnd(index: index, error: error, attempts: attempts, duration: start.duration(to: clock.now))
     }
 }
 
