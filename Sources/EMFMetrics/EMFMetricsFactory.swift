@@ -57,9 +57,30 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
     /// A metric is its name, its dimensions and its kind: two handlers of different kinds with the same name and
     /// dimensions (a timer and a recorder, say) keep apart, and are written in separate documents.
     struct MetricKey: Hashable {
-        var name: String
-        var dimensions: [Dimension]
-        var kind: Kind
+        let name: String
+        let dimensions: [Dimension]
+        let kind: Kind
+        /// Hashed once: a handler looks its key up for every value it records.
+        private let hash: Int
+
+        init(name: String, dimensions: [Dimension], kind: Kind) {
+            self.name = name
+            self.dimensions = dimensions
+            self.kind = kind
+            var hasher = Hasher()
+            hasher.combine(name)
+            hasher.combine(dimensions)
+            hasher.combine(kind)
+            hash = hasher.finalize()
+        }
+
+        static func == (lhs: MetricKey, rhs: MetricKey) -> Bool {
+            lhs.hash == rhs.hash && lhs.name == rhs.name && lhs.kind == rhs.kind && lhs.dimensions == rhs.dimensions
+        }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(hash)
+        }
     }
 
     struct Dimension: Hashable {
