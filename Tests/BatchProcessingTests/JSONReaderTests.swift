@@ -216,3 +216,30 @@ struct JSONReaderTests {
         )
     }
 }
+
+@Suite("RawBatch: an event's records without processing them")
+struct RawBatchTests {
+    @Test("Detects each sample's source and reads its records in delivered order")
+    func samples() throws {
+        let sqs = try RawBatch(eventJSON: Fixture.bytes("sam-sqs.json"))
+        let messages = try SQSEvent(jsonBytes: Fixture.bytes("sam-sqs.json")).records
+        #expect(sqs.source == .sqs && sqs.records == messages.map(AnyBatchRecord.sqs) && !messages.isEmpty)
+        let kafka = try RawBatch(eventJSON: Fixture.bytes("aws-msk.json"))
+        #expect(kafka.source == .kafka)
+        let reference = try KafkaEvent(jsonBytes: Fixture.bytes("aws-msk.json"))
+        #expect(kafka.records.map(\.itemIdentifier) == reference.records.map(\.itemIdentifier))
+        let selfManaged = try RawBatch(eventJSON: Fixture.bytes("aws-self-managed-kafka.json"), source: .kafka)
+        #expect(selfManaged.source == .selfManagedKafka)
+    }
+
+    @Test("An empty batch has no source unless one is given; a forced source of another shape says what it is")
+    func emptyAndForced() throws {
+        #expect(try RawBatch(eventJSON: Array(#"{"Records":[]}"#.utf8)).source == nil)
+        #expect(try RawBatch(eventJSON: Array(#"{"Records":[]}"#.utf8), source: .kinesis).source == .kinesis)
+        #expect {
+            try RawBatch(eventJSON: Fixture.bytes("sam-kinesis.json"), source: .sqs)
+        } throws: { error in
+            (error as? BatchProcessingError)?.message.contains("it is a kinesis event") == true
+        }
+    }
+}
