@@ -2,7 +2,7 @@ import BatchProcessingJSONSupport
 
 extension DynamoDBEvent {
     /// A DynamoDB value in its typed JSON form (`{"S": "text"}`, `{"N": "42"}`, …): the full set of types.
-    public indirect enum AttributeValue: Codable, Sendable, Hashable {
+    public enum AttributeValue: Codable, Sendable, Hashable {
         /// `S`: a string.
         case string(String)
         /// `N`: a number, as its decimal text (DynamoDB keeps 38 digits; no precision is lost here).
