@@ -206,6 +206,7 @@ struct ProcessCommand: AsyncParsableCommand {
             throw UsageError(message: "cannot set up metrics: \(error)")
         }
         let logger = observability.logger(label: "batchproc")
+        let tracing = logger.logLevel <= .trace
         let processor = try makeProcessor(settings, observability: observability)
         let event = try EventInput.read(eventFile)
         let effects = try effectLog.map { path throws(UsageError) in try EffectLog(path: path) }
@@ -219,7 +220,8 @@ struct ProcessCommand: AsyncParsableCommand {
                 context: InvocationContext(requestID: "local-\(UInt32.random(in: 0...UInt32.max))", logger: logger)
             ) { record, context in
                 try effects?.append(FailTarget.text(of: record.itemIdentifier))
-                context.logger.trace("record processed")
+                // The record's logger is made when asked for: ask only when the line would be written.
+                if tracing { context.logger.trace("record processed") }
             }
             warnAboutUnmatchedFaults(settings, outcomes: result.outcomes, logger: logger)
             answer = result.response.jsonString
@@ -246,6 +248,7 @@ struct ProcessCommand: AsyncParsableCommand {
                 "--fail-index \(index) is beyond the batch (\(size), positions 0 to \(max(outcomes.count - 1, 0))); no record fails for it"
             )
         }
+        guard !failIdentifiers.isEmpty else { return }
         let identifiers = Set(outcomes.map { FailTarget.text(of: $0.itemIdentifier) })
         for identifier in Set(failIdentifiers).sorted() where !identifiers.contains(identifier) {
             logger.warning("--fail \(identifier) names no record of the batch; no record fails for it")
