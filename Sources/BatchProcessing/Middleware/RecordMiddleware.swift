@@ -30,16 +30,11 @@ public protocol RecordMiddleware: Sendable {
 }
 
 extension Array where Element == any RecordMiddleware {
-    /// The chain ending in `handler`: the first element is the outermost step. Each step notes the attempt it
-    /// sees, so the processor learns how many attempts a record took whichever middleware retried it.
+    /// The chain ending in `handler`: the first element is the outermost step. Without middleware it is `handler`
+    /// itself. (A step that retries raises `context.attempt`, and the context notes it for the processor.)
     func chained<Record: BatchRecord>(to handler: @escaping RecordHandler<Record>) -> RecordHandler<Record> {
-        let innermost: RecordHandler<Record> = { record, context in
-            context.observeAttempt()
-            try await handler(record, context)
-        }
-        return reversed().reduce(innermost) { next, middleware in
+        reversed().reduce(handler) { next, middleware in
             { record, context in
-                context.observeAttempt()
                 try await middleware.handle(record, context: context, next: next)
             }
         }

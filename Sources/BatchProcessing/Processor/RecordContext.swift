@@ -9,7 +9,10 @@ public struct RecordContext: Sendable {
     /// The service that delivered the record.
     public var eventSource: BatchEventSource { scope.eventSource }
     /// The attempt being made, from 1. ``RetryMiddleware`` raises it before each new attempt.
-    public var attempt: Int
+    public var attempt: Int {
+        // The processor learns how many attempts the record took, whichever middleware retried it.
+        didSet { scope.attempts?.observe(attempt, for: index) }
+    }
     /// The instant by which the record should be done: the invocation's deadline less the processor's
     /// margin. `nil` when the invocation has no deadline. Work that would run past it should not start.
     public var deadline: ContinuousClock.Instant? { scope.deadline }
@@ -91,11 +94,6 @@ public struct RecordContext: Sendable {
         self.attempt = attempt
         self.extraMetadata = extraMetadata
         self.scope = scope
-    }
-
-    /// Notes that this context's attempt is under way, so the processor learns how many attempts the record took.
-    func observeAttempt() {
-        scope.attempts?.observe(attempt, for: index)
     }
 
     /// The Lambda request id of the invocation.

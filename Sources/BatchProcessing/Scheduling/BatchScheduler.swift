@@ -34,7 +34,7 @@ struct BatchScheduler {
         self.policy = policy
         self.maxConcurrency = max(maxConcurrency, 1)
         lanes = Lanes(keys: orderingKeys)
-        ready = MinHeap(lanes.members.map { $0[0] })
+        ready = MinHeap(lanes.firstMembers)
     }
 
     /// The next decision, or `nil` when nothing may start now: every slot is taken, or no lane has a record
@@ -89,9 +89,12 @@ struct BatchScheduler {
     private struct Lanes {
         /// The lane of each record.
         var laneOf: [Int] = []
-        /// The records of each lane, in batch order.
-        var members: [[Int]] = []
-        /// The position of each lane's next record in `members`.
+        /// The records of every lane, lane after lane, each in batch order: lane `l` is
+        /// `members[start[l]..<start[l + 1]]`. (One flat array rather than an array per lane, which would cost an
+        /// allocation per keyless record.)
+        var members: [Int] = []
+        var start: [Int] = []
+        /// The position of each lane's next record within the lane.
         var cursor: [Int] = []
         /// True for lanes formed by an ordering key (not single keyless records).
         var keyed: [Bool] = []
@@ -100,28 +103,41 @@ struct BatchScheduler {
 
         init(keys: [String?]) {
             var laneOfKey: [String: Int] = [:]
+            var sizes: [Int] = []
             laneOf.reserveCapacity(keys.count)
-            for (index, key) in keys.enumerated() {
+            for key in keys {
                 let lane: Int
                 if let key, let existing = laneOfKey[key] {
                     lane = existing
                 } else {
-                    lane = members.count
-                    members.append([])
+                    lane = sizes.count
+                    sizes.append(0)
                     keyed.append(key != nil)
                     if let key { laneOfKey[key] = lane }
                 }
-                members[lane].append(index)
+                sizes[lane] += 1
                 laneOf.append(lane)
             }
-            cursor = Array(repeating: 0, count: members.count)
-            firstFailure = Array(repeating: nil, count: members.count)
+            start = Array(repeating: 0, count: sizes.count + 1)
+            for lane in sizes.indices { start[lane + 1] = start[lane] + sizes[lane] }
+            var filled = Array(repeating: 0, count: sizes.count)
+            members = Array(repeating: 0, count: keys.count)
+            for (index, lane) in laneOf.enumerated() {
+                members[start[lane] + filled[lane]] = index
+                filled[lane] += 1
+            }
+            cursor = Array(repeating: 0, count: sizes.count)
+            firstFailure = Array(repeating: nil, count: sizes.count)
         }
+
+        /// The first record of every lane.
+        var firstMembers: [Int] { start.dropLast().map { members[$0] } }
 
         /// Moves the lane past its current record and gives the lane's next record, if any.
         mutating func advance(_ lane: Int) -> Int? {
             cursor[lane] += 1
-            return cursor[lane] < members[lane].count ? members[lane][cursor[lane]] : nil
+            let position = start[lane] + cursor[lane]
+            return position < start[lane + 1] ? members[position] : nil
         }
     }
 }
