@@ -25,6 +25,7 @@ let package = Package(
                 .product(name: "BatchProcessing", package: root),
                 .product(name: "JSONLogging", package: root),
                 .product(name: "EMFMetrics", package: root),
+                .product(name: "JournaldLogging", package: root),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],

@@ -2,7 +2,9 @@ import BatchProcessing
 import Benchmark
 import CoreMetrics
 import EMFMetrics
+import Foundation
 import JSONLogging
+import JournaldLogging
 import Logging
 
 /// A batch of `count` SQS messages on a standard queue.
@@ -60,6 +62,48 @@ let benchmarks: @Sendable () -> Void = {
         for _ in benchmark.scaledIterations {
             let result = try await processor.process(batch, context: context, handler: tenPercentFailing)
             blackHole(result)
+        }
+    }
+
+    let lineMetadata: Logger.Metadata = [
+        "record_index": "17", "item_identifier": "059f36b4-87a3-44ab-83d2-661975f4b6a1", "event_source": "aws:sqs",
+        "attempt": "1", "policy": "continue",
+    ]
+
+    Benchmark("One JSON log line (5 metadata keys)", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        let configuration = JSONLogHandler.Configuration(service: "bench", output: discard)
+        let logger = Logger(label: "bench") { JSONLogHandler(label: $0, configuration: configuration) }
+        for _ in benchmark.scaledIterations {
+            logger.error("record failed", metadata: lineMetadata)
+        }
+    }
+
+    Benchmark("One EMF flush (8 metrics, 1 value each)", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        let metrics = try EMFMetricsFactory(
+            configuration: .init(
+                namespace: "Bench",
+                defaultDimensions: [("service", "bench")],
+                output: { discard.write(line: $0) }
+            )
+        )
+        let counters = (0..<8).map {
+            metrics.makeCounter(label: "Metric\($0)", dimensions: [("event_source", "aws:sqs")])
+        }
+        for _ in benchmark.scaledIterations {
+            for counter in counters { counter.increment(by: 1) }
+            metrics.flush()
+        }
+    }
+
+    // Only where a journal listens (as under `scripts/with-journald.sh`): otherwise entries would go to the fallback.
+    if FileManager.default.fileExists(atPath: JournaldLogHandler.defaultSocketPath) {
+        Benchmark("One journald entry (5 metadata keys)", configuration: .init(scalingFactor: .kilo)) { benchmark in
+            let logger = Logger(label: "bench") {
+                JournaldLogHandler(label: $0, syslogIdentifier: "bench", fallback: discard)
+            }
+            for _ in benchmark.scaledIterations {
+                logger.error("record failed", metadata: lineMetadata)
+            }
         }
     }
 
