@@ -16,6 +16,11 @@ let package = Package(
             name: "EventReaderFuzzer",
             dependencies: [.product(name: "BatchProcessing", package: root)],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
-        )
+        ),
+        .executableTarget(
+            name: "IdempotencyRecordFuzzer",
+            dependencies: [.product(name: "BatchIdempotency", package: root)],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
     ]
 )
