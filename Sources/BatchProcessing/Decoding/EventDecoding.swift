@@ -102,21 +102,6 @@ enum EventDecoding {
         )
     }
 
-    /// The source the event names; an error when a record's (or the Kafka event's) is missing, unknown or
-    /// different from the others'.
-    static func detectSource(from bytes: [UInt8]) throws(BatchProcessingError) -> BatchEventSource? {
-        let outline = try read(bytes, source: nil) { scanner throws(JSONReadError) in try Outline(reading: &scanner) }
-        switch outline {
-        case .kafka(let field): return try kafkaSource(named: field)
-        case .records(let named):
-            var detected: BatchEventSource?
-            for (index, field) in named.enumerated() {
-                detected = try recordSource(named: field, index: index, detected: detected)
-            }
-            return detected
-        }
-    }
-
     // MARK: - Detection rules
 
     /// The source a Kafka event's `eventSource` names.
