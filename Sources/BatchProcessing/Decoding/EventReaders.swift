@@ -31,6 +31,40 @@ struct SeenKeys {
 }
 
 extension JSONScanner {
+    /// Reads an object whose members of interest are `fields`: `read` gets each such member's position in `fields`,
+    /// the scanner at its value; other members are checked and skipped. A key twice is an error, and an error in a
+    /// field's value names the field.
+    @inline(__always)
+    mutating func readFields(
+        _ fields: [StaticString],
+        _ read: (inout JSONScanner, Int) throws(JSONReadError) -> Void
+    ) throws(JSONReadError) {
+        try beginObject()
+        var first = true
+        var seen = SeenKeys()
+        while true {
+            let position = offset
+            guard let key = try nextKey(first: &first) else { return }
+            guard let field = fields.firstIndex(where: { key.matches($0) }) else {
+                try seen.insertOther(key, at: position, in: self)
+                try skipValue()
+                continue
+            }
+            try seen.insert(UInt32(field), fields[field], at: position, in: self)
+            do throws(JSONReadError) {
+                try read(&self, field)
+            } catch {
+                throw error.at(key: fields[field])
+            }
+        }
+    }
+
+    /// The value `read` makes of what is next: a multi-line read written in place.
+    @inline(__always)
+    mutating func value<T>(_ read: (inout JSONScanner) throws(JSONReadError) -> T) throws(JSONReadError) -> T {
+        try read(&self)
+    }
+
     /// Runs `read` on the value of member `key`, adding the key to the path of any error.
     @inline(__always)
     mutating func member<T>(
@@ -47,30 +81,6 @@ extension JSONScanner {
     mutating func optionalString(_ key: StaticString) throws(JSONReadError) -> String? {
         do throws(JSONReadError) {
             return try readOptionalString()
-        } catch {
-            throw error.at(key: key)
-        }
-    }
-
-    mutating func optionalStrings(_ key: StaticString) throws(JSONReadError) -> [String]? {
-        do throws(JSONReadError) {
-            return try optionalStrings()
-        } catch {
-            throw error.at(key: key)
-        }
-    }
-
-    mutating func optionalInt64(_ key: StaticString) throws(JSONReadError) -> Int64? {
-        do throws(JSONReadError) {
-            return try optionalInt64()
-        } catch {
-            throw error.at(key: key)
-        }
-    }
-
-    mutating func optionalDouble(_ key: StaticString) throws(JSONReadError) -> Double? {
-        do throws(JSONReadError) {
-            return try optionalDouble()
         } catch {
             throw error.at(key: key)
         }
@@ -120,54 +130,37 @@ extension JSONScanner {
 // MARK: - SQS
 
 extension SQSEvent.Message {
+    private static let fields: [StaticString] = [
+        "messageId", "receiptHandle", "body", "attributes", "messageAttributes", "md5OfBody", "md5OfMessageAttributes",
+        "eventSource", "eventSourceARN", "awsRegion",
+    ]
+
     init(reading scanner: inout JSONScanner) throws(JSONReadError) {
-        try scanner.beginObject()
-        var first = true
-        var seen = SeenKeys()
         var messageId: String?
         self.init(messageId: "", eventSource: nil)
-        while true {
-            let position = scanner.offset
-            guard let key = try scanner.nextKey(first: &first) else { break }
-            if key.matches("messageId") {
-                try seen.insert(0, "messageId", at: position, in: scanner)
-                messageId = try scanner.member("messageId") { scanner throws(JSONReadError) in
-                    try scanner.requiredString()
-                }
-            } else if key.matches("receiptHandle") {
-                try seen.insert(1, "receiptHandle", at: position, in: scanner)
-                receiptHandleText = try scanner.readDeferredString("receiptHandle")
-            } else if key.matches("body") {
-                try seen.insert(2, "body", at: position, in: scanner)
-                bodyText = try scanner.readDeferredString("body")
-            } else if key.matches("attributes") {
-                try seen.insert(3, "attributes", at: position, in: scanner)
-                rawAttributes = try scanner.member("attributes") { scanner throws(JSONReadError) in
-                    try scanner.takeNull() ? nil : try SQSEvent.Attributes(reading: &scanner)
-                }
-            } else if key.matches("messageAttributes") {
-                try seen.insert(4, "messageAttributes", at: position, in: scanner)
-                rawMessageAttributes = try scanner.member("messageAttributes") { scanner throws(JSONReadError) in
-                    try scanner.takeNull() ? nil : try SQSEvent.MessageAttribute.readMap(&scanner)
-                }
-            } else if key.matches("md5OfBody") {
-                try seen.insert(5, "md5OfBody", at: position, in: scanner)
-                md5OfBodyText = try scanner.readDeferredString("md5OfBody")
-            } else if key.matches("md5OfMessageAttributes") {
-                try seen.insert(6, "md5OfMessageAttributes", at: position, in: scanner)
-                md5OfMessageAttributes = try scanner.optionalString("md5OfMessageAttributes")
-            } else if key.matches("eventSource") {
-                try seen.insert(7, "eventSource", at: position, in: scanner)
-                eventSource = try scanner.optionalString("eventSource")
-            } else if key.matches("eventSourceARN") {
-                try seen.insert(8, "eventSourceARN", at: position, in: scanner)
-                eventSourceArn = try scanner.optionalString("eventSourceARN")
-            } else if key.matches("awsRegion") {
-                try seen.insert(9, "awsRegion", at: position, in: scanner)
-                awsRegion = try scanner.optionalString("awsRegion")
-            } else {
-                try seen.insertOther(key, at: position, in: scanner)
-                try scanner.skipValue()
+        try scanner.readFields(Self.fields) { scanner, field throws(JSONReadError) in
+            switch field {
+            case 0:  // messageId
+                messageId = try scanner.requiredString()
+            case 1:  // receiptHandle
+                receiptHandleText = try scanner.readDeferredString()
+            case 2:  // body
+                bodyText = try scanner.readDeferredString()
+            case 3:  // attributes
+                rawAttributes = try scanner.takeNull() ? nil : try SQSEvent.Attributes(reading: &scanner)
+            case 4:  // messageAttributes
+                rawMessageAttributes = try scanner.takeNull() ? nil : try SQSEvent.MessageAttribute.readMap(&scanner)
+            case 5:  // md5OfBody
+                md5OfBodyText = try scanner.readDeferredString()
+            case 6:  // md5OfMessageAttributes
+                md5OfMessageAttributes = try scanner.readOptionalString()
+            case 7:  // eventSource
+                eventSource = try scanner.readOptionalString()
+            case 8:  // eventSourceARN
+                eventSourceArn = try scanner.readOptionalString()
+            case 9:  // awsRegion
+                awsRegion = try scanner.readOptionalString()
+            default: break
             }
         }
         guard let messageId else { throw scanner.missing("messageId", at: scanner.offset &- 1) }
@@ -315,32 +308,25 @@ extension SQSEvent.MessageAttribute {
         return map
     }
 
+    private static let fields: [StaticString] = [
+        "dataType", "stringValue", "binaryValue", "stringListValues", "binaryListValues",
+    ]
+
     init(reading scanner: inout JSONScanner) throws(JSONReadError) {
-        try scanner.beginObject()
-        var first = true
-        var seen = SeenKeys()
         self.init(dataType: nil)
-        while true {
-            let position = scanner.offset
-            guard let key = try scanner.nextKey(first: &first) else { break }
-            if key.matches("dataType") {
-                try seen.insert(0, "dataType", at: position, in: scanner)
-                dataType = try scanner.optionalString("dataType")
-            } else if key.matches("stringValue") {
-                try seen.insert(1, "stringValue", at: position, in: scanner)
-                stringValue = try scanner.optionalString("stringValue")
-            } else if key.matches("binaryValue") {
-                try seen.insert(2, "binaryValue", at: position, in: scanner)
-                base64BinaryValue = try scanner.optionalString("binaryValue")
-            } else if key.matches("stringListValues") {
-                try seen.insert(3, "stringListValues", at: position, in: scanner)
-                stringListValues = try scanner.optionalStrings("stringListValues")
-            } else if key.matches("binaryListValues") {
-                try seen.insert(4, "binaryListValues", at: position, in: scanner)
-                binaryListValues = try scanner.optionalStrings("binaryListValues")
-            } else {
-                try seen.insertOther(key, at: position, in: scanner)
-                try scanner.skipValue()
+        try scanner.readFields(Self.fields) { scanner, field throws(JSONReadError) in
+            switch field {
+            case 0:  // dataType
+                dataType = try scanner.readOptionalString()
+            case 1:  // stringValue
+                stringValue = try scanner.readOptionalString()
+            case 2:  // binaryValue
+                base64BinaryValue = try scanner.readOptionalString()
+            case 3:  // stringListValues
+                stringListValues = try scanner.optionalStrings()
+            case 4:  // binaryListValues
+                binaryListValues = try scanner.optionalStrings()
+            default: break
             }
         }
     }
@@ -349,10 +335,12 @@ extension SQSEvent.MessageAttribute {
 // MARK: - Kinesis
 
 extension KinesisEvent.Record {
+    private static let fields: [StaticString] = [
+        "kinesis", "eventSource", "eventID", "eventName", "eventVersion", "invokeIdentityArn", "eventSourceARN",
+        "awsRegion",
+    ]
+
     init(reading scanner: inout JSONScanner) throws(JSONReadError) {
-        try scanner.beginObject()
-        var first = true
-        var seen = SeenKeys()
         var payload: KinesisEvent.Payload?
         var eventSource: String?
         var eventID: String?
@@ -361,41 +349,30 @@ extension KinesisEvent.Record {
         var invokeIdentityArn: String?
         var eventSourceArn: String?
         var awsRegion: String?
-        while true {
-            let position = scanner.offset
-            guard let key = try scanner.nextKey(first: &first) else { break }
-            if key.matches("kinesis") {
-                try seen.insert(0, "kinesis", at: position, in: scanner)
-                payload = try scanner.member("kinesis") { scanner throws(JSONReadError) in
+        try scanner.readFields(Self.fields) { scanner, field throws(JSONReadError) in
+            switch field {
+            case 0:  // kinesis
+                payload = try scanner.value { scanner throws(JSONReadError) in
                     if try scanner.peek() == UInt8(ascii: "n") {
                         throw scanner.shapeError("is null: expected an object")
                     }
                     return try KinesisEvent.Payload(reading: &scanner)
                 }
-            } else if key.matches("eventSource") {
-                try seen.insert(1, "eventSource", at: position, in: scanner)
-                eventSource = try scanner.optionalString("eventSource")
-            } else if key.matches("eventID") {
-                try seen.insert(2, "eventID", at: position, in: scanner)
-                eventID = try scanner.optionalString("eventID")
-            } else if key.matches("eventName") {
-                try seen.insert(3, "eventName", at: position, in: scanner)
-                eventName = try scanner.optionalString("eventName")
-            } else if key.matches("eventVersion") {
-                try seen.insert(4, "eventVersion", at: position, in: scanner)
-                eventVersion = try scanner.optionalString("eventVersion")
-            } else if key.matches("invokeIdentityArn") {
-                try seen.insert(5, "invokeIdentityArn", at: position, in: scanner)
-                invokeIdentityArn = try scanner.optionalString("invokeIdentityArn")
-            } else if key.matches("eventSourceARN") {
-                try seen.insert(6, "eventSourceARN", at: position, in: scanner)
-                eventSourceArn = try scanner.optionalString("eventSourceARN")
-            } else if key.matches("awsRegion") {
-                try seen.insert(7, "awsRegion", at: position, in: scanner)
-                awsRegion = try scanner.optionalString("awsRegion")
-            } else {
-                try seen.insertOther(key, at: position, in: scanner)
-                try scanner.skipValue()
+            case 1:  // eventSource
+                eventSource = try scanner.readOptionalString()
+            case 2:  // eventID
+                eventID = try scanner.readOptionalString()
+            case 3:  // eventName
+                eventName = try scanner.readOptionalString()
+            case 4:  // eventVersion
+                eventVersion = try scanner.readOptionalString()
+            case 5:  // invokeIdentityArn
+                invokeIdentityArn = try scanner.readOptionalString()
+            case 6:  // eventSourceARN
+                eventSourceArn = try scanner.readOptionalString()
+            case 7:  // awsRegion
+                awsRegion = try scanner.readOptionalString()
+            default: break
             }
         }
         guard let payload else { throw scanner.missing("kinesis", at: scanner.offset &- 1) }
@@ -413,38 +390,29 @@ extension KinesisEvent.Record {
 }
 
 extension KinesisEvent.Payload {
+    private static let fields: [StaticString] = [
+        "sequenceNumber", "data", "partitionKey", "approximateArrivalTimestamp", "kinesisSchemaVersion",
+        "encryptionType",
+    ]
+
     init(reading scanner: inout JSONScanner) throws(JSONReadError) {
-        try scanner.beginObject()
-        var first = true
-        var seen = SeenKeys()
         var sequenceNumber: String?
         self.init(partitionKey: nil, sequenceNumber: "", base64Data: nil)
-        while true {
-            let position = scanner.offset
-            guard let key = try scanner.nextKey(first: &first) else { break }
-            if key.matches("sequenceNumber") {
-                try seen.insert(0, "sequenceNumber", at: position, in: scanner)
-                sequenceNumber = try scanner.member("sequenceNumber") { scanner throws(JSONReadError) in
-                    try scanner.requiredString()
-                }
-            } else if key.matches("data") {
-                try seen.insert(1, "data", at: position, in: scanner)
-                dataText = try scanner.readDeferredString("data")
-            } else if key.matches("partitionKey") {
-                try seen.insert(2, "partitionKey", at: position, in: scanner)
-                partitionKey = try scanner.optionalString("partitionKey")
-            } else if key.matches("approximateArrivalTimestamp") {
-                try seen.insert(3, "approximateArrivalTimestamp", at: position, in: scanner)
-                approximateArrivalTimestamp = try scanner.optionalDouble("approximateArrivalTimestamp")
-            } else if key.matches("kinesisSchemaVersion") {
-                try seen.insert(4, "kinesisSchemaVersion", at: position, in: scanner)
-                kinesisSchemaVersion = try scanner.optionalString("kinesisSchemaVersion")
-            } else if key.matches("encryptionType") {
-                try seen.insert(5, "encryptionType", at: position, in: scanner)
-                encryptionType = try scanner.optionalString("encryptionType")
-            } else {
-                try seen.insertOther(key, at: position, in: scanner)
-                try scanner.skipValue()
+        try scanner.readFields(Self.fields) { scanner, field throws(JSONReadError) in
+            switch field {
+            case 0:  // sequenceNumber
+                sequenceNumber = try scanner.requiredString()
+            case 1:  // data
+                dataText = try scanner.readDeferredString()
+            case 2:  // partitionKey
+                partitionKey = try scanner.readOptionalString()
+            case 3:  // approximateArrivalTimestamp
+                approximateArrivalTimestamp = try scanner.optionalDouble()
+            case 4:  // kinesisSchemaVersion
+                kinesisSchemaVersion = try scanner.readOptionalString()
+            case 5:  // encryptionType
+                encryptionType = try scanner.readOptionalString()
+            default: break
             }
         }
         guard let sequenceNumber else { throw scanner.missing("sequenceNumber", at: scanner.offset &- 1) }
@@ -455,10 +423,12 @@ extension KinesisEvent.Payload {
 // MARK: - DynamoDB Streams
 
 extension DynamoDBEvent.Record {
+    private static let fields: [StaticString] = [
+        "dynamodb", "eventSource", "eventID", "eventName", "eventVersion", "awsRegion", "eventSourceARN",
+        "userIdentity",
+    ]
+
     init(reading scanner: inout JSONScanner) throws(JSONReadError) {
-        try scanner.beginObject()
-        var first = true
-        var seen = SeenKeys()
         var streamRecord: DynamoDBEvent.StreamRecord?
         var eventID: String?
         var eventName: DynamoDBEvent.OperationType?
@@ -467,44 +437,31 @@ extension DynamoDBEvent.Record {
         var awsRegion: String?
         var eventSourceArn: String?
         var userIdentity: DynamoDBEvent.UserIdentity?
-        while true {
-            let position = scanner.offset
-            guard let key = try scanner.nextKey(first: &first) else { break }
-            if key.matches("dynamodb") {
-                try seen.insert(0, "dynamodb", at: position, in: scanner)
-                streamRecord = try scanner.member("dynamodb") { scanner throws(JSONReadError) in
+        try scanner.readFields(Self.fields) { scanner, field throws(JSONReadError) in
+            switch field {
+            case 0:  // dynamodb
+                streamRecord = try scanner.value { scanner throws(JSONReadError) in
                     if try scanner.peek() == UInt8(ascii: "n") {
                         throw scanner.shapeError("is null: expected an object")
                     }
                     return try DynamoDBEvent.StreamRecord(reading: &scanner)
                 }
-            } else if key.matches("eventSource") {
-                try seen.insert(1, "eventSource", at: position, in: scanner)
-                eventSource = try scanner.optionalString("eventSource")
-            } else if key.matches("eventID") {
-                try seen.insert(2, "eventID", at: position, in: scanner)
-                eventID = try scanner.optionalString("eventID")
-            } else if key.matches("eventName") {
-                try seen.insert(3, "eventName", at: position, in: scanner)
-                eventName = try scanner.optionalString("eventName")
+            case 1:  // eventSource
+                eventSource = try scanner.readOptionalString()
+            case 2:  // eventID
+                eventID = try scanner.readOptionalString()
+            case 3:  // eventName
+                eventName = try scanner.readOptionalString()
                     .map(DynamoDBEvent.OperationType.init(rawValue:))
-            } else if key.matches("eventVersion") {
-                try seen.insert(4, "eventVersion", at: position, in: scanner)
-                eventVersion = try scanner.optionalString("eventVersion")
-            } else if key.matches("awsRegion") {
-                try seen.insert(5, "awsRegion", at: position, in: scanner)
-                awsRegion = try scanner.optionalString("awsRegion")
-            } else if key.matches("eventSourceARN") {
-                try seen.insert(6, "eventSourceARN", at: position, in: scanner)
-                eventSourceArn = try scanner.optionalString("eventSourceARN")
-            } else if key.matches("userIdentity") {
-                try seen.insert(7, "userIdentity", at: position, in: scanner)
-                userIdentity = try scanner.member("userIdentity") { scanner throws(JSONReadError) in
-                    try scanner.takeNull() ? nil : try DynamoDBEvent.UserIdentity(reading: &scanner)
-                }
-            } else {
-                try seen.insertOther(key, at: position, in: scanner)
-                try scanner.skipValue()
+            case 4:  // eventVersion
+                eventVersion = try scanner.readOptionalString()
+            case 5:  // awsRegion
+                awsRegion = try scanner.readOptionalString()
+            case 6:  // eventSourceARN
+                eventSourceArn = try scanner.readOptionalString()
+            case 7:  // userIdentity
+                userIdentity = try scanner.takeNull() ? nil : try DynamoDBEvent.UserIdentity(reading: &scanner)
+            default: break
             }
         }
         guard let streamRecord else { throw scanner.missing("dynamodb", at: scanner.offset &- 1) }
@@ -522,72 +479,47 @@ extension DynamoDBEvent.Record {
 }
 
 extension DynamoDBEvent.UserIdentity {
+    private static let fields: [StaticString] = ["type", "principalId"]
+
     init(reading scanner: inout JSONScanner) throws(JSONReadError) {
-        try scanner.beginObject()
-        var first = true
-        var seen = SeenKeys()
         self.init(type: nil, principalId: nil)
-        while true {
-            let position = scanner.offset
-            guard let key = try scanner.nextKey(first: &first) else { break }
-            if key.matches("type") {
-                try seen.insert(0, "type", at: position, in: scanner)
-                type = try scanner.optionalString("type")
-            } else if key.matches("principalId") {
-                try seen.insert(1, "principalId", at: position, in: scanner)
-                principalId = try scanner.optionalString("principalId")
-            } else {
-                try seen.insertOther(key, at: position, in: scanner)
-                try scanner.skipValue()
+        try scanner.readFields(Self.fields) { scanner, field throws(JSONReadError) in
+            switch field {
+            case 0:  // type
+                type = try scanner.readOptionalString()
+            case 1:  // principalId
+                principalId = try scanner.readOptionalString()
+            default: break
             }
         }
     }
 }
 
 extension DynamoDBEvent.StreamRecord {
+    private static let fields: [StaticString] = [
+        "SequenceNumber", "Keys", "NewImage", "OldImage", "SizeBytes", "ApproximateCreationDateTime", "StreamViewType",
+    ]
+
     init(reading scanner: inout JSONScanner) throws(JSONReadError) {
-        try scanner.beginObject()
-        var first = true
-        var seen = SeenKeys()
         var sequenceNumber: String?
         self.init(keys: nil, sequenceNumber: "")
-        while true {
-            let position = scanner.offset
-            guard let key = try scanner.nextKey(first: &first) else { break }
-            if key.matches("SequenceNumber") {
-                try seen.insert(0, "SequenceNumber", at: position, in: scanner)
-                sequenceNumber = try scanner.member("SequenceNumber") { scanner throws(JSONReadError) in
-                    try scanner.requiredString()
-                }
-            } else if key.matches("Keys") {
-                try seen.insert(1, "Keys", at: position, in: scanner)
-                rawKeys = try scanner.member("Keys") { scanner throws(JSONReadError) in
-                    try DynamoDBEvent.AttributeValue.readOptionalMap(&scanner)
-                }
-            } else if key.matches("NewImage") {
-                try seen.insert(2, "NewImage", at: position, in: scanner)
-                newImage = try scanner.member("NewImage") { scanner throws(JSONReadError) in
-                    try DynamoDBEvent.AttributeValue.readOptionalMap(&scanner)
-                }
-            } else if key.matches("OldImage") {
-                try seen.insert(3, "OldImage", at: position, in: scanner)
-                oldImage = try scanner.member("OldImage") { scanner throws(JSONReadError) in
-                    try DynamoDBEvent.AttributeValue.readOptionalMap(&scanner)
-                }
-            } else if key.matches("SizeBytes") {
-                try seen.insert(4, "SizeBytes", at: position, in: scanner)
-                sizeBytes = try scanner.member("SizeBytes") { scanner throws(JSONReadError) in
-                    try scanner.optionalInt64().map { Int($0) }
-                }
-            } else if key.matches("ApproximateCreationDateTime") {
-                try seen.insert(5, "ApproximateCreationDateTime", at: position, in: scanner)
-                approximateCreationDateTime = try scanner.optionalDouble("ApproximateCreationDateTime")
-            } else if key.matches("StreamViewType") {
-                try seen.insert(6, "StreamViewType", at: position, in: scanner)
-                streamViewType = try scanner.optionalString("StreamViewType")
-            } else {
-                try seen.insertOther(key, at: position, in: scanner)
-                try scanner.skipValue()
+        try scanner.readFields(Self.fields) { scanner, field throws(JSONReadError) in
+            switch field {
+            case 0:  // SequenceNumber
+                sequenceNumber = try scanner.requiredString()
+            case 1:  // Keys
+                rawKeys = try DynamoDBEvent.AttributeValue.readOptionalMap(&scanner)
+            case 2:  // NewImage
+                newImage = try DynamoDBEvent.AttributeValue.readOptionalMap(&scanner)
+            case 3:  // OldImage
+                oldImage = try DynamoDBEvent.AttributeValue.readOptionalMap(&scanner)
+            case 4:  // SizeBytes
+                sizeBytes = try scanner.optionalInt64().map { Int($0) }
+            case 5:  // ApproximateCreationDateTime
+                approximateCreationDateTime = try scanner.optionalDouble()
+            case 6:  // StreamViewType
+                streamViewType = try scanner.readOptionalString()
+            default: break
             }
         }
         guard let sequenceNumber else { throw scanner.missing("SequenceNumber", at: scanner.offset &- 1) }
@@ -721,61 +653,42 @@ extension DynamoDBEvent.AttributeValue {
 // MARK: - Kafka
 
 extension KafkaEvent.Record {
+    private static let fields: [StaticString] = [
+        "offset", "topic", "partition", "timestamp", "timestampType", "key", "value", "headers", "keySchemaMetadata",
+        "valueSchemaMetadata",
+    ]
+
     init(reading scanner: inout JSONScanner) throws(JSONReadError) {
-        try scanner.beginObject()
-        var first = true
-        var seen = SeenKeys()
         var offset: Int64?
         self.init(offset: 0)
-        while true {
-            let position = scanner.offset
-            guard let key = try scanner.nextKey(first: &first) else { break }
-            if key.matches("offset") {
-                try seen.insert(0, "offset", at: position, in: scanner)
-                offset = try scanner.member("offset") { scanner throws(JSONReadError) in
+        try scanner.readFields(Self.fields) { scanner, field throws(JSONReadError) in
+            switch field {
+            case 0:  // offset
+                offset = try scanner.value { scanner throws(JSONReadError) in
                     if try scanner.peek() == UInt8(ascii: "n") {
                         throw scanner.shapeError("is null: expected an integer")
                     }
                     return try scanner.readInt64()
                 }
-            } else if key.matches("topic") {
-                try seen.insert(1, "topic", at: position, in: scanner)
-                topic = try scanner.optionalString("topic")
-            } else if key.matches("partition") {
-                try seen.insert(2, "partition", at: position, in: scanner)
-                partition = try scanner.member("partition") { scanner throws(JSONReadError) in
-                    try scanner.optionalInt64().map { Int($0) }
-                }
-            } else if key.matches("timestamp") {
-                try seen.insert(3, "timestamp", at: position, in: scanner)
-                timestamp = try scanner.optionalInt64("timestamp")
-            } else if key.matches("timestampType") {
-                try seen.insert(4, "timestampType", at: position, in: scanner)
-                timestampType = try scanner.optionalString("timestampType")
-            } else if key.matches("key") {
-                try seen.insert(5, "key", at: position, in: scanner)
-                keyText = try scanner.readDeferredString("key")
-            } else if key.matches("value") {
-                try seen.insert(6, "value", at: position, in: scanner)
-                valueText = try scanner.readDeferredString("value")
-            } else if key.matches("headers") {
-                try seen.insert(7, "headers", at: position, in: scanner)
-                headers = try scanner.member("headers") { scanner throws(JSONReadError) in
-                    try scanner.takeNull() ? nil : try KafkaEvent.Header.readList(&scanner)
-                }
-            } else if key.matches("keySchemaMetadata") {
-                try seen.insert(8, "keySchemaMetadata", at: position, in: scanner)
-                keySchemaMetadata = try scanner.member("keySchemaMetadata") { scanner throws(JSONReadError) in
-                    try scanner.takeNull() ? nil : try KafkaEvent.SchemaMetadata(reading: &scanner)
-                }
-            } else if key.matches("valueSchemaMetadata") {
-                try seen.insert(9, "valueSchemaMetadata", at: position, in: scanner)
-                valueSchemaMetadata = try scanner.member("valueSchemaMetadata") { scanner throws(JSONReadError) in
-                    try scanner.takeNull() ? nil : try KafkaEvent.SchemaMetadata(reading: &scanner)
-                }
-            } else {
-                try seen.insertOther(key, at: position, in: scanner)
-                try scanner.skipValue()
+            case 1:  // topic
+                topic = try scanner.readOptionalString()
+            case 2:  // partition
+                partition = try scanner.optionalInt64().map { Int($0) }
+            case 3:  // timestamp
+                timestamp = try scanner.optionalInt64()
+            case 4:  // timestampType
+                timestampType = try scanner.readOptionalString()
+            case 5:  // key
+                keyText = try scanner.readDeferredString()
+            case 6:  // value
+                valueText = try scanner.readDeferredString()
+            case 7:  // headers
+                headers = try scanner.takeNull() ? nil : try KafkaEvent.Header.readList(&scanner)
+            case 8:  // keySchemaMetadata
+                keySchemaMetadata = try scanner.takeNull() ? nil : try KafkaEvent.SchemaMetadata(reading: &scanner)
+            case 9:  // valueSchemaMetadata
+                valueSchemaMetadata = try scanner.takeNull() ? nil : try KafkaEvent.SchemaMetadata(reading: &scanner)
+            default: break
             }
         }
         guard let offset else { throw scanner.missing("offset", at: scanner.offset &- 1) }
@@ -842,23 +755,17 @@ extension KafkaEvent.Header {
 }
 
 extension KafkaEvent.SchemaMetadata {
+    private static let fields: [StaticString] = ["dataFormat", "schemaId"]
+
     init(reading scanner: inout JSONScanner) throws(JSONReadError) {
-        try scanner.beginObject()
-        var first = true
-        var seen = SeenKeys()
         self.init(dataFormat: nil, schemaId: nil)
-        while true {
-            let position = scanner.offset
-            guard let key = try scanner.nextKey(first: &first) else { break }
-            if key.matches("dataFormat") {
-                try seen.insert(0, "dataFormat", at: position, in: scanner)
-                dataFormat = try scanner.optionalString("dataFormat")
-            } else if key.matches("schemaId") {
-                try seen.insert(1, "schemaId", at: position, in: scanner)
-                schemaId = try scanner.optionalString("schemaId")
-            } else {
-                try seen.insertOther(key, at: position, in: scanner)
-                try scanner.skipValue()
+        try scanner.readFields(Self.fields) { scanner, field throws(JSONReadError) in
+            switch field {
+            case 0:  // dataFormat
+                dataFormat = try scanner.readOptionalString()
+            case 1:  // schemaId
+                schemaId = try scanner.readOptionalString()
+            default: break
             }
         }
     }

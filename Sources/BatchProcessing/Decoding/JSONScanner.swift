@@ -74,7 +74,7 @@ struct JSONScanner {
     static let maxDepth = 512
 
     let bytes: UnsafeBufferPointer<UInt8>
-    /// The array `bytes` points into, when there is one: strings read with ``readDeferredString(_:)`` keep a
+    /// The array `bytes` points into, when there is one: strings read with ``readDeferredString()`` keep a
     /// reference to it instead of a copy of their text.
     let source: [UInt8]?
     private(set) var offset: Int
@@ -336,16 +336,12 @@ struct JSONScanner {
 
     /// Reads a string or `null` for a field that may go unread: text longer than a small string stays in the
     /// event (checked now, decoded when read).
-    mutating func readDeferredString(_ key: StaticString) throws(JSONReadError) -> DeferredString? {
-        do throws(JSONReadError) {
-            if try takeNull() { return nil }
-            guard try peek() == UInt8(ascii: "\"") else { throw wrongType(expected: "a string") }
-            let text = try skimString()
-            if let source, text.range.count > 15 { return DeferredString(json: source, text: text) }
-            return DeferredString(Self.decode(bytes, text))
-        } catch {
-            throw error.at(key: key)
-        }
+    mutating func readDeferredString() throws(JSONReadError) -> DeferredString? {
+        if try takeNull() { return nil }
+        guard try peek() == UInt8(ascii: "\"") else { throw wrongType(expected: "a string") }
+        let text = try skimString()
+        if let source, text.range.count > 15 { return DeferredString(json: source, text: text) }
+        return DeferredString(Self.decode(bytes, text))
     }
 
     /// Reads a string or `null`.
