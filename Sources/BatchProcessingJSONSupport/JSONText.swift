@@ -67,23 +67,35 @@ package struct JSONText {
 
     package mutating func integer<T: BinaryInteger>(_ value: T) {
         separate()
-        bytes.append(contentsOf: Array(String(value).utf8))
+        if let small = Int64(exactly: value) {
+            Self.appendDigits(of: small, to: &bytes)
+        } else {
+            bytes.append(contentsOf: String(value).utf8)
+        }
     }
 
     /// Writes a finite number; a non-finite one (which JSON cannot express) is written as `null`.
     package mutating func number(_ value: Double) {
         separate()
-        bytes.append(contentsOf: Array(Self.format(value).utf8))
+        guard value.isFinite else {
+            bytes.append(contentsOf: "null".utf8)
+            return
+        }
+        if value == value.rounded(), abs(value) < 1e15 {
+            Self.appendDigits(of: Int64(value), to: &bytes)
+        } else {
+            bytes.append(contentsOf: value.description.utf8)
+        }
     }
 
     package mutating func bool(_ value: Bool) {
         separate()
-        bytes.append(contentsOf: Array((value ? "true" : "false").utf8))
+        bytes.append(contentsOf: (value ? "true" : "false").utf8)
     }
 
     package mutating func null() {
         separate()
-        bytes.append(contentsOf: Array("null".utf8))
+        bytes.append(contentsOf: "null".utf8)
     }
 
     /// Appends already-valid JSON text as one value.
@@ -94,11 +106,29 @@ package struct JSONText {
 
     /// `value` as JSON number text: whole numbers without a fraction, others in Swift's shortest exact form.
     package static func format(_ value: Double) -> String {
-        guard value.isFinite else { return "null" }
-        if value == value.rounded(), abs(value) < 1e15 {
-            return String(Int64(value))
+        var text = JSONText(capacity: 24)
+        text.number(value)
+        return String(decoding: text.bytes, as: UTF8.self)
+    }
+
+    /// Appends the decimal digits of `value` (with a minus sign when negative), without making a `String`.
+    private static func appendDigits(of value: Int64, to output: inout [UInt8]) {
+        if value < 0 { output.append(UInt8(ascii: "-")) }
+        // The magnitude as unsigned, so that Int64.min needs no special case.
+        var rest = value.magnitude
+        guard rest >= 10 else {
+            output.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest))
+            return
         }
-        return "\(value)"
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var position = 20
+            while rest > 0 {
+                position &-= 1
+                digits[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            }
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: digits[position...]))
+        }
     }
 
     // MARK: Strings
@@ -106,22 +136,39 @@ package struct JSONText {
     /// Appends `string` as a quoted JSON string, escaping quotes, backslashes and every control character.
     package static func appendQuoted(_ string: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
-        for byte in string.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): output.append(contentsOf: [0x5C, 0x22])
-            case UInt8(ascii: "\\"): output.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: output.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: output.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: output.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case 0x00..<0x20, 0x7F:
-                output.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
-                output.append(hexDigit(byte >> 4))
-                output.append(hexDigit(byte & 0x0F))
-            default:
-                output.append(byte)
+        var string = string
+        string.withUTF8 { utf8 in
+            // Runs of bytes that need no escape are copied at once.
+            var runStart = 0
+            for (position, byte) in utf8.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x7F
+            {
+                if runStart < position {
+                    output.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<position]))
+                }
+                appendEscape(of: byte, to: &output)
+                runStart = position &+ 1
+            }
+            if runStart < utf8.count {
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
             }
         }
         output.append(UInt8(ascii: "\""))
+    }
+
+    private static func appendEscape(of byte: UInt8, to output: inout [UInt8]) {
+        output.append(0x5C)
+        switch byte {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"): output.append(byte)
+        case 0x0A: output.append(UInt8(ascii: "n"))
+        case 0x0D: output.append(UInt8(ascii: "r"))
+        case 0x09: output.append(UInt8(ascii: "t"))
+        default:
+            output.append(UInt8(ascii: "u"))
+            output.append(UInt8(ascii: "0"))
+            output.append(UInt8(ascii: "0"))
+            output.append(hexDigit(byte >> 4))
+            output.append(hexDigit(byte & 0x0F))
+        }
     }
 
     /// `string` as a quoted JSON string.

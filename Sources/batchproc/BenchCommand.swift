@@ -30,6 +30,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Wrap the handler in retry middleware with this many attempts (1: no retry middleware).")
     var maxAttempts = 3
 
+    @Flag(help: "Time only reading the event (its records and source), not processing them.")
+    var decodeOnly = false
+
     func validate() throws {
         guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1, not \(iterations)") }
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1, not \(concurrency)") }
@@ -65,6 +68,17 @@ struct BenchCommand: AsyncParsableCommand {
         var records = 0
         for iteration in 0...iterations {
             let start = clock.now
+            if decodeOnly {
+                let batch: RawBatch
+                do {
+                    batch = try RawBatch(eventJSON: event)
+                } catch {
+                    throw UsageError(message: "the event cannot be read: \(error.message)")
+                }
+                if iteration > 0 { times.append(start.duration(to: clock.now)) }
+                records = batch.records.count
+                continue
+            }
             let result: BatchResult
             do {
                 result = try await processor.process(eventJSON: event, context: context) { _, _ in }

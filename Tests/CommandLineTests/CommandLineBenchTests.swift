@@ -39,10 +39,26 @@ struct CommandLineBenchTests {
         #expect(output.stderr.contains(message), "\(output.stderr)")
     }
 
-    @Test("A malformed event is a usage error naming where it went wrong")
+    @Test("A malformed event is a usage error naming where it went wrong, with or without --decode-only")
     func malformed() async throws {
-        let output = try await Batchproc.run(["bench", "-"], stdin: #"{"Records":[{"messageId":"a",}]}"#)
-        #expect(output.status == 2)
-        #expect(output.stderr.contains("not valid JSON at byte"), "\(output.stderr)")
+        for extra in [[], ["--decode-only"]] {
+            let output = try await Batchproc.run(["bench", "-"] + extra, stdin: #"{"Records":[{"messageId":"a",}]}"#)
+            #expect(output.status == 2)
+            #expect(output.stderr.contains("not valid JSON at byte"), "\(output.stderr)")
+        }
+    }
+
+    @Test("--decode-only times reading the event alone and still counts its records")
+    func decodeOnly() async throws {
+        let event =
+            #"{"Records":[{"messageId":"a","eventSource":"aws:sqs"},{"messageId":"b","eventSource":"aws:sqs"}]}"#
+        let output = try await Batchproc.run(["bench", "-", "--decode-only", "--iterations", "2"], stdin: event)
+        #expect(output.status == 0, "\(output.stderr)")
+        let line = try output.json()
+        #expect(line["records"] as? Int == 2)
+        #expect(line["bytes"] as? Int == event.utf8.count)
+        #expect((line["best_s"] as? Double ?? -1) >= 0)
+        // Nothing is processed, so no log line or metric is written either.
+        #expect(output.stderr.isEmpty, "\(output.stderr)")
     }
 }

@@ -29,13 +29,12 @@ public struct RecordContext: Sendable {
                     index: index,
                     itemIdentifier: itemIdentifier,
                     eventSource: eventSource,
-                    extra: extraMetadata
+                    extra: scope.recordMetadata(index)
                 )
         }
         set { storedLogger = newValue }
     }
     private var storedLogger: Logger?
-    private let extraMetadata: [String: String]
     /// What every record of the batch shares, held once rather than copied into every context.
     private let scope: BatchScope
     /// The invocation this record belongs to.
@@ -59,7 +58,6 @@ public struct RecordContext: Sendable {
             index: index,
             itemIdentifier: itemIdentifier,
             attempt: attempt,
-            extraMetadata: [:],
             scope: BatchScope(
                 eventSource: eventSource,
                 deadline: deadline,
@@ -88,11 +86,10 @@ public struct RecordContext: Sendable {
     }
 
     /// The processor's initialiser: the batch's scope is shared by every record.
-    init(index: Int, itemIdentifier: ItemIdentifier, attempt: Int, extraMetadata: [String: String], scope: BatchScope) {
+    init(index: Int, itemIdentifier: ItemIdentifier, attempt: Int, scope: BatchScope) {
         self.index = index
         self.itemIdentifier = itemIdentifier
         self.attempt = attempt
-        self.extraMetadata = extraMetadata
         self.scope = scope
     }
 
@@ -117,6 +114,9 @@ final class BatchScope: Sendable {
     let clock: any BatchClock
     /// The highest attempt seen for each record, when the processor runs the batch.
     let attempts: AttemptCounts?
+    /// The log keys a record adds (``BatchRecord/logMetadata``), by record index; read only when a record's
+    /// logger is made, so a record that logs nothing costs nothing here.
+    let recordMetadata: @Sendable (Int) -> [String: String]
 
     init(
         eventSource: BatchEventSource,
@@ -124,7 +124,8 @@ final class BatchScope: Sendable {
         baseLogger: Logger,
         invocation: InvocationContext,
         clock: any BatchClock,
-        attempts: AttemptCounts?
+        attempts: AttemptCounts?,
+        recordMetadata: @escaping @Sendable (Int) -> [String: String] = { _ in [:] }
     ) {
         self.eventSource = eventSource
         self.deadline = deadline
@@ -132,5 +133,6 @@ final class BatchScope: Sendable {
         self.invocation = invocation
         self.clock = clock
         self.attempts = attempts
+        self.recordMetadata = recordMetadata
     }
 }

@@ -30,7 +30,8 @@ struct BatchRun<Record: BatchRecord> {
         guard !records.isEmpty else { return [] }
         let state = RunState(
             scheduler: BatchScheduler(
-                orderingKeys: records.map(\.orderingKey),
+                orderingKeys: BatchScheduler.needsOrderingKeys(policy: policy, maxConcurrency: maxConcurrency)
+                    ? records.map { $0.orderingKey } : Array(repeating: nil, count: records.count),
                 policy: policy,
                 maxConcurrency: maxConcurrency
             ),
@@ -38,24 +39,33 @@ struct BatchRun<Record: BatchRecord> {
             clock: clock,
             cutoff: cutoff
         )
+        let records = self.records
         let scope = BatchScope(
             eventSource: records[0].batchSource,
             deadline: cutoff,
             baseLogger: logger,
             invocation: invocation,
             clock: clock,
-            attempts: AttemptCounts(count: records.count)
+            attempts: AttemptCounts(count: records.count),
+            recordMetadata: { records[$0].logMetadata }
         )
+        // Read once: every record's context and outcome needs its identifier.
+        let identifiers = records.map { $0.itemIdentifier }
         let workers = min(max(maxConcurrency, 1), records.count)
         if workers == 1 && cutoff == nil {
-            await work(state, scope: scope)
+            await work(state, scope: scope, identifiers: identifiers)
         } else {
-            await runWorkers(workers, state: state, scope: scope)
+            await runWorkers(workers, state: state, scope: scope, identifiers: identifiers)
         }
-        return state.outcomes(records.map(\.itemIdentifier))
+        return state.outcomes(identifiers)
     }
 
-    private func runWorkers(_ workers: Int, state: RunState, scope: BatchScope) async {
+    private func runWorkers(
+        _ workers: Int,
+        state: RunState,
+        scope: BatchScope,
+        identifiers: [ItemIdentifier]
+    ) async {
         let clock = self.clock
         await withTaskGroup(of: Event.self) { group in
             if let cutoff {
@@ -70,7 +80,7 @@ struct BatchRun<Record: BatchRecord> {
             }
             for _ in 0..<workers {
                 group.addTask { [self] in
-                    await work(state, scope: scope)
+                    await work(state, scope: scope, identifiers: identifiers)
                     return .workerDone
                 }
             }
@@ -93,7 +103,7 @@ struct BatchRun<Record: BatchRecord> {
     }
 
     /// Takes records from the scheduler and runs them until there are none left to start.
-    private func work(_ state: RunState, scope: BatchScope) async {
+    private func work(_ state: RunState, scope: BatchScope, identifiers: [ItemIdentifier]) async {
         while true {
             // Without waiting first: the record is usually ready, and an async call costs a frame.
             var index = state.takeNext()
@@ -101,24 +111,18 @@ struct BatchRun<Record: BatchRecord> {
                 index = await state.nextStart()
             }
             guard let index else { return }
-            state.finish(await runRecord(index, scope: scope))
+            state.finish(await runRecord(index, identifier: identifiers[index], scope: scope))
         }
     }
 
     /// Runs one record through the chain and notes how it ended.
-    private func runRecord(_ index: Int, scope: BatchScope) async -> RecordEnd {
-        let record = records[index]
-        let context = RecordContext(
-            index: index,
-            itemIdentifier: record.itemIdentifier,
-            attempt: 1,
-            extraMetadata: record.logMetadata,
-            scope: scope
-        )
+    @inline(__always)
+    private func runRecord(_ index: Int, identifier: ItemIdentifier, scope: BatchScope) async -> RecordEnd {
+        let context = RecordContext(index: index, itemIdentifier: identifier, attempt: 1, scope: scope)
         let start = clock.now
         var error: (any Error)?
         do {
-            try await handler(record, context)
+            try await handler(records[index], context)
         } catch let thrown {
             error = thrown
         }

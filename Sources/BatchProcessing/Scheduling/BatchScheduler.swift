@@ -26,23 +26,33 @@ struct BatchScheduler {
     /// Set once the run must start nothing more (deadline, cancellation).
     private(set) var stopReason: RecordOutcome.SkipReason?
     private var lanes: Lanes
-    /// The next record of every lane that is neither running nor finished, smallest index first.
-    private var ready: MinHeap
+    /// The next record of every lane that is neither running nor finished, smallest index first; `nil` when one
+    /// record runs at a time, since then the next record is always the one after the last (every earlier record,
+    /// its lane's included, has ended).
+    private var ready: MinHeap?
+    /// With one record at a time: the next record to decide on.
+    private var cursor = 0
 
     /// - Parameter orderingKeys: each record's ordering key, in batch order (`nil`: ordered against none).
     init(orderingKeys: [String?], policy: FailurePolicy, maxConcurrency: Int) {
         self.policy = policy
         self.maxConcurrency = max(maxConcurrency, 1)
         lanes = Lanes(keys: orderingKeys)
-        ready = MinHeap(lanes.firstMembers)
+        ready = self.maxConcurrency == 1 ? nil : MinHeap(lanes.firstMembers)
+    }
+
+    /// Whether the ordering keys change any decision: with one record at a time, they do only when a failure
+    /// skips the rest of its key. (Otherwise the keys need not be read at all.)
+    static func needsOrderingKeys(policy: FailurePolicy, maxConcurrency: Int) -> Bool {
+        maxConcurrency > 1 || policy == .skipGroup || policy == .skipKey
     }
 
     /// The next decision, or `nil` when nothing may start now: every slot is taken, or no lane has a record
     /// ready (its current record is running, or the lane is done).
     mutating func next() -> Decision? {
-        guard running < maxConcurrency, let index = ready.popMin() else { return nil }
+        guard running < maxConcurrency, let index = popReady() else { return nil }
         if let reason = reasonToSkip(index) {
-            if let next = lanes.advance(lanes.laneOf[index]) { ready.insert(next) }
+            advance(lanes.laneOf[index])
             return .skip(index, reason)
         }
         running += 1
@@ -57,7 +67,21 @@ struct BatchScheduler {
             firstFailure = min(firstFailure ?? index, index)
             if lanes.firstFailure[lane] == nil { lanes.firstFailure[lane] = index }
         }
-        if let next = lanes.advance(lane) { ready.insert(next) }
+        advance(lane)
+    }
+
+    private mutating func popReady() -> Int? {
+        guard ready != nil else {
+            guard cursor < lanes.laneOf.count else { return nil }
+            defer { cursor += 1 }
+            return cursor
+        }
+        return ready?.popMin()
+    }
+
+    private mutating func advance(_ lane: Int) {
+        guard ready != nil else { return }
+        if let next = lanes.advance(lane) { ready?.insert(next) }
     }
 
     /// Starts nothing more: every record not yet started is skipped for `reason`. The first reason given stays.
