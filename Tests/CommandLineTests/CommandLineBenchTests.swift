@@ -51,7 +51,8 @@ struct CommandLineBenchTests {
     @Test("--decode-only times reading the event alone and still counts its records")
     func decodeOnly() async throws {
         let event =
-            #"{"Records":[{"messageId":"a","eventSource":"aws:sqs"},{"messageId":"b","eventSource":"aws:sqs"}]}"#
+            #"{"Records":[{"messageId":"a","eventSource":"aws:sqs"},"#
+            + #"{"messageId":"b","eventSource":"aws:sqs"}]}"#
         let output = try await Batchproc.run(["bench", "-", "--decode-only", "--iterations", "2"], stdin: event)
         #expect(output.status == 0, "\(output.stderr)")
         let line = try output.json()
