@@ -41,6 +41,34 @@ struct JSONReaderTests {
         #expect(try Self.body(json) == expected)
     }
 
+    /// The scanner looks at eight bytes at a time and trusts the lowest byte it flags; bytes that only look special
+    /// next to a real one (`#` after a quote, `]` after a backslash, a space after a control character) must change
+    /// nothing, wherever they fall against the eight-byte words.
+    @Test("Escapes and look-alike bytes read right at every position in a word")
+    func escapesAtEveryAlignment() throws {
+        let pieces: [(json: String, text: String)] = [
+            (##"\"#"##, ##""#"##), (#"\\]"#, #"\]"#), (#"\/"#, "/"), (#"\n!"#, "\n!"), (#"\u0041#"#, "A#"),
+            (#"é\\"#, #"é\"#), (#"\t "#, "\t "),
+        ]
+        for (json, text) in pieces {
+            for padding in 0..<17 {
+                let pad = String(repeating: "x", count: padding)
+                let body = pad + json + pad + json + "tail past a word"
+                let expected = pad + text + pad + text + "tail past a word"
+                #expect(try Self.body("\"" + body + "\"") == expected, "padding \(padding): \(json)")
+            }
+        }
+        let prefix = Array(#"{"Records":[{"messageId":"m1","eventSource":"aws:sqs","body":""#.utf8)
+        for padding in 0..<17 {
+            let pad = String(repeating: "x", count: padding)
+            let error = try #require(Self.refusal(Self.sqs(body: "\"" + pad + "\u{01} tail of the string\"")))
+            #expect(
+                error.message.contains("at byte \(prefix.count + padding) "),
+                "padding \(padding): \(error.message)"
+            )
+        }
+    }
+
     @Test(
         "Lone surrogates, bad escapes and raw control characters are refused, saying why and at which byte",
         arguments: [

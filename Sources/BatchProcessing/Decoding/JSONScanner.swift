@@ -370,17 +370,20 @@ struct JSONScanner {
         let count = bytes.count
         var seen: UInt64 = 0
         guard let base = bytes.baseAddress else { return (count, false) }
-        // Eight bytes at a time while none is a quote, a backslash or a control character. (The zero-byte tests
-        // can be wrong only above a byte that truly matches, and the byte loop below settles those.)
+        // Eight bytes at a time while none is a quote, a backslash or a control character. The zero-byte tests
+        // can flag a byte wrongly only above (after) a byte that truly matches, so the lowest flag is exact.
+        // (A byte above ASCII after the match may set `seen`: that only costs a UTF-8 check that was not needed.)
         while index &+ 8 <= count {
-            let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+            let word = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
             let quotes = word ^ (Self.ones &* 0x22)
             let slashes = word ^ (Self.ones &* 0x5C)
             let special =
-                ((quotes &- Self.ones) & ~quotes) | ((slashes &- Self.ones) & ~slashes)
-                | ((word &- (Self.ones &* 0x20)) & ~word)
-            if special & Self.highs != 0 { break }
+                (((quotes &- Self.ones) & ~quotes) | ((slashes &- Self.ones) & ~slashes)
+                    | ((word &- (Self.ones &* 0x20)) & ~word)) & Self.highs
             seen |= word
+            if special != 0 {
+                return (index &+ special.trailingZeroBitCount &>> 3, seen & Self.highs != 0)
+            }
             index &+= 8
         }
         while index < count {
@@ -417,10 +420,25 @@ struct JSONScanner {
                 return StringText(range: start..<next, escaped: escaped)
             }
             escaped = true
+            // The common escapes (\" \\ \/ \n \t \r \b \f) take two bytes and need no decoding to check.
+            if next &+ 1 < bytes.count, Self.isShortEscape(bytes[next &+ 1]) {
+                index = next &+ 2
+                continue
+            }
             switch Self.escape(in: bytes, at: next) {
             case .value(_, let after): index = after
             case .invalid(let reason, let position): throw syntaxError(reason, at: position)
             }
+        }
+    }
+
+    @inline(__always)
+    private static func isShortEscape(_ letter: UInt8) -> Bool {
+        switch letter {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "n"), UInt8(ascii: "t"),
+            UInt8(ascii: "r"), UInt8(ascii: "b"), UInt8(ascii: "f"):
+            true
+        default: false
         }
     }
 
