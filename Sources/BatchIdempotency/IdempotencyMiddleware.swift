@@ -130,13 +130,17 @@ public struct IdempotencyMiddleware: RecordMiddleware {
         let payloadHash =
             configuration.validatesPayload
             ? IdempotencyKeySource.hash(IdempotencyKeySource.payload(of: record) ?? []) : nil
-        var logger = context.logger
-        logger[metadataKey: "idempotency_key"] = .string(key.hex)
+        // The record's logger with the key, made only when a line is written.
+        var logger: Logger {
+            var logger = context.logger
+            logger[metadataKey: "idempotency_key"] = .string(key.hex)
+            return logger
+        }
 
         let now = configuration.wallClock()
         if let cached = cache.lookup(key, now: now) {
             try checkPayload(stored: cached.payloadHash, ours: payloadHash, key: key)
-            replay(record, logger: logger, from: "memory")
+            replay(record, context: context, logger: logger, from: "memory")
             return
         }
 
@@ -166,7 +170,7 @@ public struct IdempotencyMiddleware: RecordMiddleware {
             if let expiresAt = existing.expiresAt {
                 cache.insert(key, .init(expiresAt: expiresAt, payloadHash: existing.payloadHash))
             }
-            replay(record, logger: logger, from: "store")
+            replay(record, context: context, logger: logger, from: "store")
             return
         case .inProgress(let existing):
             let remaining = (existing.inProgressUntil ?? now) - now
@@ -218,8 +222,15 @@ public struct IdempotencyMiddleware: RecordMiddleware {
         }
     }
 
-    private func replay<Record: BatchRecord>(_ record: Record, logger: Logger, from place: String) {
-        logger.debug("record replayed: its idempotency key is completed", metadata: ["found_in": .string(place)])
+    private func replay<Record: BatchRecord>(
+        _ record: Record,
+        context: RecordContext,
+        logger: @autoclosure () -> Logger,
+        from place: String
+    ) {
+        if context.logLevel <= .debug {
+            logger().debug("record replayed: its idempotency key is completed", metadata: ["found_in": .string(place)])
+        }
         replays.counter(for: record.batchSource).increment()
     }
 
@@ -246,12 +257,17 @@ public struct IdempotencyMiddleware: RecordMiddleware {
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 
+    /// A token no other claim has: this process's random prefix (drawn once) and a count. Unique is all a token
+    /// must be (it fences out a holder whose key was taken over), so it costs no draw of randomness per record.
     static func newToken() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let high: UInt64 = generator.next()
-        let low: UInt64 = generator.next()
-        return String(high, radix: 16) + "-" + String(low, radix: 16)
+        tokenPrefix + String(tokenCount.add(1, ordering: .relaxed).newValue, radix: 16)
     }
+
+    private static let tokenPrefix: String = {
+        var generator = SystemRandomNumberGenerator()
+        return String(generator.next() as UInt64, radix: 16) + "-"
+    }()
+    private static let tokenCount = Atomic<UInt64>(0)
 }
 
 /// The `RecordsReplayed` counters, one per event source, made once.

@@ -74,80 +74,108 @@ struct FileStoreTests {
         _ = try await store.claim(keyB, "t", until: 5000, now: 1000)
         #expect(try await store.release(key: keyB, token: "t") == .applied)
         #expect(try await store.record(for: keyB) == nil)
-        let leaf = folder.path + "/store/records/01/2/"
-        #expect(!FileManager.default.fileExists(atPath: leaf + keyB.hex + ".claim"))
+        #expect(try store.allKeys().isEmpty)
         #expect(
             try await store.claim(keyB, "u", until: 5000, now: 1000) == .claimed
         )
     }
 
-    @Test("Files are named after the key's hash in folders of its first hex digits, folders 0700 and files 0600")
+    @Test("A record is one line in its key's slot of its shard's table; folders 0700, files 0600")
     func layoutAndPermissions() async throws {
         let folder = TemporaryFolder()
         let store = try folder.store()
-        _ = try await store.claim(keyB, "t", until: 5000, now: 1000)
+        _ = try await store.claim(keyB, "t", until: 5000, expiresAt: 9000, now: 1000)
         let base = folder.path + "/store"
-        let record = base + "/records/01/2/" + keyB.hex + ".claim"
-        #expect(FileManager.default.fileExists(atPath: record))
-        for (path, mode) in [
-            (base, 0o700), (base + "/records", 0o700), (base + "/records/01", 0o700), (base + "/records/01/2", 0o700),
-            (record, 0o600), (base + "/records/01/.lock", 0o600),
-        ] {
+        // keyB starts 01: shard 1; its home is the next 16 hex digits modulo the 1,024 slots of a new table.
+        let table = base + "/tables/01.table"
+        for (path, mode) in [(base, 0o700), (base + "/tables", 0o700), (table, 0o600), (base + "/locks", 0o600)] {
             var status = stat()
-            #expect(stat(path, &status) == 0)
+            #expect(stat(path, &status) == 0, "\(path)")
             #expect(Int(status.st_mode & 0o777) == mode, "\(path)")
         }
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: table))
+        #expect(bytes.count == 512 * 1025)
+        #expect(
+            String(decoding: bytes.prefix(40), as: UTF8.self).hasPrefix("batch-idempotency-table 2 capacity 1024\n")
+        )
+        let home = Int(UInt64("23456789abcdef00", radix: 16)! % 1024)
+        func slotLine() throws -> String {
+            let slot = try Data(contentsOf: URL(fileURLWithPath: table)).dropFirst(512 * (home + 1)).prefix(512)
+            return String(decoding: slot.prefix { $0 != 0x0A }, as: UTF8.self)
+        }
+        #expect(try slotLine().hasPrefix("P \(keyB.hex) 5000 9000 - =t "))
         #expect(try store.allKeys() == [keyB])
-        // Completing renames the claim to the completed name: the same file, still 0600.
+        // Completing rewrites the same slot: only the state changes.
         #expect(try await store.complete(key: keyB, token: "t") == .applied)
-        let completed = base + "/records/01/2/" + keyB.hex + ".json"
-        var status = stat()
-        #expect(stat(completed, &status) == 0 && Int(status.st_mode & 0o777) == 0o600)
-        #expect(!FileManager.default.fileExists(atPath: record))
+        #expect(try slotLine().hasPrefix("C \(keyB.hex) 5000 9000 - =t "))
         #expect(try store.allKeys() == [keyB])
     }
 
     @Test(
-        "A file that is not a record is quarantined with an error naming it; the key then starts afresh",
-        arguments: [
-            "truncated", "random", "foreign key", "folder", "wrong format", "empty",
-        ]
+        "A damaged slot is copied to the quarantine and cleared, with an error naming it; the key then starts afresh",
+        arguments: ["truncated", "random", "flipped byte", "no end of line", "zeros then text"]
     )
-    func corruptFiles(kind: String) async throws {
+    func damagedSlots(kind: String) async throws {
         let folder = TemporaryFolder()
         let store = try folder.store()
         _ = try await store.claim(keyA, "t", until: 5000, expiresAt: 90_000, now: 1000)
         _ = try await store.complete(key: keyA, token: "t")
-        let path = folder.path + "/store/records/aa/a/" + keyA.hex + ".json"
-        let good = try Data(contentsOf: URL(fileURLWithPath: path))
-        try FileManager.default.removeItem(atPath: path)
+        // keyA (all a) is in shard 0xaa % 64 = 42 (2a), at home 0xaaaaaaaaaaaaaaaa % 1024.
+        let table = folder.path + "/store/tables/2a.table"
+        let home = Int(UInt64("aaaaaaaaaaaaaaaa", radix: 16)! % 1024)
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: table))
+        try handle.seek(toOffset: UInt64(512 * (home + 1)))
+        var slot = [UInt8](try handle.read(upToCount: 512) ?? Data())
+        #expect(slot.first == UInt8(ascii: "C"))
         switch kind {
-        case "truncated": try good.prefix(good.count / 2).write(to: URL(fileURLWithPath: path))
-        case "random": try Data((0..<300).map { _ in UInt8.random(in: 0...255) }).write(to: URL(fileURLWithPath: path))
-        case "foreign key":
-            let other = String(decoding: good, as: UTF8.self).replacingOccurrences(of: keyA.hex, with: keyB.hex)
-            try Data(other.utf8).write(to: URL(fileURLWithPath: path))
-        case "folder": try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
-        case "wrong format":
-            let other = String(decoding: good, as: UTF8.self).replacingOccurrences(
-                of: "batch-idempotency",
-                with: "other-format"
-            )
-            try Data(other.utf8).write(to: URL(fileURLWithPath: path))
-        default: try Data().write(to: URL(fileURLWithPath: path))
+        case "truncated": for index in 40..<512 { slot[index] = 0 }
+        case "random": slot = [0x43] + (1..<512).map { _ in UInt8.random(in: 0...255) }
+        case "flipped byte": slot[70] ^= 0x01
+        case "no end of line": slot[slot.firstIndex(of: 0x0A)!] = 0x20
+        default: slot = [0, 0, 0] + slot.prefix(509)
         }
+        try handle.seek(toOffset: UInt64(512 * (home + 1)))
+        try handle.write(contentsOf: slot)
+        try handle.close()
         do {
             _ = try await store.claim(keyA, "u", until: 5000, now: 2000)
-            Issue.record("a bad file must not be read as a record")
+            Issue.record("a damaged slot must not be read as a record")
         } catch {
-            #expect(error.message.contains(path))
-            #expect(error.message.contains("quarantine"))
+            #expect(error.message.contains(table), "\(error.message)")
+            #expect(error.message.contains("quarantine"), "\(error.message)")
+            #expect(error.message.contains("slot \(home)"), "\(error.message)")
         }
         let quarantined = FileIdempotencyStoreTestsSupport.entries(folder.path + "/store/quarantine")
-        #expect(quarantined.count == 1 && quarantined[0].hasPrefix(keyA.hex))
-        #expect(
-            try await store.claim(keyA, "v", until: 5000, now: 2000) == .claimed
-        )
+        #expect(quarantined.count == 1 && quarantined[0].hasPrefix("2a.table-slot-\(home)."))
+        let copy = try Data(contentsOf: URL(fileURLWithPath: folder.path + "/store/quarantine/" + quarantined[0]))
+        #expect([UInt8](copy) == slot)
+        #expect(try await store.claim(keyA, "v", until: 5000, now: 2000) == .claimed)
+    }
+
+    @Test("A crowded table grows, and another store on the same folder finds every record in the new table")
+    func growth() async throws {
+        let folder = TemporaryFolder()
+        let store = try folder.store()
+        let other = try folder.store()
+        // Seventy keys of shard 0 whose homes are all 5 in a table of 1,024 slots: more than the 64 slots a lookup
+        // goes, so the table must grow; at 2,048 slots they split into two homes of 35.
+        let keys = (0..<70).map { index in
+            IdempotencyKey(
+                hex: "00" + String(format: "%016llx", 5 + 1024 * UInt64(index)) + String(repeating: "0", count: 46)
+            )!
+        }
+        _ = try await other.claim(keys[0], "t", until: 5000, now: 1000)
+        for key in keys.dropFirst() {
+            #expect(try await store.claim(key, "t", until: 5000, now: 1000) == .claimed)
+        }
+        let size = try FileManager.default.attributesOfItem(atPath: folder.path + "/store/tables/00.table")[.size]
+        #expect(size as? Int == 512 * 2049)
+        // `other` opened the table before it grew: it notices the new file and reads every record from it.
+        for key in keys {
+            #expect(try await other.record(for: key)?.token == "t")
+            #expect(try await other.complete(key: key, token: "t") == .applied)
+        }
+        #expect(Set(try store.allKeys()) == Set(keys))
     }
 
     @Test("A folder that holds something else is refused, naming it; a store's own folder opens again")
@@ -243,10 +271,10 @@ struct FileStoreLockWaitTests {
     func cancelledWhileWaiting() async throws {
         let folder = TemporaryFolder()
         let store = try folder.store()
-        // Make the shard's folders and lock file, then hold its lock from "another process".
+        // Make the shard's table, then hold the store's locks from "another process".
         _ = try await store.claim(keyB, "first", until: 5000, now: 1000)
         #expect(try await store.release(key: keyB, token: "first") == .applied)
-        let held = try Self.holdShardLock(folder.path + "/store/records/01/.lock")
+        let held = try Self.holdShardLock(folder.path + "/store/locks")
         let waiting = Task { try await store.claim(keyB, "second", until: 5000, now: 1000) }
         try await Task.sleep(for: .milliseconds(50))
         waiting.cancel()

@@ -278,7 +278,7 @@ struct IdempotencyMiddlewareTests {
         #expect(setup.runs.count("g") == 0)
     }
 
-    @Test("Hostile key text (slashes, dots, NUL, 10 KB) only ever becomes a hash in a file name")
+    @Test("Hostile key text (slashes, dots, NUL, 10 KB) only ever becomes a hash: no path is made from it")
     func hostileKeys() async throws {
         let setup = try Setup()
         let texts = ["../../etc/passwd", "/absolute/path", "a\u{0}b", String(repeating: "x", count: 10_240), "..", "."]
@@ -286,13 +286,13 @@ struct IdempotencyMiddlewareTests {
         let event = SQSEvent(records: texts.enumerated().map { TestEvents.sqsMessage(id: "m\($0)", body: $1) })
         let result = try await processor.process(event, handler: setup.handler())
         #expect(result.response.batchItemFailures.isEmpty)
-        let names = try FileManager.default.subpathsOfDirectory(atPath: setup.folder.path + "/store/records")
-        let files = names.filter { $0.hasSuffix(".json") }
-        #expect(files.count == texts.count)
-        for file in files {
-            let name = (file as NSString).lastPathComponent
-            #expect(IdempotencyKey(hex: String(name.dropLast(5))) != nil, "\(file)")
-        }
+        let store = try FileIdempotencyStore(directory: setup.folder.path + "/store")
+        #expect(try store.allKeys().count == texts.count)
+        // The store's folder holds what it always holds, and nothing outside it was made.
+        let entries = Set(try FileManager.default.contentsOfDirectory(atPath: setup.folder.path + "/store"))
+        #expect(entries == ["FORMAT", "locks", "tables"])
+        let tables = try FileManager.default.contentsOfDirectory(atPath: setup.folder.path + "/store/tables")
+        #expect(tables.allSatisfy { $0.hasSuffix(".table") && $0.count == 8 }, "\(tables)")
         #expect(!FileManager.default.fileExists(atPath: setup.folder.path + "/etc"))
     }
 

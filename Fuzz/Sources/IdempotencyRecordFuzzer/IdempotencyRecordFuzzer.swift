@@ -2,64 +2,88 @@ import BatchIdempotency
 import Dispatch
 import Foundation
 
-/// libFuzzer's entry point: every input is the content of a record file of the file store. Reading it must give a
-/// record or an error (the file quarantined), never a crash, and the key must then be claimable afresh.
+/// libFuzzer's entry point: every input is the content of a slot of the file store's table (the key's home
+/// slot: 512 bytes, the input cut or padded with zeros). Reading it must give a record, nothing, or an error (the
+/// slot quarantined), never a crash, and the key must then be claimable afresh.
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzRecordFile(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    let bytes = Data(UnsafeBufferPointer(start: data, count: size))
-    // The first byte picks the file: a claim (in progress) or a completed record.
-    let suffix = size > 0 && data[0] & 1 == 1 ? ".claim" : ".json"
-    let path = FuzzStore.leaf + "/" + FuzzStore.key.hex + suffix
-    guard FileManager.default.createFile(atPath: path, contents: bytes) else { return 0 }
+public func fuzzSlot(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    var slot = [UInt8](UnsafeBufferPointer(start: data, count: min(size, FuzzStore.slotSize)))
+    slot += repeatElement(0, count: FuzzStore.slotSize - slot.count)
+    guard FuzzStore.writeHomeSlot(slot) else { return 0 }
     blocking {
         _ = try? await FuzzStore.store.record(for: FuzzStore.key)
-        // Whatever the file held, the key can then be claimed and released: the store is never stuck.
+        // Whatever the slot held, the key can then be claimed and released: the store is never stuck.
         let now: Int64 = 2_000_000_000_000
-        let claim = try? await FuzzStore.store.claim(
-            key: FuzzStore.key,
+        var claim = try? await FuzzStore.claim(now: now)
+        // A damaged slot fails the first call (and is cleared); the next one goes ahead.
+        if claim == nil { claim = try? await FuzzStore.claim(now: now) }
+        switch claim {
+        case .claimed, .tookOver:
+            _ = try? await FuzzStore.store.release(key: FuzzStore.key, token: "fuzz")
+        case .completed, .inProgress:
+            break
+        case nil:
+            fatalError("the key could not be claimed after a slot of \(size) bytes")
+        }
+    }
+    // Start the next input from an empty slot and no quarantine.
+    _ = FuzzStore.writeHomeSlot([UInt8](repeating: 0, count: FuzzStore.slotSize))
+    try? FileManager.default.removeItem(atPath: FuzzStore.directory + "/quarantine")
+    return 0
+}
+
+/// One store for the whole run, in a fresh temporary folder, and where its key's slot is (as the store's
+/// documentation lays the table out).
+enum FuzzStore {
+    static let directory = NSTemporaryDirectory() + "idempotency-fuzz-" + UUID().uuidString
+    static let slotSize = 512
+    /// All `a`: shard 0xaa % 64 = 42 (`2a.table`), home 0xaaaaaaaaaaaaaaaa % 1024 in a new table of 1,024 slots.
+    static let key = IdempotencyKey(hex: String(repeating: "a", count: 64))!
+    static let table = directory + "/tables/2a.table"
+    static let homeOffset = UInt64(slotSize) * (0xaaaa_aaaa_aaaa_aaaa % 1024 + 1)
+    static let store: FileIdempotencyStore = {
+        do {
+            let store = try FileIdempotencyStore(directory: directory)
+            // A first claim makes the key's table.
+            blocking {
+                _ = try? await store.claim(
+                    key: key,
+                    token: "setup",
+                    payloadHash: nil,
+                    inProgressUntil: 1,
+                    expiresAt: 2,
+                    now: 0
+                )
+            }
+            return store
+        } catch {
+            fatalError("cannot create the fuzzing store in \(directory): \(error)")
+        }
+    }()
+
+    static func claim(now: Int64) async throws -> ClaimResult {
+        try await store.claim(
+            key: key,
             token: "fuzz",
             payloadHash: nil,
             inProgressUntil: now + 1,
             expiresAt: now + 2,
             now: now
         )
-        if claim == .claimed || claim.map({ if case .tookOver = $0 { true } else { false } }) == true {
-            _ = try? await FuzzStore.store.release(key: FuzzStore.key, token: "fuzz")
+    }
+
+    static func writeHomeSlot(_ bytes: [UInt8]) -> Bool {
+        _ = store
+        guard let handle = FileHandle(forUpdatingAtPath: table) else { return false }
+        defer { try? handle.close() }
+        do {
+            try handle.seek(toOffset: homeOffset)
+            try handle.write(contentsOf: bytes)
+            return true
+        } catch {
+            return false
         }
     }
-    // Start the next input from no record at all.
-    try? FileManager.default.removeItem(atPath: FuzzStore.leaf + "/" + FuzzStore.key.hex + ".claim")
-    try? FileManager.default.removeItem(atPath: FuzzStore.leaf + "/" + FuzzStore.key.hex + ".json")
-    try? FileManager.default.removeItem(atPath: FuzzStore.directory + "/quarantine")
-    return 0
-}
-
-/// One store for the whole run, in a fresh temporary folder.
-enum FuzzStore {
-    static let directory = NSTemporaryDirectory() + "idempotency-fuzz-" + UUID().uuidString
-    static let key = IdempotencyKey(hex: String(repeating: "a", count: 64))!
-    static let store: FileIdempotencyStore = {
-        do {
-            return try FileIdempotencyStore(directory: directory)
-        } catch {
-            fatalError("cannot create the fuzzing store in \(directory): \(error)")
-        }
-    }()
-    /// The folder of the key's files, made by a first claim.
-    static let leaf: String = {
-        blocking {
-            _ = try? await store.claim(
-                key: key,
-                token: "setup",
-                payloadHash: nil,
-                inProgressUntil: 1,
-                expiresAt: 2,
-                now: 0
-            )
-            _ = try? await store.release(key: key, token: "setup")
-        }
-        return directory + "/records/aa/a"
-    }()
 }
 
 /// Runs `body` to completion from libFuzzer's synchronous callback.
@@ -84,5 +108,5 @@ private func runFuzzerDriver(
 public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
     var count = argc
     var arguments = argv
-    return runFuzzerDriver(&count, &arguments, fuzzRecordFile)
+    return runFuzzerDriver(&count, &arguments, fuzzSlot)
 }

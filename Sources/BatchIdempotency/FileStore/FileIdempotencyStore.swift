@@ -1,12 +1,6 @@
 import BatchProcessingJSONSupport
 import Synchronization
 
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -15,29 +9,34 @@ import Musl
 import Darwin
 #endif
 
-/// The embedded idempotency store: one small file per key in a directory, safe across the tasks of a process,
-/// across processes on a host, and across hosts sharing an NFS or EFS mount.
+/// The embedded idempotency store: a hash table of fixed-size slots in a file per shard, safe across the tasks of
+/// a process, across processes on a host, and across hosts sharing an NFS or EFS mount.
+///
+/// The folder holds:
+/// - `FORMAT`, which says what the folder is;
+/// - `tables/SS.table`, one per shard (`SS` from `00` to `3f`: the key's first byte, modulo 64): a 512-byte header,
+///   then slots of 512 bytes, each empty, free or holding one key's record as one line of text with a checksum
+///   (``SlotFormat``). A key's record is in the first slot from its home slot (its hash, modulo the table's size)
+///   that holds it; a lookup stops at an empty slot or after ``maxProbe`` slots;
+/// - `locks`, whose byte *n* is locked while shard *n* is read or changed;
+/// - `quarantine/`, where damaged slots and tables are copied for a look.
 ///
 /// How it stays safe:
-/// - **One writer per key.** Every change happens under a lock on the `.lock` file of the key's shard (the keys
-///   whose hash starts with the same byte): an open-file-description lock (`F_OFD_SETLK`, which NFS and EFS honour
-///   as record locks) taken without blocking a thread, after an in-process lock so tasks of one process queue in
-///   order. The lock holder reads, decides and writes; nobody
-///   else can act between the read and the write.
-/// - **Whole files only.** A claim is written to a temporary file and renamed to the key's `.claim` file, which is
-///   atomic: a reader sees the old record or the new one, never half of one, whatever instant a writer dies at.
-///   Completing renames the `.claim` file to the key's `.json` file (the completion's expiry was written with the
-///   claim), so a record costs one file written, not two.
-///   A writer killed while holding the lock loses it with its process.
-/// - **Names from hashes.** Files are named after the key's SHA-256 (``IdempotencyKey``), in 256 folders of 16
-///   (the hash's first two hex digits, then the third), so input never reaches a path and a million keys are about
-///   250 per folder. Making a folder costs as much as making a file, so there are no more folders than that: a new
-///   store makes its 4,096 once. Folders are 0700, files 0600.
-/// - **Bad files.** A file that is not a record of this store (truncated, random bytes, a folder in its place, a
-///   record of another key) is moved to `quarantine/` and the call fails with an error naming it; the next
-///   delivery of that key proceeds as if it had none. Nothing is guessed, nothing crashes.
-/// - **Expiry.** An expired record is replaced when its key is next claimed; ``purgeExpired(now:)`` removes the
-///   rest (with `batchproc idempotency purge`), so the hot path never scans the store.
+/// - **One writer per shard.** Every read and change happens under the shard's lock: an open-file-description lock
+///   (`F_OFD_SETLK`, which NFS and EFS honour as record locks) on the shard's byte of `locks`, taken without
+///   blocking a thread, after an in-process lock so tasks of one process queue in order. The lock holder reads,
+///   decides and writes; nobody else can act in between. A process killed while holding it loses it with its life.
+/// - **One slot per write.** A change rewrites one 512-byte slot in place (one `pwrite`, one disk sector): a
+///   process killed at any instant leaves the old record or the new one. A slot that does not read back whole (a
+///   power loss mid-write without the durable mode, or a file damaged from outside) fails its checksum: it is
+///   copied to `quarantine/`, cleared, and the call fails with an error naming it; the next call goes on.
+/// - **Growing without stopping.** A table that has no free slot near a key's home is rebuilt at twice the size
+///   (a new file renamed over the old, so readers see one or the other); other processes notice the new file by
+///   its inode the next time they take the shard's lock. ``purgeExpired(now:)`` rebuilds tables without their
+///   expired and free slots, so the hot path never scans the store.
+///
+/// A state change costs one lock, one to a few reads of 4 KB and one write of 512 bytes, with no file created or
+/// renamed: a few microseconds where creating and renaming a file per record cost hundreds.
 ///
 /// Durability is a choice (``Durability``): by default a write survives the death of the process but not of the
 /// machine; ``Durability/durable`` flushes to disk before a state change counts, grouping the flushes of records
@@ -45,10 +44,11 @@ import Darwin
 public final class FileIdempotencyStore: IdempotencyStore {
     /// How far a write must have gone before a state change counts.
     public enum Durability: String, Sendable, CaseIterable {
-        /// Renamed into place: survives the process being killed, not a power loss (the default; it costs no
+        /// Written to the file: survives the process being killed, not a power loss (the default; it costs no
         /// flush).
         case processCrashSafe = "process"
-        /// Flushed to disk before and after the rename (grouped across concurrent writers): survives a power loss.
+        /// Flushed to disk before the change counts (one flush shared by concurrent writers): survives a power
+        /// loss.
         case durable
     }
 
@@ -56,18 +56,38 @@ public final class FileIdempotencyStore: IdempotencyStore {
     public let directory: String
     /// How far writes go before they count.
     public let durability: Durability
-    /// How long to keep trying for a key's lock that another process holds before failing the call.
+    /// How long to keep trying for a shard's lock that another process holds before failing the call.
     public let lockTimeout: Duration
 
     private let directoryDescriptor: Int32
-    private let keyLock = KeyedAsyncLock()
-    /// Leaf folders known to exist, so that the hot path does not ask the file system again.
-    private let knownLeaves = Mutex<Set<String>>([])
+    private let tablesDescriptor: Int32
+    private let lockDescriptor: Int32
+    private let shardLocks = ShardLocks(count: FileIdempotencyStore.shardCount)
+    /// Each shard's open table, used only under the shard's lock.
+    private let tables = Mutex<[OpenTable?]>(Array(repeating: nil, count: FileIdempotencyStore.shardCount))
     private let gate: SyncGate?
 
     /// What the store writes in its `FORMAT` file, to tell its folders from others.
-    static let formatMarker = "batch-processing idempotency file store, format 1\n"
-    static let recordFormat = "batch-idempotency/1"
+    static let formatMarker = "batch-processing idempotency file store, format 2\n"
+    /// What stores of the first format (a file per key) wrote there.
+    static let firstFormatMarker = "batch-processing idempotency file store, format 1\n"
+    static let shardCount = 64
+    /// Slots of a new table.
+    static let initialCapacity = 1024
+    /// The farthest a record may be from its home slot; a table with no room that near is grown.
+    static let maxProbe = 64
+    /// The most slots a table may have (8 GB of file); past it a table is not grown.
+    static let maxCapacity = 1 << 24
+    /// Slots read at once while looking a key up: 4 KB.
+    static let slotsPerRead = 8
+    static let tableMagic = "batch-idempotency-table 2 capacity "
+
+    private struct OpenTable: Sendable {
+        var descriptor: Int32
+        var device: UInt64
+        var inode: UInt64
+        var capacity: Int
+    }
 
     /// Opens the store in `directory`, creating it (0700) when missing.
     ///
@@ -82,24 +102,42 @@ public final class FileIdempotencyStore: IdempotencyStore {
         self.durability = durability
         self.lockTimeout = lockTimeout
         try Self.makeDirectory(directory)
-        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw IdempotencyStoreError(
-                "cannot open the idempotency store \(directory): \(Self.describe(errno))",
-                code: errno
-            )
-        }
-        directoryDescriptor = descriptor
-        gate = durability == .durable ? SyncGate(directoryDescriptor: descriptor) : nil
+        let descriptor = try Self.openOrFail(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC, what: "the store")
         do {
-            try checkFormat()
+            try Self.checkFormat(directory)
         } catch {
             close(descriptor)
             throw error
         }
+        let tables: Int32
+        do {
+            tables = try Self.openOrFail(
+                directory + "/tables",
+                O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+                what: "the tables folder"
+            )
+        } catch {
+            close(descriptor)
+            throw error
+        }
+        let locks: Int32
+        do {
+            locks = try Self.openOrFail(directory + "/locks", O_RDWR | O_CREAT | O_CLOEXEC, what: "the lock file")
+        } catch {
+            close(descriptor)
+            close(tables)
+            throw error
+        }
+        directoryDescriptor = descriptor
+        tablesDescriptor = tables
+        lockDescriptor = locks
+        gate = durability == .durable ? SyncGate(directoryDescriptor: descriptor) : nil
     }
 
     deinit {
+        for table in tables.withLock({ $0 }) { if let table { close(table.descriptor) } }
+        close(lockDescriptor)
+        close(tablesDescriptor)
         close(directoryDescriptor)
     }
 
@@ -123,74 +161,75 @@ public final class FileIdempotencyStore: IdempotencyStore {
         expiresAt: Int64,
         now: Int64
     ) async throws(IdempotencyStoreError) -> ClaimResult {
-        try await withKey(key) { () async throws(IdempotencyStoreError) -> ClaimResult in
-            let done = try readRecord(key, .completed)
-            if let done, !done.isExpired(at: now) { return .completed(done) }
-            let claimed = try readRecord(key, .inProgress)
-            if let claimed, !claimed.isExpired(at: now) { return .inProgress(claimed) }
-            let fresh = IdempotencyRecord(
-                key: key.hex,
-                status: .inProgress,
-                token: token,
-                expiresAt: expiresAt,
-                inProgressUntil: inProgressUntil,
-                payloadHash: payloadHash
+        let fresh = IdempotencyRecord(
+            key: key.hex,
+            status: .inProgress,
+            token: token,
+            expiresAt: expiresAt,
+            inProgressUntil: inProgressUntil,
+            payloadHash: payloadHash
+        )
+        guard !token.isEmpty else { throw IdempotencyStoreError("the claim of \(key) has an empty token") }
+        guard let slot = SlotFormat.encode(fresh, state: .inProgress) else {
+            throw IdempotencyStoreError(
+                "the token and payload hash of \(key) are too long for the file store (together at most "
+                    + "\(SlotFormat.maxVariableBytes) bytes as written)"
             )
-            try await writeClaim(fresh, for: key)
-            // An expired completion goes once the new claim is in place; a crash in between leaves it expired.
-            if done != nil { try await remove(path(key, .completed)) }
-            if let claimed { return .tookOver(previous: claimed) }
-            return .claimed
         }
+        let shard = Self.shard(of: key)
+        let result = try await withShard(shard) { () async throws(IdempotencyStoreError) -> ClaimResult in
+            while true {
+                let table = try currentTable(shard)
+                let probe = try find(key, in: table, shard: shard, now: now)
+                if let found = probe.found {
+                    if !found.record.isExpired(at: now) {
+                        return found.record.status == .completed ? .completed(found.record) : .inProgress(found.record)
+                    }
+                    try write(slot, at: found.slot, of: table, shard: shard)
+                    return found.record.status == .inProgress ? .tookOver(previous: found.record) : .claimed
+                }
+                if let vacancy = probe.vacancy {
+                    try write(slot, at: vacancy, of: table, shard: shard)
+                    return .claimed
+                }
+                // No room near the key's home: a table twice the size, then look again.
+                try await rebuild(shard, table: table, now: now, minimumCapacity: table.capacity * 2)
+            }
+        }
+        switch result {
+        case .claimed, .tookOver: try await flushIfDurable()
+        case .completed, .inProgress: break
+        }
+        return result
     }
 
-    /// Completing is a rename of the claim file to the completed name: no file is written.
     public func complete(key: IdempotencyKey, token: String) async throws(IdempotencyStoreError) -> FenceResult {
-        try await withKey(key) { () async throws(IdempotencyStoreError) -> FenceResult in
-            guard let claimed = try readRecord(key, .inProgress), claimed.token == token else { return .fenced }
-            let from = path(key, .inProgress)
-            let to = path(key, .completed)
-            guard rename(from, to) == 0 else {
-                throw IdempotencyStoreError("cannot complete \(from): \(Self.describe(errno))", code: errno)
-            }
-            try await gate?.flush()
-            return .applied
-        }
+        try await changeHeld(key, token: token, to: .completed)
     }
 
     public func release(key: IdempotencyKey, token: String) async throws(IdempotencyStoreError) -> FenceResult {
-        try await withKey(key) { () async throws(IdempotencyStoreError) -> FenceResult in
-            guard let claimed = try readRecord(key, .inProgress), claimed.token == token else { return .fenced }
-            try await remove(path(key, .inProgress))
-            return .applied
-        }
+        try await changeHeld(key, token: token, to: .free)
     }
 
-    /// Reads without the key's lock (a record file is always whole), and takes it only to quarantine a bad file.
-    /// A claim, when there is one, is newer than a completion beside it (a completion is renamed from its claim).
     public func record(for key: IdempotencyKey) async throws(IdempotencyStoreError) -> IdempotencyRecord? {
-        do throws(IdempotencyStoreError) {
-            if let claimed = try readRecord(key, .inProgress, quarantining: false) { return claimed }
-            return try readRecord(key, .completed, quarantining: false)
-        } catch {
-            return try await withKey(key) { () throws(IdempotencyStoreError) -> IdempotencyRecord? in
-                if let claimed = try readRecord(key, .inProgress) { return claimed }
-                return try readRecord(key, .completed)
-            }
+        let shard = Self.shard(of: key)
+        return try await withShard(shard) { () throws(IdempotencyStoreError) -> IdempotencyRecord? in
+            let table = try currentTable(shard)
+            return try find(key, in: table, shard: shard, now: nil).found?.record
         }
     }
 
+    /// Rebuilds every table that has expired or free slots without them.
     public func purgeExpired(now: Int64) async throws(IdempotencyStoreError) -> Int {
         var removed = 0
-        for key in try allKeys() {
-            removed += try await withKey(key) { () async throws(IdempotencyStoreError) -> Int in
-                var count = 0
-                for status in [IdempotencyRecord.Status.completed, .inProgress] {
-                    guard let record = try? readRecord(key, status), record.isExpired(at: now) else { continue }
-                    try await remove(path(key, status))
-                    count += 1
-                }
-                return count
+        for shard in 0..<Self.shardCount where tableExists(shard) {
+            removed += try await withShard(shard) { () async throws(IdempotencyStoreError) -> Int in
+                let table = try currentTable(shard)
+                let contents = try readAll(table, shard: shard)
+                let expired = contents.records.filter { $0.isExpired(at: now) }.count
+                guard expired > 0 || contents.free > 0 else { return 0 }
+                try await rebuild(shard, table: table, now: now, minimumCapacity: Self.initialCapacity)
+                return expired
             }
         }
         removeStaleTemporaryFiles(olderThan: now - 3_600_000)
@@ -199,71 +238,452 @@ public final class FileIdempotencyStore: IdempotencyStore {
 
     // MARK: - Listing
 
-    /// Every key with a record file, in no particular order (a scan of the whole store: for operators, not the
-    /// hot path).
+    /// Every key with a record, in no particular order: a scan of every table, without locks (a slot being
+    /// written at that moment is skipped). For operators, not the hot path.
     public func allKeys() throws(IdempotencyStoreError) -> [IdempotencyKey] {
         var keys: [IdempotencyKey] = []
-        let records = directory + "/records"
-        for first in Self.entries(of: records) where first.utf8.count == 2 {
-            for second in Self.entries(of: records + "/" + first) where second.utf8.count == 1 {
-                var seen: Set<String> = []
-                for name in Self.entries(of: records + "/" + first + "/" + second) {
-                    let hex: Substring
-                    if name.hasSuffix(".json") {
-                        hex = name.dropLast(5)
-                    } else if name.hasSuffix(".claim") {
-                        hex = name.dropLast(6)
-                    } else {
-                        continue
-                    }
-                    if seen.insert(String(hex)).inserted, let key = IdempotencyKey(hex: String(hex)) {
-                        keys.append(key)
-                    }
+        for shard in 0..<Self.shardCount {
+            let path = tablePath(shard)
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                if errno == ENOENT { continue }
+                throw IdempotencyStoreError("cannot open \(path): \(Self.describe(errno))", code: errno)
+            }
+            defer { close(descriptor) }
+            guard let capacity = try? Self.readHeader(descriptor) else { continue }
+            try Self.forEachSlot(descriptor, capacity: capacity, path: path) { _, bytes in
+                if case .record(let record) = SlotFormat.decode(bytes), let key = IdempotencyKey(hex: record.key) {
+                    keys.append(key)
                 }
             }
         }
         return keys
     }
 
-    // MARK: - Paths
+    // MARK: - Changes
 
-    private func leafDirectory(_ key: IdempotencyKey) -> String {
-        let hex = key.hex.utf8
-        let first = String(decoding: hex.prefix(2), as: UTF8.self)
-        let second = String(decoding: hex.dropFirst(2).prefix(1), as: UTF8.self)
-        return directory + "/records/" + first + "/" + second
+    /// Completes or releases the key's in-progress record, when it is still `token`'s.
+    private func changeHeld(
+        _ key: IdempotencyKey,
+        token: String,
+        to state: SlotFormat.State
+    ) async throws(IdempotencyStoreError) -> FenceResult {
+        let shard = Self.shard(of: key)
+        let result = try await withShard(shard) { () throws(IdempotencyStoreError) -> FenceResult in
+            let table = try currentTable(shard)
+            guard let found = try find(key, in: table, shard: shard, now: nil).found,
+                found.record.status == .inProgress, found.record.token == token
+            else { return .fenced }
+            // The record as claimed (its expiry was written with the claim): only the state changes.
+            guard let slot = SlotFormat.encode(found.record, state: state) else {
+                throw IdempotencyStoreError("the record of \(key) no longer fits its slot")
+            }
+            try write(slot, at: found.slot, of: table, shard: shard)
+            return .applied
+        }
+        if result == .applied { try await flushIfDurable() }
+        return result
     }
 
-    /// A key's file for a state: `<hash>.claim` while in progress, `<hash>.json` once completed.
-    private func path(_ key: IdempotencyKey, _ status: IdempotencyRecord.Status) -> String {
-        leafDirectory(key) + "/" + key.hex + (status == .completed ? ".json" : ".claim")
+    private struct Probe {
+        var found: (slot: Int, record: IdempotencyRecord)?
+        /// The first slot the key's record may go in: free, expired (with `now`), or the empty one that ended the
+        /// lookup.
+        var vacancy: Int?
     }
-    /// The lock of the key's shard: one lock file for the 1/256 of keys that share the hash's first byte. A lock
-    /// per shard rather than per key means a lock file is made once per shard, not once per key (creating a file is
-    /// the dearest thing the store does), at the price of processes waiting on each other for different keys of
-    /// one shard, each for a few hundred microseconds.
-    private func lockPath(_ key: IdempotencyKey) -> String { directory + "/records/" + shard(key) + "/.lock" }
 
-    private func shard(_ key: IdempotencyKey) -> String { String(decoding: key.hex.utf8.prefix(2), as: UTF8.self) }
+    /// Looks the key up from its home slot. With `now`, an expired record of another key counts as a vacancy.
+    private func find(
+        _ key: IdempotencyKey,
+        in table: OpenTable,
+        shard: Int,
+        now: Int64?
+    ) throws(IdempotencyStoreError) -> Probe {
+        let home = Self.home(of: key, capacity: table.capacity)
+        let limit = min(Self.maxProbe, table.capacity)
+        var vacancy: Int?
+        var position = 0
+        while position < limit {
+            let start = (home + position) % table.capacity
+            // The home slot alone first: most lookups end there (the key, or an empty slot).
+            let run = min(position == 0 ? 1 : Self.slotsPerRead, table.capacity - start, limit - position)
+            let bytes = try readSlots(table, from: start, count: run, shard: shard)
+            for offset in 0..<run {
+                let slot = start + offset
+                let state = bytes.withUnsafeBytes { buffer in
+                    SlotFormat.decode(
+                        UnsafeRawBufferPointer(
+                            rebasing: buffer[(offset * SlotFormat.size)..<((offset + 1) * SlotFormat.size)]
+                        )
+                    )
+                }
+                switch state {
+                case .empty:
+                    return Probe(found: nil, vacancy: vacancy ?? slot)
+                case .free:
+                    if vacancy == nil { vacancy = slot }
+                case .record(let record):
+                    if record.key == key.hex { return Probe(found: (slot, record), vacancy: vacancy) }
+                    if vacancy == nil, let now, record.isExpired(at: now) { vacancy = slot }
+                case .damaged(let reason):
+                    let content = Array(bytes[(offset * SlotFormat.size)..<((offset + 1) * SlotFormat.size)])
+                    throw try quarantineSlot(slot, of: table, shard: shard, content: content, reason: reason)
+                }
+            }
+            position += run
+        }
+        return Probe(found: nil, vacancy: vacancy)
+    }
+
+    /// Writes one slot (under the shard's lock).
+    private func write(_ slot: [UInt8], at index: Int, of table: OpenTable, shard: Int) throws(IdempotencyStoreError) {
+        try Self.writeAll(slot, to: table.descriptor, at: Self.offset(ofSlot: index), path: tablePath(shard))
+        if gate != nil && !SyncGate.flushesFileData && fsync(table.descriptor) != 0 {
+            throw IdempotencyStoreError(
+                "cannot flush \(tablePath(shard)) to disk: \(Self.describe(errno))",
+                code: errno
+            )
+        }
+    }
+
+    /// In the durable mode, returns once what this task wrote is on disk. Called after the shard's lock is let go:
+    /// a reader that sees the change before it is flushed can only be held back by it (an in-progress claim) or
+    /// skip work that was done (a completion), so the lock need not wait for the disk, and the writers of other
+    /// records reach the flush meanwhile and share it.
+    private func flushIfDurable() async throws(IdempotencyStoreError) {
+        try await gate?.flush()
+    }
+
+    // MARK: - Tables
+
+    private func tableName(_ shard: Int) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        return String(decoding: [digits[shard >> 4], digits[shard & 0x0F]], as: UTF8.self) + ".table"
+    }
+
+    private func tablePath(_ shard: Int) -> String { directory + "/tables/" + tableName(shard) }
+
+    private func tableExists(_ shard: Int) -> Bool {
+        var status = stat()
+        return fstatat(tablesDescriptor, tableName(shard), &status, 0) == 0
+    }
+
+    /// The shard's table as it is on disk now: made when missing, opened again when another process replaced it.
+    private func currentTable(_ shard: Int) throws(IdempotencyStoreError) -> OpenTable {
+        // A table replaced by a rebuild has no name left: its link count is 0. (Asking the open descriptor costs no
+        // path lookup; a handle that went stale on NFS is an error, which also means: look the name up again.)
+        if let cached = tables.withLock({ $0[shard] }) {
+            var status = stat()
+            if fstat(cached.descriptor, &status) == 0, status.st_nlink > 0 { return cached }
+        }
+        let name = tableName(shard)
+        var status = stat()
+        if fstatat(tablesDescriptor, name, &status, 0) != 0 {
+            guard errno == ENOENT else {
+                throw IdempotencyStoreError("cannot look at \(tablePath(shard)): \(Self.describe(errno))", code: errno)
+            }
+            try makeTable(shard, capacity: Self.initialCapacity, records: [])
+            guard fstatat(tablesDescriptor, name, &status, 0) == 0 else {
+                throw IdempotencyStoreError("cannot look at \(tablePath(shard)): \(Self.describe(errno))", code: errno)
+            }
+        }
+        let cached = tables.withLock { $0[shard] }
+        if let cached, cached.device == UInt64(status.st_dev), cached.inode == UInt64(status.st_ino) {
+            return cached
+        }
+        let descriptor = Self.openTable(at: tablesDescriptor, name)
+        guard descriptor >= 0 else {
+            throw IdempotencyStoreError("cannot open \(tablePath(shard)): \(Self.describe(errno))", code: errno)
+        }
+        let capacity: Int
+        do throws(IdempotencyStoreError) {
+            capacity = try Self.readHeader(descriptor)
+            guard Int(status.st_size) >= Self.offset(ofSlot: capacity) else {
+                throw IdempotencyStoreError("it is shorter than its header says")
+            }
+        } catch {
+            close(descriptor)
+            throw quarantineTable(shard, reason: error.message)
+        }
+        let table = OpenTable(
+            descriptor: descriptor,
+            device: UInt64(status.st_dev),
+            inode: UInt64(status.st_ino),
+            capacity: capacity
+        )
+        let replaced = tables.withLock { tables in
+            defer { tables[shard] = table }
+            return tables[shard]
+        }
+        if let replaced { close(replaced.descriptor) }
+        return table
+    }
+
+    #if os(Linux)
+    /// `O_NOATIME` from `<fcntl.h>` (0o1000000 on Linux), which Glibc's Swift module does not export.
+    private static let noAccessTime: Int32 = 0o1_000_000
+    #endif
+
+    /// Opens a table for reading and writing slots: without access-time updates when the file is ours (a read
+    /// would otherwise write the inode), and telling the kernel that reads are random (no read-ahead).
+    private static func openTable(at folder: Int32, _ name: String) -> Int32 {
+        #if os(Linux)
+        var descriptor = openat(folder, name, O_RDWR | O_CLOEXEC | noAccessTime)
+        if descriptor < 0 && errno == EPERM { descriptor = openat(folder, name, O_RDWR | O_CLOEXEC) }
+        if descriptor >= 0 { _ = posix_fadvise(descriptor, 0, 0, POSIX_FADV_RANDOM) }
+        return descriptor
+        #else
+        return openat(folder, name, O_RDWR | O_CLOEXEC)
+        #endif
+    }
+
+    /// Rebuilds the shard's table with its records (without the expired ones, given `now`), at least
+    /// `minimumCapacity` slots and three for each record, every record within ``maxProbe`` of its home.
+    private func rebuild(
+        _ shard: Int,
+        table: OpenTable,
+        now: Int64?,
+        minimumCapacity: Int
+    ) async throws(IdempotencyStoreError) {
+        var records = try readAll(table, shard: shard).records
+        if let now { records.removeAll { $0.isExpired(at: now) } }
+        var capacity = Self.initialCapacity
+        while capacity < Self.maxCapacity && (capacity < minimumCapacity || capacity < records.count * 3) {
+            capacity *= 2
+        }
+        if capacity <= table.capacity && minimumCapacity > table.capacity {
+            throw IdempotencyStoreError(
+                "the idempotency table \(tablePath(shard)) is full (\(table.capacity) slots) and cannot grow further"
+            )
+        }
+        try makeTable(shard, capacity: capacity, records: records)
+        try await gate?.flush()
+    }
+
+    /// Writes a table to a temporary file and renames it into place.
+    private func makeTable(_ shard: Int, capacity: Int, records: [IdempotencyRecord]) throws(IdempotencyStoreError) {
+        var capacity = capacity
+        var placement = Self.place(records, capacity: capacity)
+        while placement == nil {
+            // Only keys made to share their hash's first bytes (not SHA-256 digests) can crowd one home slot.
+            guard capacity < Self.maxCapacity else {
+                throw IdempotencyStoreError(
+                    "the idempotency table \(tablePath(shard)) cannot hold its records: more than \(Self.maxProbe) "
+                        + "keys share one home slot (keys are meant to be SHA-256 digests)"
+                )
+            }
+            capacity *= 2
+            placement = Self.place(records, capacity: capacity)
+        }
+        let name = tableName(shard)
+        let temporary = name + ".tmp-" + Self.randomSuffix()
+        let path = directory + "/tables/" + temporary
+        let descriptor = openat(tablesDescriptor, temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw IdempotencyStoreError("cannot create \(path): \(Self.describe(errno))", code: errno)
+        }
+        defer { close(descriptor) }
+        do throws(IdempotencyStoreError) {
+            guard ftruncate(descriptor, off_t(Self.offset(ofSlot: capacity))) == 0 else {
+                throw IdempotencyStoreError("cannot size \(path): \(Self.describe(errno))", code: errno)
+            }
+            var header = Array((Self.tableMagic + String(capacity) + "\n").utf8)
+            header += repeatElement(0, count: SlotFormat.size - header.count)
+            try Self.writeAll(header, to: descriptor, at: 0, path: path)
+            for (record, slot) in zip(records, placement ?? []) {
+                let state: SlotFormat.State = record.status == .completed ? .completed : .inProgress
+                guard let bytes = SlotFormat.encode(record, state: state) else { continue }
+                try Self.writeAll(bytes, to: descriptor, at: Self.offset(ofSlot: slot), path: path)
+            }
+            if gate != nil && fsync(descriptor) != 0 {
+                throw IdempotencyStoreError("cannot flush \(path) to disk: \(Self.describe(errno))", code: errno)
+            }
+            guard renameat(tablesDescriptor, temporary, tablesDescriptor, name) == 0 else {
+                throw IdempotencyStoreError(
+                    "cannot put \(path) in place of \(tablePath(shard)): \(Self.describe(errno))",
+                    code: errno
+                )
+            }
+        } catch {
+            unlinkat(tablesDescriptor, temporary, 0)
+            throw error
+        }
+    }
+
+    /// Where each record goes in a table of `capacity` slots, or `nil` when one would be farther than
+    /// ``maxProbe`` from its home.
+    private static func place(_ records: [IdempotencyRecord], capacity: Int) -> [Int]? {
+        var taken = [Bool](repeating: false, count: capacity)
+        var slots: [Int] = []
+        slots.reserveCapacity(records.count)
+        for record in records {
+            guard let key = IdempotencyKey(hex: record.key) else { return nil }
+            let home = home(of: key, capacity: capacity)
+            guard let position = (0..<min(maxProbe, capacity)).first(where: { !taken[(home + $0) % capacity] }) else {
+                return nil
+            }
+            let slot = (home + position) % capacity
+            taken[slot] = true
+            slots.append(slot)
+        }
+        return slots
+    }
+
+    /// The records of a table and how many slots are free; damaged slots are copied to the quarantine and left out.
+    private func readAll(
+        _ table: OpenTable,
+        shard: Int
+    ) throws(IdempotencyStoreError) -> (records: [IdempotencyRecord], free: Int) {
+        var records: [IdempotencyRecord] = []
+        var free = 0
+        var damaged: [(slot: Int, content: [UInt8], reason: String)] = []
+        try Self.forEachSlot(table.descriptor, capacity: table.capacity, path: tablePath(shard)) { slot, bytes in
+            switch SlotFormat.decode(bytes) {
+            case .empty: break
+            case .free: free += 1
+            case .record(let record): records.append(record)
+            case .damaged(let reason): damaged.append((slot, Array(bytes), reason))
+            }
+        }
+        for (slot, content, reason) in damaged {
+            _ = try? quarantineSlot(slot, of: table, shard: shard, content: content, reason: reason)
+        }
+        return (records, free)
+    }
+
+    // MARK: - Damage
+
+    /// Copies a damaged slot to `quarantine/`, clears it (a free slot, so lookups go on past it), and gives the
+    /// error that says so.
+    private func quarantineSlot(
+        _ slot: Int,
+        of table: OpenTable,
+        shard: Int,
+        content: [UInt8],
+        reason: String
+    ) throws(IdempotencyStoreError) -> IdempotencyStoreError {
+        let folder = directory + "/quarantine"
+        try Self.makeDirectory(folder)
+        let target =
+            folder + "/" + tableName(shard) + "-slot-" + String(slot) + "." + String(WallClock.nowMilliseconds())
+            + "." + Self.randomSuffix()
+        try Self.writeNewFile(target, content)
+        let cleared = IdempotencyRecord(
+            key: String(repeating: "0", count: 64),
+            status: .inProgress,
+            token: "cleared"
+        )
+        if let bytes = SlotFormat.encode(cleared, state: .free) {
+            try Self.writeAll(bytes, to: table.descriptor, at: Self.offset(ofSlot: slot), path: tablePath(shard))
+        }
+        return IdempotencyStoreError(
+            "slot \(slot) of the idempotency table \(tablePath(shard)) is damaged (\(reason)); it was copied to "
+                + "\(target) and cleared, and its key, whichever it was, starts afresh"
+        )
+    }
+
+    /// Moves a damaged table to `quarantine/` and gives the error that says so; the shard starts with a new table.
+    private func quarantineTable(_ shard: Int, reason: String) -> IdempotencyStoreError {
+        let folder = directory + "/quarantine"
+        try? Self.makeDirectory(folder)
+        let target =
+            folder + "/" + tableName(shard) + "." + String(WallClock.nowMilliseconds()) + "." + Self.randomSuffix()
+        if rename(tablePath(shard), target) == 0 {
+            return IdempotencyStoreError(
+                "the idempotency table \(tablePath(shard)) is damaged (\(reason)); it was moved to \(target), and "
+                    + "the keys of its shard start afresh"
+            )
+        }
+        return IdempotencyStoreError(
+            "the idempotency table \(tablePath(shard)) is damaged (\(reason)), and it could not be moved aside: "
+                + Self.describe(errno),
+            code: errno
+        )
+    }
+
+    // MARK: - Keys and slots
+
+    /// The key's shard: its first byte, modulo the number of shards.
+    static func shard(of key: IdempotencyKey) -> Int {
+        Int(hexNumber(key.hex.utf8.prefix(2)) % UInt64(shardCount))
+    }
+
+    /// The key's home slot: the hash's bytes 2 to 9, modulo the table's size.
+    static func home(of key: IdempotencyKey, capacity: Int) -> Int {
+        Int(hexNumber(key.hex.utf8.dropFirst(2).prefix(16)) % UInt64(capacity))
+    }
+
+    private static func hexNumber(_ digits: some Sequence<UInt8>) -> UInt64 {
+        digits.reduce(0) { value, digit in
+            value << 4 | UInt64(digit <= 0x39 ? digit &- 0x30 : digit &- 0x61 &+ 10)
+        }
+    }
+
+    /// Slot 0 starts after the header.
+    private static func offset(ofSlot slot: Int) -> Int { (slot + 1) * SlotFormat.size }
+
+    private func readSlots(
+        _ table: OpenTable,
+        from slot: Int,
+        count: Int,
+        shard: Int
+    ) throws(IdempotencyStoreError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count * SlotFormat.size)
+        try Self.readAll(into: &bytes, from: table.descriptor, at: Self.offset(ofSlot: slot), path: tablePath(shard))
+        return bytes
+    }
+
+    /// Calls `body` with every slot of a table, reading 64 KB at a time.
+    private static func forEachSlot(
+        _ descriptor: Int32,
+        capacity: Int,
+        path: String,
+        _ body: (Int, UnsafeRawBufferPointer) -> Void
+    ) throws(IdempotencyStoreError) {
+        let perRead = 128
+        var chunk = [UInt8](repeating: 0, count: perRead * SlotFormat.size)
+        var slot = 0
+        while slot < capacity {
+            let count = min(perRead, capacity - slot)
+            try readAll(into: &chunk, from: descriptor, at: offset(ofSlot: slot), path: path)
+            chunk.withUnsafeBytes { buffer in
+                for index in 0..<count {
+                    body(
+                        slot + index,
+                        UnsafeRawBufferPointer(
+                            rebasing: buffer[(index * SlotFormat.size)..<((index + 1) * SlotFormat.size)]
+                        )
+                    )
+                }
+            }
+            slot += count
+        }
+    }
+
+    /// The capacity a table's header gives.
+    private static func readHeader(_ descriptor: Int32) throws(IdempotencyStoreError) -> Int {
+        var header = [UInt8](repeating: 0, count: SlotFormat.size)
+        try readAll(into: &header, from: descriptor, at: 0, path: "the table")
+        let magic = Array(tableMagic.utf8)
+        guard header.starts(with: magic), let newline = header.firstIndex(of: 0x0A),
+            let capacity = Int(String(decoding: header[magic.count..<newline], as: UTF8.self)), capacity > 0,
+            capacity <= maxCapacity
+        else { throw IdempotencyStoreError("its header is not a table header of this store") }
+        return capacity
+    }
 
     // MARK: - Locking
 
-    private func makeLeafDirectory(_ key: IdempotencyKey) throws(IdempotencyStoreError) {
-        let leaf = leafDirectory(key)
-        if knownLeaves.withLock({ $0.contains(leaf) }) { return }
-        try Self.makeDirectory(leaf)
-        knownLeaves.withLock { _ = $0.insert(leaf) }
-    }
-
-    /// Runs `body` holding the key: first among this process's tasks, then among processes (the lock file).
-    private func withKey<T: Sendable>(
-        _ key: IdempotencyKey,
+    /// Runs `body` holding the shard: first among this process's tasks, then among processes (its byte of
+    /// `locks`).
+    private func withShard<T: Sendable>(
+        _ shard: Int,
         _ body: () async throws(IdempotencyStoreError) -> T
     ) async throws(IdempotencyStoreError) -> T {
         do {
-            return try await keyLock.withLock(shard(key)) { () async throws -> T in
-                let lock = try await lockFile(key)
-                defer { close(lock) }
+            return try await shardLocks.withLock(shard) { () async throws -> T in
+                try await lockShard(shard)
+                defer { unlockShard(shard) }
                 return try await body()
             }
         } catch let error as IdempotencyStoreError {
@@ -273,180 +693,59 @@ public final class FileIdempotencyStore: IdempotencyStore {
         }
     }
 
-    /// Opens and locks the key's lock file, retrying without blocking a thread while another process holds it.
-    /// The descriptor returned holds the lock until it is closed.
-    private func lockFile(_ key: IdempotencyKey) async throws(IdempotencyStoreError) -> Int32 {
-        try makeLeafDirectory(key)
-        let path = lockPath(key)
+    #if os(Linux)
+    /// `F_OFD_SETLK` from `<fcntl.h>` (Linux 3.15 and later), which Glibc's Swift module does not export.
+    private static let openFileDescriptionSetLock: Int32 = 37
+    #endif
+
+    private func setShardLock(_ shard: Int, _ type: Int32) -> Bool {
+        var lock = flock()
+        lock.l_type = Int16(type)
+        lock.l_whence = Int16(SEEK_SET)
+        lock.l_start = off_t(shard)
+        lock.l_len = 1
+        #if os(Linux)
+        // Open-file-description locks belong to the descriptor, not the process, so closing another descriptor of
+        // the same file elsewhere in the process does not drop them.
+        return fcntl(lockDescriptor, Self.openFileDescriptionSetLock, &lock) == 0
+        #else
+        return fcntl(lockDescriptor, F_SETLK, &lock) == 0
+        #endif
+    }
+
+    /// Locks the shard's byte of `locks`, retrying without blocking a thread while another process holds it.
+    private func lockShard(_ shard: Int) async throws(IdempotencyStoreError) {
+        let path = directory + "/locks"
         let clock = ContinuousClock()
         let giveUp = clock.now + lockTimeout
         var wait = Duration.microseconds(200)
-        // Shard lock files are made once and never removed, so the descriptor opened here stays the one to lock.
-        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw IdempotencyStoreError("cannot open the lock file \(path): \(Self.describe(errno))", code: errno)
-        }
         while true {
-            if Self.tryLock(descriptor) { return descriptor }
+            if setShardLock(shard, F_WRLCK) { return }
             let reason = errno
             guard reason == EAGAIN || reason == EACCES || reason == EINTR else {
-                close(descriptor)
-                throw IdempotencyStoreError("cannot lock \(path): \(Self.describe(reason))", code: reason)
+                throw IdempotencyStoreError(
+                    "cannot lock \(path) (shard \(shard)): \(Self.describe(reason))",
+                    code: reason
+                )
             }
             guard clock.now < giveUp else {
-                close(descriptor)
                 throw IdempotencyStoreError(
-                    "another process has held the lock on \(path) for over \(lockTimeout); giving up on this record"
+                    "another process has held the lock on \(path) (shard \(shard)) for over \(lockTimeout); giving "
+                        + "up on this record"
                 )
             }
             do {
                 try await Task.sleep(for: wait)
             } catch {
                 // Cancelled while waiting: stop trying rather than spin without sleeping until the timeout.
-                close(descriptor)
-                throw IdempotencyStoreError("cancelled while waiting for the lock on \(path)")
+                throw IdempotencyStoreError("cancelled while waiting for the lock on \(path) (shard \(shard))")
             }
             wait = min(wait * 2, .milliseconds(20))
         }
     }
 
-    #if os(Linux)
-    /// `F_OFD_SETLK` from `<fcntl.h>` (Linux 3.15 and later), which Glibc's Swift module does not export.
-    private static let openFileDescriptionSetLock: Int32 = 37
-    #endif
-
-    private static func tryLock(_ descriptor: Int32) -> Bool {
-        var lock = flock()
-        lock.l_type = Int16(F_WRLCK)
-        lock.l_whence = Int16(SEEK_SET)
-        lock.l_start = 0
-        lock.l_len = 0
-        #if os(Linux)
-        // Open-file-description locks belong to the descriptor, not the process, so closing another descriptor of
-        // the same file elsewhere in the process does not drop them.
-        return fcntl(descriptor, openFileDescriptionSetLock, &lock) == 0
-        #else
-        return fcntl(descriptor, F_SETLK, &lock) == 0
-        #endif
-    }
-
-    // MARK: - Reading and writing (with the key held)
-
-    /// A record as its file holds it. The state is the file's name (`.claim` or `.json`), not its content, so that
-    /// completing is a rename.
-    private struct FileRecord: Codable {
-        var format: String
-        var key: String
-        var token: String
-        var expiresAt: Int64
-        var inProgressUntil: Int64
-        var payloadHash: String?
-    }
-
-    /// The key's record in `status`'s file, `nil` when there is none; a file that is not a valid record of this key
-    /// is quarantined and reported.
-    private func readRecord(
-        _ key: IdempotencyKey,
-        _ status: IdempotencyRecord.Status,
-        quarantining: Bool = true
-    ) throws(IdempotencyStoreError) -> IdempotencyRecord? {
-        let path = path(key, status)
-        let bytes: [UInt8]
-        switch Self.readFile(path) {
-        case .missing:
-            return nil
-        case .failed(let code) where code == EISDIR:
-            throw quarantining
-                ? quarantine(path, key, reason: "is a folder, not a record") : IdempotencyStoreError(path)
-        case .failed(let code):
-            throw IdempotencyStoreError(
-                "cannot read the idempotency record \(path): \(Self.describe(code))",
-                code: code
-            )
-        case .read(let content):
-            bytes = content
-        }
-        guard let file = try? JSONDecoder().decode(FileRecord.self, from: Data(bytes)) else {
-            guard quarantining else { throw IdempotencyStoreError(path) }
-            throw quarantine(path, key, reason: "is not a record of this store (\(bytes.count) bytes that are not one)")
-        }
-        guard file.format == Self.recordFormat, file.key == key.hex, !file.token.isEmpty else {
-            guard quarantining else { throw IdempotencyStoreError(path) }
-            throw quarantine(path, key, reason: "is not a record of this key in format \(Self.recordFormat)")
-        }
-        return IdempotencyRecord(
-            key: file.key,
-            status: status,
-            token: file.token,
-            expiresAt: file.expiresAt,
-            inProgressUntil: file.inProgressUntil,
-            payloadHash: file.payloadHash
-        )
-    }
-
-    /// Moves a key's file to `quarantine/` and gives the error that says so.
-    private func quarantine(_ path: String, _ key: IdempotencyKey, reason: String) -> IdempotencyStoreError {
-        let folder = directory + "/quarantine"
-        try? Self.makeDirectory(folder)
-        let target = folder + "/" + key.hex + "." + String(WallClock.nowMilliseconds()) + "." + Self.randomSuffix()
-        if rename(path, target) == 0 {
-            return IdempotencyStoreError(
-                "the idempotency record \(path) \(reason); it was moved to \(target), and the key starts afresh"
-            )
-        }
-        return IdempotencyStoreError(
-            "the idempotency record \(path) \(reason), and it could not be moved aside: \(Self.describe(errno))",
-            code: errno
-        )
-    }
-
-    /// Writes the claim whole: a temporary file renamed over the key's claim file.
-    private func writeClaim(_ record: IdempotencyRecord, for key: IdempotencyKey) async throws(IdempotencyStoreError) {
-        let file = FileRecord(
-            format: Self.recordFormat,
-            key: record.key,
-            token: record.token,
-            expiresAt: record.expiresAt ?? 0,
-            inProgressUntil: record.inProgressUntil ?? 0,
-            payloadHash: record.payloadHash
-        )
-        let bytes: [UInt8]
-        do {
-            bytes = Array(try JSONEncoder().encode(file)) + [0x0A]
-        } catch {
-            throw IdempotencyStoreError("cannot encode the idempotency record of \(key): \(error)")
-        }
-        let path = path(key, .inProgress)
-        let temporary = leafDirectory(key) + "/" + key.hex + ".tmp-" + Self.randomSuffix()
-        try Self.writeNewFile(temporary, bytes, sync: gate != nil && !SyncGate.flushesFileData)
-        if let gate {
-            do {
-                try await gate.flush()
-            } catch {
-                unlink(temporary)
-                throw error
-            }
-        }
-        guard rename(temporary, path) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw IdempotencyStoreError(
-                "cannot write the idempotency record \(path): \(Self.describe(code))",
-                code: code
-            )
-        }
-        try await gate?.flush()
-    }
-
-    /// Removes a key's file.
-    private func remove(_ path: String) async throws(IdempotencyStoreError) {
-        if unlink(path) != 0 && errno != ENOENT {
-            throw IdempotencyStoreError(
-                "cannot remove the idempotency record \(path): \(Self.describe(errno))",
-                code: errno
-            )
-        }
-        try await gate?.flush()
+    private func unlockShard(_ shard: Int) {
+        _ = setShardLock(shard, F_UNLCK)
     }
 
     // MARK: - File-system helpers
@@ -467,7 +766,6 @@ public final class FileIdempotencyStore: IdempotencyStore {
             let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
             if count > 0 {
                 bytes.append(contentsOf: chunk[0..<count])
-                // A record is a few hundred bytes; anything much larger is not one.
                 if bytes.count > 64 * 1024 { return .read(bytes) }
             } else if count == 0 {
                 return .read(bytes)
@@ -477,31 +775,72 @@ public final class FileIdempotencyStore: IdempotencyStore {
         }
     }
 
-    private static func writeNewFile(_ path: String, _ bytes: [UInt8], sync: Bool = false) throws(IdempotencyStoreError)
-    {
+    /// Fills `bytes` from `offset`; what lies past the end of the file reads as zeros (empty slots).
+    private static func readAll(
+        into bytes: inout [UInt8],
+        from descriptor: Int32,
+        at offset: Int,
+        path: String
+    ) throws(IdempotencyStoreError) {
+        var done = 0
+        while done < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { buffer in
+                pread(descriptor, buffer.baseAddress.map { $0 + done }, buffer.count - done, off_t(offset + done))
+            }
+            if count > 0 {
+                done += count
+            } else if count == 0 {
+                for index in done..<bytes.count { bytes[index] = 0 }
+                return
+            } else if errno != EINTR {
+                throw IdempotencyStoreError("cannot read \(path): \(describe(errno))", code: errno)
+            }
+        }
+    }
+
+    private static func writeAll(
+        _ bytes: [UInt8],
+        to descriptor: Int32,
+        at offset: Int,
+        path: String
+    ) throws(IdempotencyStoreError) {
+        var done = 0
+        while done < bytes.count {
+            let count = bytes.withUnsafeBytes { buffer in
+                pwrite(descriptor, buffer.baseAddress.map { $0 + done }, buffer.count - done, off_t(offset + done))
+            }
+            if count > 0 {
+                done += count
+            } else if count < 0 && errno == EINTR {
+                continue
+            } else {
+                let code = count < 0 ? errno : EIO
+                throw IdempotencyStoreError("cannot write \(path): \(describe(code))", code: code)
+            }
+        }
+    }
+
+    private static func writeNewFile(_ path: String, _ bytes: [UInt8]) throws(IdempotencyStoreError) {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw IdempotencyStoreError("cannot create \(path): \(describe(errno))", code: errno)
         }
         defer { close(descriptor) }
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, bytes.count - offset) }
-            if written > 0 {
-                offset += written
-            } else if written < 0 && errno == EINTR {
-                continue
-            } else {
-                let code = written < 0 ? errno : EIO
-                unlink(path)
-                throw IdempotencyStoreError("cannot write \(path): \(describe(code))", code: code)
-            }
-        }
-        if sync && fsync(descriptor) != 0 {
-            let code = errno
+        do {
+            try writeAll(bytes, to: descriptor, at: 0, path: path)
+        } catch {
             unlink(path)
-            throw IdempotencyStoreError("cannot flush \(path) to disk: \(describe(code))", code: code)
+            throw error
         }
+    }
+
+    private static func openOrFail(_ path: String, _ flags: Int32, what: String) throws(IdempotencyStoreError) -> Int32
+    {
+        let descriptor = open(path, flags, 0o600)
+        guard descriptor >= 0 else {
+            throw IdempotencyStoreError("cannot open \(what) \(path): \(describe(errno))", code: errno)
+        }
+        return descriptor
     }
 
     /// Creates `path` and its missing parents, each 0700; an existing folder is fine, anything else is an error.
@@ -522,12 +861,18 @@ public final class FileIdempotencyStore: IdempotencyStore {
         throw IdempotencyStoreError("cannot create the folder \(path): \(describe(code))", code: code)
     }
 
-    /// Writes the `FORMAT` file of a new store, or checks that an existing folder is a store of this format.
-    private func checkFormat() throws(IdempotencyStoreError) {
+    /// Writes the `FORMAT` file of a new store, or checks that an existing folder is a store of this format; then
+    /// makes the tables folder.
+    private static func checkFormat(_ directory: String) throws(IdempotencyStoreError) {
         let path = directory + "/FORMAT"
-        switch Self.readFile(path) {
+        switch readFile(path) {
+        case .read(let bytes) where bytes == Array(firstFormatMarker.utf8):
+            throw IdempotencyStoreError(
+                "\(directory) was made by an earlier version of the file store (a file per key, format 1), which "
+                    + "this version does not read; give a new folder (the old one's records are not carried over)"
+            )
         case .read(let bytes):
-            guard bytes == Array(Self.formatMarker.utf8) else {
+            guard bytes == Array(formatMarker.utf8) else {
                 throw IdempotencyStoreError(
                     "\(directory) holds something other than an idempotency file store of this version (its FORMAT "
                         + "file does not match); give an empty folder or one this store made"
@@ -537,10 +882,10 @@ public final class FileIdempotencyStore: IdempotencyStore {
             // A `FORMAT.tmp-` file is another process making the store at this moment, or one killed while doing
             // so: neither makes the folder foreign.
             let entries = Self.entries(of: directory).filter {
-                $0 != "records" && $0 != "quarantine" && !$0.hasPrefix("FORMAT.tmp-")
+                !["tables", "locks", "quarantine"].contains($0) && !$0.hasPrefix("FORMAT.tmp-")
             }
             // Another process may have put FORMAT in place since we looked: look again, at what it wrote.
-            if entries == ["FORMAT"] { return try checkFormat() }
+            if entries == ["FORMAT"] { return try checkFormat(directory) }
             guard entries.isEmpty else {
                 throw IdempotencyStoreError(
                     "\(directory) is not empty and is not an idempotency file store (no FORMAT file); give an empty "
@@ -556,26 +901,22 @@ public final class FileIdempotencyStore: IdempotencyStore {
         case .failed(let code):
             throw IdempotencyStoreError("cannot read \(path): \(Self.describe(code))", code: code)
         }
-        try Self.makeDirectory(directory + "/records")
+        try Self.makeDirectory(directory + "/tables")
     }
 
+    /// Removes temporary tables left by processes killed while rebuilding one.
     private func removeStaleTemporaryFiles(olderThan cutoff: Int64) {
-        let records = directory + "/records"
-        for first in Self.entries(of: records) {
-            for second in Self.entries(of: records + "/" + first) {
-                let leaf = records + "/" + first + "/" + second
-                for name in Self.entries(of: leaf) where name.contains(".tmp-") {
-                    var status = stat()
-                    let path = leaf + "/" + name
-                    guard stat(path, &status) == 0 else { continue }
-                    #if canImport(Darwin)
-                    let modified = Int64(status.st_mtimespec.tv_sec)
-                    #else
-                    let modified = Int64(status.st_mtim.tv_sec)
-                    #endif
-                    if modified * 1000 < cutoff { unlink(path) }
-                }
-            }
+        let folder = directory + "/tables"
+        for name in Self.entries(of: folder) where name.contains(".tmp-") {
+            var status = stat()
+            let path = folder + "/" + name
+            guard stat(path, &status) == 0 else { continue }
+            #if canImport(Darwin)
+            let modified = Int64(status.st_mtimespec.tv_sec)
+            #else
+            let modified = Int64(status.st_mtim.tv_sec)
+            #endif
+            if modified * 1000 < cutoff { unlink(path) }
         }
     }
 

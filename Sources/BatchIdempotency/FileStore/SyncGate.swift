@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 
 #if canImport(Glibc)
@@ -20,6 +21,8 @@ final class SyncGate: Sendable {
         var flushing = false
     }
 
+    private static let flusher = DispatchQueue(label: "batch-idempotency.sync-gate")
+
     private let directoryDescriptor: Int32
     private let state = Mutex(State())
 
@@ -38,7 +41,10 @@ final class SyncGate: Sendable {
                 return true
             }
             if startFlusher {
-                Task.detached { [self] in self.runFlushes() }
+                // On a thread of its own, not the concurrency pool's: a flush blocks for hundreds of microseconds,
+                // and the pool's few threads are what lets the other writers reach the gate meanwhile (the more
+                // of them wait at once, the fewer flushes a batch pays for).
+                Self.flusher.async { [self] in self.runFlushes() }
             }
         }
         if result != 0 {

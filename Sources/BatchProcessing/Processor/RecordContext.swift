@@ -35,6 +35,9 @@ public struct RecordContext: Sendable {
         set { storedLogger = newValue }
     }
     private var storedLogger: Logger?
+    /// The level of ``logger``, known without making the record's logger: check it before building a line that
+    /// costs something to make.
+    public var logLevel: Logger.Level { storedLogger?.logLevel ?? scope.baseLogger.logLevel }
     /// What every record of the batch shares, held once rather than copied into every context.
     private let scope: BatchScope
     /// The invocation this record belongs to.
