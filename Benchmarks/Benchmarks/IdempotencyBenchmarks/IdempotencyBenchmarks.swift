@@ -38,7 +38,7 @@ let benchmarks: @Sendable () -> Void = {
     )
     let size = 10_000
 
-    for concurrency in [1, 8] {
+    for concurrency in [1, 16] {
         Benchmark("10000 SQS records, no-op chain, concurrency \(concurrency)") { benchmark in
             let bare = processor([], concurrency: concurrency)
             for iteration in benchmark.scaledIterations {
