@@ -308,27 +308,52 @@ public final class FileIdempotencyStore: IdempotencyStore {
             // The home slot alone first: most lookups end there (the key, or an empty slot).
             let run = min(position == 0 ? 1 : Self.slotsPerRead, table.capacity - start, limit - position)
             let bytes = try readSlots(table, from: start, count: run, shard: shard)
-            for offset in 0..<run {
-                let slot = start + offset
-                let state = bytes.withUnsafeBytes { buffer in
-                    SlotFormat.decode(
-                        UnsafeRawBufferPointer(
+            enum Seen {
+                case end(Int)
+                case found(Int, IdempotencyRecord)
+                case damaged(Int, String)
+                case next
+            }
+            var seen = Seen.next
+            bytes.withUnsafeBytes { buffer in
+                var wanted = key.hex
+                wanted.withUTF8 { wantedKey in
+                    for offset in 0..<run {
+                        let slot = start + offset
+                        let slotBytes = UnsafeRawBufferPointer(
                             rebasing: buffer[(offset * SlotFormat.size)..<((offset + 1) * SlotFormat.size)]
                         )
-                    )
+                        switch SlotFormat.check(slotBytes) {
+                        case .empty:
+                            seen = .end(vacancy ?? slot)
+                            return
+                        case .damaged(let reason):
+                            seen = .damaged(slot, reason)
+                            return
+                        case .slot(let view):
+                            if view.holds(UnsafeRawBufferPointer(wantedKey), in: slotBytes) {
+                                guard let record = view.record(in: slotBytes) else {
+                                    seen = .damaged(slot, "its payload hash or token is not written as the format says")
+                                    return
+                                }
+                                seen = .found(slot, record)
+                                return
+                            }
+                            if vacancy == nil, view.state == .free || now.map(view.isExpired(at:)) == true {
+                                vacancy = slot
+                            }
+                        }
+                    }
                 }
-                switch state {
-                case .empty:
-                    return Probe(found: nil, vacancy: vacancy ?? slot)
-                case .free:
-                    if vacancy == nil { vacancy = slot }
-                case .record(let record):
-                    if record.key == key.hex { return Probe(found: (slot, record), vacancy: vacancy) }
-                    if vacancy == nil, let now, record.isExpired(at: now) { vacancy = slot }
-                case .damaged(let reason):
-                    let content = Array(bytes[(offset * SlotFormat.size)..<((offset + 1) * SlotFormat.size)])
-                    throw try quarantineSlot(slot, of: table, shard: shard, content: content, reason: reason)
-                }
+            }
+            switch seen {
+            case .end(let slot): return Probe(found: nil, vacancy: slot)
+            case .found(let slot, let record): return Probe(found: (slot, record), vacancy: vacancy)
+            case .damaged(let slot, let reason):
+                let offset = slot - start
+                let content = Array(bytes[(offset * SlotFormat.size)..<((offset + 1) * SlotFormat.size)])
+                throw try quarantineSlot(slot, of: table, shard: shard, content: content, reason: reason)
+            case .next: break
             }
             position += run
         }

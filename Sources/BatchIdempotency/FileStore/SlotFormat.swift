@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// How one record is written in a slot of a shard's table: one line of text, then zero bytes to the slot's end.
 ///
 ///     P <key> <inProgressUntil> <expiresAt> <payloadHash> <token> <checksum>\n
@@ -61,8 +69,56 @@ enum SlotFormat {
         return line
     }
 
-    /// Reads one slot's bytes (exactly ``size`` of them).
-    static func decode(_ bytes: UnsafeRawBufferPointer) -> Slot {
+    /// A slot read and checked, its fields still in the slot's bytes: nothing is allocated until ``record(in:)``.
+    struct View {
+        var state: State
+        /// Where the key's 64 hex digits are in the slot.
+        var keyStart: Int
+        var inProgressUntil: Int64
+        var expiresAt: Int64
+        var payloadHash: Range<Int>
+        var token: Range<Int>
+
+        /// Whether the slot is the record of `key` (its lowercase hex digits).
+        func holds(_ key: UnsafeRawBufferPointer, in bytes: UnsafeRawBufferPointer) -> Bool {
+            state != .free && memcmp(bytes.baseAddress! + keyStart, key.baseAddress!, 64) == 0
+        }
+
+        func isExpired(at now: Int64) -> Bool {
+            switch state {
+            case .completed: expiresAt <= now
+            case .inProgress: inProgressUntil <= now
+            case .free: true
+            }
+        }
+
+        /// The record, or `nil` for a free slot or text the format does not allow.
+        func record(in bytes: UnsafeRawBufferPointer) -> IdempotencyRecord? {
+            guard state != .free, let hash = SlotFormat.parseOptional(bytes, payloadHash),
+                let tokenText = SlotFormat.parseOptional(bytes, token), let token = tokenText
+            else { return nil }
+            return IdempotencyRecord(
+                key: String(
+                    decoding: UnsafeRawBufferPointer(rebasing: bytes[keyStart..<(keyStart + 64)]),
+                    as: UTF8.self
+                ),
+                status: state == .completed ? .completed : .inProgress,
+                token: token,
+                expiresAt: expiresAt,
+                inProgressUntil: inProgressUntil,
+                payloadHash: hash
+            )
+        }
+    }
+
+    enum Checked {
+        case empty
+        case slot(View)
+        case damaged(String)
+    }
+
+    /// Checks one slot's bytes (exactly ``size`` of them): its layout, its checksum, every field's form.
+    static func check(_ bytes: UnsafeRawBufferPointer) -> Checked {
         guard bytes.count == size else { return .damaged("it is \(bytes.count) bytes, not \(size)") }
         guard bytes[0] != 0 else {
             return bytes.allSatisfy({ $0 == 0 }) ? .empty : .damaged("it starts with a zero byte but is not empty")
@@ -71,35 +127,59 @@ enum SlotFormat {
         guard bytes[(newline + 1)...].allSatisfy({ $0 == 0 }) else {
             return .damaged("bytes follow its end of line")
         }
-        let fields = bytes[..<newline].split(separator: 0x20, omittingEmptySubsequences: false)
-        guard fields.count == 7 else { return .damaged("it has \(fields.count) fields, not 7") }
-        let checksumStart = newline - 16
-        guard fields[6].count == 16, let written = parseHex(fields[6]),
-            written == fnv1a(UnsafeRawBufferPointer(rebasing: bytes[..<checksumStart]))
+        // Seven fields separated by single spaces; the last is the checksum of all that comes before it.
+        var ends: (Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0)
+        var found = 0
+        for index in 0..<newline where bytes[index] == 0x20 {
+            switch found {
+            case 0: ends.0 = index
+            case 1: ends.1 = index
+            case 2: ends.2 = index
+            case 3: ends.3 = index
+            case 4: ends.4 = index
+            case 5: ends.5 = index
+            default: return .damaged("it has more than 7 fields")
+            }
+            found += 1
+        }
+        guard found == 6 else { return .damaged("it has \(found + 1) fields, not 7") }
+        guard newline - ends.5 - 1 == 16, let written = parseHex(bytes, (ends.5 + 1)..<newline),
+            written == fnv1a(UnsafeRawBufferPointer(rebasing: bytes[..<(ends.5 + 1)]))
         else { return .damaged("its checksum does not match its content") }
-        guard fields[0].count == 1, let state = State(rawValue: fields[0][fields[0].startIndex]) else {
+        guard ends.0 == 1, let state = State(rawValue: bytes[0]) else {
             return .damaged("its state is not P, C or F")
         }
-        guard fields[1].count == 64, fields[1].allSatisfy(isLowerHex) else {
+        guard ends.1 - ends.0 - 1 == 64, bytes[(ends.0 + 1)..<ends.1].allSatisfy(isLowerHex) else {
             return .damaged("its key is not 64 hex digits")
         }
-        guard let inProgressUntil = parseDecimal(fields[2]), let expiresAt = parseDecimal(fields[3]) else {
-            return .damaged("its instants are not whole numbers")
-        }
-        guard let payloadHash = parseOptional(fields[4]), let tokenField = parseOptional(fields[5]),
-            let token = tokenField, !token.isEmpty
-        else { return .damaged("its payload hash or token is not written as the format says") }
-        if state == .free { return .free }
-        return .record(
-            IdempotencyRecord(
-                key: String(decoding: fields[1], as: UTF8.self),
-                status: state == .completed ? .completed : .inProgress,
-                token: token,
-                expiresAt: expiresAt,
-                inProgressUntil: inProgressUntil,
-                payloadHash: payloadHash
-            )
+        guard let inProgressUntil = parseDecimal(bytes, (ends.1 + 1)..<ends.2),
+            let expiresAt = parseDecimal(bytes, (ends.2 + 1)..<ends.3)
+        else { return .damaged("its instants are not whole numbers") }
+        let view = View(
+            state: state,
+            keyStart: ends.0 + 1,
+            inProgressUntil: inProgressUntil,
+            expiresAt: expiresAt,
+            payloadHash: (ends.3 + 1)..<ends.4,
+            token: (ends.4 + 1)..<ends.5
         )
+        guard isWellFormed(bytes, view.payloadHash, required: false), isWellFormed(bytes, view.token, required: true)
+        else { return .damaged("its payload hash or token is not written as the format says") }
+        return .slot(view)
+    }
+
+    /// Reads one slot's bytes (exactly ``size`` of them) into a record.
+    static func decode(_ bytes: UnsafeRawBufferPointer) -> Slot {
+        switch check(bytes) {
+        case .empty: return .empty
+        case .damaged(let reason): return .damaged(reason)
+        case .slot(let view):
+            if view.state == .free { return .free }
+            guard let record = view.record(in: bytes) else {
+                return .damaged("its payload hash or token is not written as the format says")
+            }
+            return .record(record)
+        }
     }
 
     /// The FNV-1a 64-bit hash: not for security, only to tell a slot written whole from one that was not.
@@ -131,43 +211,82 @@ enum SlotFormat {
         }
     }
 
-    /// `nil` when the field is not written as the format says; `.some(nil)` for an absent value.
-    private static func parseOptional(_ field: Slice<UnsafeRawBufferPointer>) -> String?? {
-        guard let first = field.first else { return nil }
-        if first == UInt8(ascii: "-") { return field.count == 1 ? .some(nil) : nil }
-        guard first == UInt8(ascii: "=") else { return nil }
-        var bytes: [UInt8] = []
-        var index = field.index(after: field.startIndex)
-        while index < field.endIndex {
-            let byte = field[index]
+    /// Whether a field is `-` (allowed unless `required`) or `=` and text with well-formed escapes.
+    private static func isWellFormed(_ bytes: UnsafeRawBufferPointer, _ field: Range<Int>, required: Bool) -> Bool {
+        guard let first = field.first.map({ bytes[$0] }) else { return false }
+        if first == UInt8(ascii: "-") { return field.count == 1 && !required }
+        guard first == UInt8(ascii: "=") else { return false }
+        var index = field.lowerBound + 1
+        while index < field.upperBound {
+            let byte = bytes[index]
             if byte == UInt8(ascii: "%") {
-                guard field.endIndex - index >= 3, let high = hexValue(field[index + 1]),
-                    let low = hexValue(field[index + 2])
-                else { return nil }
-                bytes.append(high << 4 | low)
+                guard field.upperBound - index >= 3, hexValue(bytes[index + 1]) != nil,
+                    hexValue(bytes[index + 2]) != nil
+                else { return false }
                 index += 3
             } else {
-                guard byte > 0x20 && byte < 0x7F else { return nil }
-                bytes.append(byte)
+                guard byte > 0x20 && byte < 0x7F else { return false }
                 index += 1
             }
         }
-        guard let text = String(validating: bytes, as: UTF8.self) else { return nil }
-        return .some(text)
+        return !required || field.count > 1
+    }
+
+    /// `nil` when the field is not written as the format says; `.some(nil)` for an absent value.
+    static func parseOptional(_ bytes: UnsafeRawBufferPointer, _ field: Range<Int>) -> String?? {
+        guard let first = field.first.map({ bytes[$0] }) else { return nil }
+        if first == UInt8(ascii: "-") { return field.count == 1 ? .some(nil) : nil }
+        guard first == UInt8(ascii: "=") else { return nil }
+        var text: [UInt8] = []
+        text.reserveCapacity(field.count)
+        var index = field.lowerBound + 1
+        while index < field.upperBound {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "%") {
+                guard field.upperBound - index >= 3, let high = hexValue(bytes[index + 1]),
+                    let low = hexValue(bytes[index + 2])
+                else { return nil }
+                text.append(high << 4 | low)
+                index += 3
+            } else {
+                guard byte > 0x20 && byte < 0x7F else { return nil }
+                text.append(byte)
+                index += 1
+            }
+        }
+        guard let string = String(validating: text, as: UTF8.self) else { return nil }
+        return .some(string)
     }
 
     private static func appendDecimal(_ value: Int64, to line: inout [UInt8]) {
         line.append(contentsOf: String(value).utf8)
     }
 
-    private static func parseDecimal(_ field: Slice<UnsafeRawBufferPointer>) -> Int64? {
+    private static func parseDecimal(_ bytes: UnsafeRawBufferPointer, _ field: Range<Int>) -> Int64? {
         guard !field.isEmpty, field.count <= 20 else { return nil }
-        return Int64(String(decoding: field, as: UTF8.self))
+        var index = field.lowerBound
+        let negative = bytes[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
+        guard index < field.upperBound else { return nil }
+        var value: Int64 = 0
+        while index < field.upperBound {
+            let digit = bytes[index] &- 0x30
+            guard digit < 10 else { return nil }
+            let (times, overflow) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times.subtractingReportingOverflow(Int64(digit))
+            guard !overflow, !overflow2 else { return nil }
+            // Accumulated as a negative number, so that Int64.min reads too.
+            value = sum
+            index += 1
+        }
+        if negative { return value }
+        return value == .min ? nil : -value
     }
 
-    private static func parseHex(_ field: Slice<UnsafeRawBufferPointer>) -> UInt64? {
+    private static func parseHex(_ bytes: UnsafeRawBufferPointer, _ field: Range<Int>) -> UInt64? {
         var value: UInt64 = 0
-        for byte in field {
+        for index in field {
+            let byte = bytes[index]
             guard isLowerHex(byte), let digit = hexValue(byte) else { return nil }
             value = value << 4 | UInt64(digit)
         }
