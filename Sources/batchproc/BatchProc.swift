@@ -20,7 +20,7 @@ enum BatchProcMain {
     static func main() async {
         StandardStreams.guardClosedDescriptors()
         do {
-            var command = try BatchProc.parseAsRoot()
+            var command = try parseCommand()
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -41,6 +41,20 @@ enum BatchProcMain {
             StandardStreams.error(message)
             Self.exit(2)
         }
+    }
+
+    /// The command the arguments name. `batchproc process …`, the command a function runs on every cold start,
+    /// is parsed on its own first: building the whole command tree (every subcommand's options, by reflection)
+    /// costs a few milliseconds of start-up. Anything that does not parse that way (help, a mistake, another
+    /// subcommand) goes through the whole tree, so messages and help are the same either way.
+    private static func parseCommand() throws -> any ParsableCommand {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == ProcessCommand.configuration.commandName,
+            let command = try? ProcessCommand.parseAsRoot(Array(arguments.dropFirst())) as? ProcessCommand
+        {
+            return command
+        }
+        return try BatchProc.parseAsRoot()
     }
 
     private static func exit(_ status: Int32) -> Never {

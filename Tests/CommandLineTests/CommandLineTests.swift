@@ -223,10 +223,19 @@ struct CommandLineTests {
         #expect(output.stderr.contains(mentions))
     }
 
-    @Test("Help is printed on stdout with exit status 0")
+    @Test("Help is printed on stdout with exit status 0, under the program's name")
     func help() async throws {
         let output = try await Batchproc.run(["process", "--help"])
         #expect(output.status == 0)
         #expect(output.stdout.contains("--fail-index"))
+        #expect(output.stdout.contains("USAGE: batchproc process"), "\(output.stdout)")
+    }
+
+    @Test("A mistake in `process` options is explained as the whole program's: usage under its name")
+    func processMistake() async throws {
+        let output = try await Batchproc.run(["process", "-", "--bogus"], stdin: "{}")
+        #expect(output.status == 2)
+        #expect(output.stderr.contains("Unknown option '--bogus'"), "\(output.stderr)")
+        #expect(output.stderr.contains("Usage: batchproc process"), "\(output.stderr)")
     }
 }
