@@ -101,13 +101,25 @@ def kafka(count, rng):
     }
 
 
+MAKERS = {"sqs": sqs, "kinesis": kinesis, "dynamodb": dynamodb, "kafka": kafka}
+
+
+def label(count):
+    return f"{count // 1000}k"
+
+
 def main():
+    """`make_events.py FOLDER [COUNT...]`: every source at each count (1,000 and 10,000 unless given)."""
     folder = Path(sys.argv[1] if len(sys.argv) > 1 else "events")
+    counts = [int(argument) for argument in sys.argv[2:]] or [1000, 10000]
     folder.mkdir(parents=True, exist_ok=True)
-    for name, make in [("sqs", sqs), ("kinesis", kinesis), ("dynamodb", dynamodb), ("kafka", kafka)]:
-        for count, label in [(1000, "1k"), (10000, "10k")]:
+    for name, make in MAKERS.items():
+        for count in counts:
+            path = folder / f"{name}-{label(count)}.json"
+            if count > 10000 and path.exists():
+                continue  # large events take a while to make, and are the same every time
             rng = random.Random(f"{name}-{count}")
-            (folder / f"{name}-{label}.json").write_text(json.dumps(make(count, rng)))
+            path.write_text(json.dumps(make(count, rng)))
 
 
 if __name__ == "__main__":
