@@ -3,7 +3,8 @@ import Foundation
 import Testing
 
 /// Fields that stay in the event's bytes until read (SQS body, receipt handle, MD5 and attributes; Kinesis data;
-/// Kafka key and value) read, compare and change exactly like fields that were decoded at once.
+/// Kafka key and value; DynamoDB keys and images) read, compare and change exactly like fields that were decoded at
+/// once.
 @Suite("Fields read from the event when asked for")
 struct DeferredFieldTests {
     static func message(_ json: String) throws -> SQSEvent.Message {
@@ -88,5 +89,61 @@ struct DeferredFieldTests {
         let records = kafka.records
         #expect(try records[0].keyString == "key-one-longer-than-sixteen" && (try records[0].valueString) == "value")
         #expect(!records[0].isTombstone && records[1].isTombstone)
+    }
+
+    /// A DynamoDB record whose keys and images stay in the event's bytes, read inside a function so that only the
+    /// record keeps those bytes alive.
+    static func change() throws -> DynamoDBEvent.Record {
+        let json =
+            #"{"Records":[{"eventID":"e","eventName":"MODIFY","eventSource":"aws:dynamodb","dynamodb":{"#
+            + #""Keys":{"Id":{"N":"101"}},"NewImage":{"Id":{"N":"101"},"Name":{"S":"caf\u00e9"},"#
+            + #""Tags":{"SS":["a","b"]},"Blob":{"B":"AAEC"},"Nested":{"M":{"L":{"L":[{"NULL":true},{"BOOL":false}]}}}},"#
+            + #""OldImage":{"Id":{"N":"101"},"Name":{"S":"old"}},"SequenceNumber":"111","SizeBytes":26}}]}"#
+        return try DynamoDBEvent(jsonBytes: Array(json.utf8)).records[0]
+    }
+
+    @Test("DynamoDB keys and images kept in the event read as if decoded at once, and can be replaced")
+    func dynamoDBImages() throws {
+        let record = try Self.change()
+        #expect(record.dynamodb.keys == ["Id": .number("101")])
+        #expect(
+            record.dynamodb.newImage == [
+                "Id": .number("101"), "Name": .string("café"), "Tags": .stringSet(["a", "b"]),
+                "Blob": .binary([0, 1, 2]),
+                "Nested": .map(["L": .list([.null, .bool(false)])]),
+            ]
+        )
+        #expect(record.dynamodb.oldImage == ["Id": .number("101"), "Name": .string("old")])
+        // Equal to the same record built from values, and encoded the same way.
+        let built = DynamoDBEvent.StreamRecord(
+            keys: record.dynamodb.keys,
+            newImage: record.dynamodb.newImage,
+            oldImage: record.dynamodb.oldImage,
+            sequenceNumber: "111",
+            sizeBytes: 26
+        )
+        #expect(record.dynamodb == built)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        #expect(try encoder.encode(record.dynamodb) == encoder.encode(built))
+        var changed = record
+        changed.dynamodb.newImage = ["Id": .number("102")]
+        #expect(changed.dynamodb.newImage == ["Id": .number("102")] && changed.dynamodb.oldImage == built.oldImage)
+        #expect(record.dynamodb.newImage?["Id"] == .number("101"))
+        changed.dynamodb.oldImage = nil
+        #expect(changed.dynamodb.oldImage == nil)
+    }
+
+    @Test("A bad attribute in an image is still refused when the event is read, naming where")
+    func dynamoDBImageChecked() throws {
+        let json =
+            #"{"Records":[{"eventSource":"aws:dynamodb","dynamodb":{"SequenceNumber":"1","#
+            + #""NewImage":{"Id":{"N":"1"},"Bad":{"S":"x","N":"2"}}}}]}"#
+        #expect {
+            _ = try DynamoDBEvent(jsonBytes: Array(json.utf8))
+        } throws: { error in
+            let message = (error as? BatchProcessingError)?.message ?? ""
+            return message.contains("exactly one type key") && message.contains("Bad")
+        }
     }
 }

@@ -204,6 +204,46 @@ struct JSONReaderTests {
         #expect(error.message.contains("appears twice in one object"), "\(error.message)")
     }
 
+    /// Keys of skipped objects and DynamoDB maps are compared as the event's bytes while few, then as text: every
+    /// way a key can come back (escaped or not, early or late, past the switch to text) is caught, and the same key
+    /// in different objects is not a duplicate.
+    @Test("Duplicate keys in objects of any size, escaped or not, nested or not")
+    func duplicateKeysAnySize() throws {
+        func unknownObject(_ members: [String]) -> [UInt8] {
+            Array((#"{"Records":[{"messageId":"a","unknown":{"# + members.joined(separator: ",") + "}}]}").utf8)
+        }
+        func image(_ members: [String]) -> [UInt8] {
+            Array(
+                (#"{"Records":[{"eventSource":"aws:dynamodb","dynamodb":{"SequenceNumber":"1","NewImage":{"#
+                    + members.joined(separator: ",") + "}}}]}").utf8
+            )
+        }
+        for count in [1, 2, 15, 16, 17, 40] {
+            let plain = (0..<count).map { #""k\#($0)":1"# }
+            let attributes = (0..<count).map { #""k\#($0)":{"N":"1"}"# }
+            #expect(Self.refusal(unknownObject(plain)) == nil, "\(count) distinct keys")
+            #expect((try? DynamoDBEvent(jsonBytes: image(attributes))) != nil, "\(count) distinct attributes")
+            for repeated in Set([0, count / 2, count - 1]) {
+                for name in [#""k\#(repeated)""#, #""\u006b\#(repeated)""#] {
+                    let error = Self.refusal(unknownObject(plain + [name + ":2"]))
+                    #expect(error?.message.contains("appears twice") == true, "\(count) keys, \(name)")
+                    let imageError = Self.refusal(image(attributes + [name + #":{"N":"2"}"#]))
+                    #expect(imageError?.message.contains("appears twice") == true, "\(count) attributes, \(name)")
+                }
+            }
+            // An escaped key first, the plain one after.
+            let escapedFirst = [#""\u006bx":1"#] + plain + [#""kx":1"#]
+            #expect(Self.refusal(unknownObject(escapedFirst))?.message.contains("appears twice") == true)
+        }
+        // The same key at different levels, and in sibling objects, is fine.
+        let nested = [#""k":{"k":{"k":1},"j":{"k":2}}"#, #""j":[{"k":1},{"k":1}]"#]
+        #expect(Self.refusal(unknownObject(nested)) == nil)
+        let nestedImage = [
+            #""k":{"M":{"k":{"M":{"k":{"N":"1"}}},"j":{"L":[{"M":{"k":{"S":"x"}}},{"M":{"k":{"S":"y"}}}]}}}"#
+        ]
+        #expect((try? DynamoDBEvent(jsonBytes: image(nestedImage))) != nil)
+    }
+
     @Test("Nesting: 512 levels are read, 513 are refused with their own message")
     func depth() throws {
         // The event's object, the Records array and the record are 3 levels; the rest nest in an unknown member.

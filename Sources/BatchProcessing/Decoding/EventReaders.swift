@@ -508,11 +508,11 @@ extension DynamoDBEvent.StreamRecord {
             case 0:  // SequenceNumber
                 sequenceNumber = try scanner.requiredString()
             case 1:  // Keys
-                rawKeys = try DynamoDBEvent.AttributeValue.readOptionalMap(&scanner)
+                keysStorage = try DynamoDBEvent.AttributeValue.readDeferredMap(&scanner)
             case 2:  // NewImage
-                newImage = try DynamoDBEvent.AttributeValue.readOptionalMap(&scanner)
+                newImageStorage = try DynamoDBEvent.AttributeValue.readDeferredMap(&scanner)
             case 3:  // OldImage
-                oldImage = try DynamoDBEvent.AttributeValue.readOptionalMap(&scanner)
+                oldImageStorage = try DynamoDBEvent.AttributeValue.readDeferredMap(&scanner)
             case 4:  // SizeBytes
                 sizeBytes = try scanner.optionalInt64().map { Int($0) }
             case 5:  // ApproximateCreationDateTime
@@ -540,40 +540,61 @@ extension JSONScanner {
 extension DynamoDBEvent.AttributeValue {
     fileprivate static let typeNameList = "S, N, B, SS, NS, BS, M, L, NULL, BOOL"
 
-    static func readOptionalMap(_ scanner: inout JSONScanner) throws(JSONReadError) -> [String: Self]? {
-        try scanner.takeNull() ? nil : try readMap(&scanner)
+    /// An image or key map, checked, kept in the event's bytes when the scanner has them (built otherwise);
+    /// `nil` for `null`.
+    static func readDeferredMap(_ scanner: inout JSONScanner) throws(JSONReadError) -> DeferredImage? {
+        if try scanner.takeNull() { return nil }
+        guard let source = scanner.source else { return DeferredImage(try readMap(&scanner)) }
+        let start = scanner.offset
+        _ = try readMap(&scanner, building: false)
+        return DeferredImage(json: source, range: start..<scanner.offset)
     }
 
     static func readMap(_ scanner: inout JSONScanner) throws(JSONReadError) -> [String: Self] {
+        try readMap(&scanner, building: true) ?? [:]
+    }
+
+    /// Reads a map of attribute values, or with `building` false only checks it by the same rules (and gives
+    /// `nil`), making no value.
+    private static func readMap(
+        _ scanner: inout JSONScanner,
+        building: Bool
+    ) throws(JSONReadError) -> [String: Self]? {
         try scanner.beginObject()
         var first = true
         var map: [String: Self] = [:]
+        var keys = scanner.beginKeyCheck()
         while true {
             let position = scanner.offset
             guard let key = try scanner.nextKey(first: &first) else { break }
-            let name = key.string
+            try scanner.check(key, &keys, at: position)
             do throws(JSONReadError) {
-                let value = try Self(reading: &scanner)
-                if map.updateValue(value, forKey: name) != nil { throw scanner.duplicate(name, at: position) }
+                if let value = try Self.read(&scanner, building: building) { map[key.string] = value }
             } catch {
-                throw error.at(.key(name))
+                throw error.at(.key(key.string))
             }
         }
-        return map
+        scanner.endKeyCheck(keys)
+        return building ? map : nil
     }
 
     init(reading scanner: inout JSONScanner) throws(JSONReadError) {
+        self = try Self.read(&scanner, building: true) ?? .null
+    }
+
+    /// Reads one attribute value (`{"<type>": …}`), or with `building` false only checks it (and gives `nil`).
+    private static func read(_ scanner: inout JSONScanner, building: Bool) throws(JSONReadError) -> Self? {
         let start = scanner.offset
         try scanner.beginObject()
         var first = true
         guard let key = try scanner.nextKey(first: &first) else {
             throw scanner.exactlyOneKey(found: 0, at: start)
         }
-        let name = key.string
+        let value: Self?
         do throws(JSONReadError) {
-            self = try Self.read(type: name, from: &scanner)
+            value = try Self.read(type: key, from: &scanner, building: building)
         } catch {
-            throw error.at(.key(name))
+            throw error.at(.key(key.string))
         }
         var others = 0
         while try scanner.nextKey(first: &first) != nil {
@@ -581,16 +602,48 @@ extension DynamoDBEvent.AttributeValue {
             try scanner.skipValue()
         }
         if others > 0 { throw scanner.exactlyOneKey(found: 1 + others, at: start) }
+        return value
     }
 
-    private static func read(type: String, from scanner: inout JSONScanner) throws(JSONReadError) -> Self {
+    /// The attribute types, most common first; matched against the key's bytes, so no `String` is made for it.
+    private enum TypeKey: Int {
+        case s, n, m, l, bool, null, ss, ns, b, bs
+
+        static let names: [StaticString] = ["S", "N", "M", "L", "BOOL", "NULL", "SS", "NS", "B", "BS"]
+
+        init?(_ key: JSONKey) {
+            guard let index = Self.names.firstIndex(where: { key.matches($0) }) else { return nil }
+            self.init(rawValue: index)
+        }
+    }
+
+    private static func read(
+        type key: JSONKey,
+        from scanner: inout JSONScanner,
+        building: Bool
+    ) throws(JSONReadError) -> Self? {
+        guard let type = TypeKey(key) else {
+            throw scanner.shapeError(
+                "is invalid: unknown attribute type '\(key.string)' (expected one of \(typeNameList))"
+            )
+        }
         switch type {
-        case "S": return .string(try scanner.requiredString())
-        case "N": return .number(try scanner.requiredString())
-        case "B": return .binary(try base64(&scanner))
-        case "SS": return .stringSet(try requiredStrings(&scanner))
-        case "NS": return .numberSet(try requiredStrings(&scanner))
-        case "BS":
+        case .s, .n:
+            if !building, try scanner.peek() == UInt8(ascii: "\"") {
+                // Checked where it is, not copied.
+                try scanner.skipValue()
+                return nil
+            }
+            let text = try scanner.requiredString()
+            return type == .s ? .string(text) : .number(text)
+        case .b:
+            let bytes = try base64(&scanner)
+            return building ? .binary(bytes) : nil
+        case .ss, .ns:
+            let texts = try requiredStrings(&scanner)
+            guard building else { return nil }
+            return type == .ss ? .stringSet(texts) : .numberSet(texts)
+        case .bs:
             let start = scanner.offset
             let texts = try requiredStrings(&scanner)
             var sets: [[UInt8]] = []
@@ -601,36 +654,35 @@ extension DynamoDBEvent.AttributeValue {
                     throw scanner.shapeError("is invalid: not valid base64: \(error.description)", at: start)
                 }
             }
-            return .binarySet(sets)
-        case "M":
+            return building ? .binarySet(sets) : nil
+        case .m:
             if try scanner.peek() == UInt8(ascii: "n") { throw scanner.shapeError("is null: expected an object") }
-            return .map(try readMap(&scanner))
-        case "L":
+            let map = try readMap(&scanner, building: building)
+            return map.map { .map($0) }
+        case .l:
             if try scanner.peek() == UInt8(ascii: "n") { throw scanner.shapeError("is null: expected an array") }
             try scanner.beginArray()
             var list: [Self] = []
+            var index = 0
             var first = true
             while try scanner.nextElement(first: &first) {
-                let index = list.count
                 do throws(JSONReadError) {
-                    list.append(try Self(reading: &scanner))
+                    if let value = try Self.read(&scanner, building: building) { list.append(value) }
                 } catch {
                     throw error.at(.index(index))
                 }
+                index += 1
             }
-            return .list(list)
-        case "NULL":
+            return building ? .list(list) : nil
+        case .null:
             let start = scanner.offset
             if try scanner.peek() == UInt8(ascii: "n") { throw scanner.shapeError("is null: expected true") }
             guard try scanner.readBool() else { throw scanner.shapeError("is invalid: NULL must be true", at: start) }
-            return .null
-        case "BOOL":
+            return building ? .null : nil
+        case .bool:
             if try scanner.peek() == UInt8(ascii: "n") { throw scanner.shapeError("is null: expected a boolean") }
-            return .bool(try scanner.readBool())
-        default:
-            throw scanner.shapeError(
-                "is invalid: unknown attribute type '\(type)' (expected one of \(typeNameList))"
-            )
+            let value = try scanner.readBool()
+            return building ? .bool(value) : nil
         }
     }
 

@@ -90,6 +90,8 @@ struct JSONScanner {
     /// Key ranges of one object, for duplicate checks without strings; lent out and given back so that its
     /// storage is reused from object to object.
     private var keyScratch: [Range<Int>] = []
+    /// The keys of the objects being checked for duplicates (``beginKeyCheck()``), innermost object last.
+    private var openKeys: [UnsafeBufferPointer<UInt8>] = []
 
     mutating func takeKeyScratch() -> [Range<Int>] {
         var keys: [Range<Int>] = []
@@ -739,11 +741,14 @@ struct JSONScanner {
         case UInt8(ascii: "{"):
             try beginObject()
             var first = true
-            var seen: Set<String> = []
-            while let key = try nextKeyChecked(first: &first, seen: &seen) {
-                _ = key
+            var keys = beginKeyCheck()
+            while true {
+                let position = offset
+                guard let key = try nextKey(first: &first) else { break }
+                try check(key, &keys, at: position)
                 try skipValue()
             }
+            endKeyCheck(keys)
         case UInt8(ascii: "["):
             try beginArray()
             var first = true
@@ -758,14 +763,40 @@ struct JSONScanner {
         }
     }
 
-    /// ``nextKey(first:)`` for objects whose keys are not known in advance: a key seen before in this object is
-    /// an error.
-    mutating func nextKeyChecked(first: inout Bool, seen: inout Set<String>) throws(JSONReadError) -> JSONKey? {
-        let position = offset
-        guard let key = try nextKey(first: &first) else { return nil }
+    /// The keys of one object whose keys are not known in advance, for ``check(_:_:at:)``: a key seen before in
+    /// the object is an error. The keys are compared as the bytes the event holds, kept on a stack the scanner
+    /// shares between objects, so that checking a small object allocates nothing.
+    struct KeyCheck {
+        fileprivate var base: Int
+        /// Every key of the object so far as text, once one was written with escapes or the object has many.
+        fileprivate var texts: Set<String>?
+    }
+
+    /// Objects with more keys than this are checked with a set rather than by comparing with each earlier key.
+    private static let keysComparedOneByOne = 16
+
+    mutating func beginKeyCheck() -> KeyCheck {
+        KeyCheck(base: openKeys.count)
+    }
+
+    mutating func check(_ key: JSONKey, _ keys: inout KeyCheck, at position: Int) throws(JSONReadError) {
+        if keys.texts == nil {
+            if key.decoded == nil && openKeys.count &- keys.base < Self.keysComparedOneByOne {
+                for earlier in openKeys[keys.base...] where Self.equal(earlier, key.raw) {
+                    throw duplicate(key.string, at: position)
+                }
+                openKeys.append(key.raw)
+                return
+            }
+            // A key with escapes, or many keys: from here on every key goes in a set, the earlier ones first.
+            keys.texts = Set(openKeys[keys.base...].map { String(decoding: $0, as: UTF8.self) })
+        }
         let text = key.string
-        guard seen.insert(text).inserted else { throw duplicate(text, at: position) }
-        return key
+        if keys.texts?.insert(text).inserted == false { throw duplicate(text, at: position) }
+    }
+
+    mutating func endKeyCheck(_ keys: KeyCheck) {
+        if openKeys.count > keys.base { openKeys.removeSubrange(keys.base...) }
     }
 
     func duplicate(_ key: String, at position: Int? = nil) -> JSONReadError {

@@ -32,3 +32,36 @@ extension Optional where Wrapped == DeferredString {
     /// The string, or `nil`.
     var string: String? { self?.string }
 }
+
+/// A DynamoDB image (or key) kept as its place in the event's JSON until someone reads it. The text was checked
+/// against the attribute-value rules when the event was read, so building it cannot fail.
+struct DeferredImage: Sendable {
+    private enum Storage: Sendable {
+        case image([String: DynamoDBEvent.AttributeValue])
+        /// The event's bytes (shared by every record, not copied) and where the image's object is in them.
+        case json([UInt8], Range<Int>)
+    }
+
+    private let storage: Storage
+
+    init(_ image: [String: DynamoDBEvent.AttributeValue]) {
+        storage = .image(image)
+    }
+
+    init(json: [UInt8], range: Range<Int>) {
+        storage = .json(json, range)
+    }
+
+    var image: [String: DynamoDBEvent.AttributeValue] {
+        switch storage {
+        case .image(let image): return image
+        case .json(let bytes, let range):
+            return bytes.withUnsafeBufferPointer { buffer in
+                var scanner = JSONScanner(UnsafeBufferPointer(rebasing: buffer[range]))
+                // Checked when the event was read; should building fail all the same, the image reads as empty
+                // rather than trap.
+                return (try? DynamoDBEvent.AttributeValue.readMap(&scanner)) ?? [:]
+            }
+        }
+    }
+}

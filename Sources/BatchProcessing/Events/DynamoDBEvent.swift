@@ -105,21 +105,38 @@ public struct DynamoDBEvent: Codable, Sendable, Equatable {
     }
 
     /// The change carried by a DynamoDB stream record.
+    ///
+    /// Read from an event, the keys and images stay in the event's bytes (checked, not yet built) until first read:
+    /// a handler that does not look at an image pays nothing for it. Each read builds the image afresh, so read it
+    /// once into a constant when a handler needs it more than once.
     public struct StreamRecord: Codable, Sendable, Equatable {
         /// When the change was made, in seconds since 1970.
         public var approximateCreationDateTime: Double?
         /// The primary key of the changed item as it was in the event; `nil` when the event had none.
-        public var rawKeys: [String: AttributeValue]?
+        public var rawKeys: [String: AttributeValue]? {
+            get { keysStorage?.image }
+            set { keysStorage = newValue.map(DeferredImage.init) }
+        }
         /// The item after the change, when the stream view includes it.
-        public var newImage: [String: AttributeValue]?
+        public var newImage: [String: AttributeValue]? {
+            get { newImageStorage?.image }
+            set { newImageStorage = newValue.map(DeferredImage.init) }
+        }
         /// The item before the change, when the stream view includes it.
-        public var oldImage: [String: AttributeValue]?
+        public var oldImage: [String: AttributeValue]? {
+            get { oldImageStorage?.image }
+            set { oldImageStorage = newValue.map(DeferredImage.init) }
+        }
         /// The record's sequence number; it is the item identifier in the partial batch response. Required.
         public var sequenceNumber: String
         /// The size of the record in bytes.
         public var sizeBytes: Int?
         /// `KEYS_ONLY`, `NEW_IMAGE`, `OLD_IMAGE` or `NEW_AND_OLD_IMAGES`.
         public var streamViewType: String?
+
+        var keysStorage: DeferredImage?
+        var newImageStorage: DeferredImage?
+        var oldImageStorage: DeferredImage?
 
         /// Creates a change record; fields left `nil` are absent from the JSON.
         public init(
@@ -132,12 +149,12 @@ public struct DynamoDBEvent: Codable, Sendable, Equatable {
             approximateCreationDateTime: Double? = nil
         ) {
             self.approximateCreationDateTime = approximateCreationDateTime
-            self.rawKeys = keys
-            self.newImage = newImage
-            self.oldImage = oldImage
             self.sequenceNumber = sequenceNumber
             self.sizeBytes = sizeBytes
             self.streamViewType = streamViewType
+            self.rawKeys = keys
+            self.newImage = newImage
+            self.oldImage = oldImage
         }
 
         /// The primary key of the changed item; records of one item are ordered. Empty when the event had none
@@ -155,6 +172,40 @@ public struct DynamoDBEvent: Codable, Sendable, Equatable {
             case sequenceNumber = "SequenceNumber"
             case sizeBytes = "SizeBytes"
             case streamViewType = "StreamViewType"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(
+                keys: try container.decodeIfPresent([String: AttributeValue].self, forKey: .rawKeys),
+                newImage: try container.decodeIfPresent([String: AttributeValue].self, forKey: .newImage),
+                oldImage: try container.decodeIfPresent([String: AttributeValue].self, forKey: .oldImage),
+                sequenceNumber: try container.decode(String.self, forKey: .sequenceNumber),
+                sizeBytes: try container.decodeIfPresent(Int.self, forKey: .sizeBytes),
+                streamViewType: try container.decodeIfPresent(String.self, forKey: .streamViewType),
+                approximateCreationDateTime: try container.decodeIfPresent(
+                    Double.self,
+                    forKey: .approximateCreationDateTime
+                )
+            )
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encodeIfPresent(approximateCreationDateTime, forKey: .approximateCreationDateTime)
+            try container.encodeIfPresent(rawKeys, forKey: .rawKeys)
+            try container.encodeIfPresent(newImage, forKey: .newImage)
+            try container.encodeIfPresent(oldImage, forKey: .oldImage)
+            try container.encode(sequenceNumber, forKey: .sequenceNumber)
+            try container.encodeIfPresent(sizeBytes, forKey: .sizeBytes)
+            try container.encodeIfPresent(streamViewType, forKey: .streamViewType)
+        }
+
+        public static func == (lhs: StreamRecord, rhs: StreamRecord) -> Bool {
+            lhs.sequenceNumber == rhs.sequenceNumber && lhs.sizeBytes == rhs.sizeBytes
+                && lhs.streamViewType == rhs.streamViewType
+                && lhs.approximateCreationDateTime == rhs.approximateCreationDateTime && lhs.rawKeys == rhs.rawKeys
+                && lhs.newImage == rhs.newImage && lhs.oldImage == rhs.oldImage
         }
     }
 
