@@ -29,7 +29,11 @@ private func touch(_ record: AnyBatchRecord) {
     case .kinesis(let record):
         _ = try? record.kinesis.data
     case .dynamoDB(let record):
+        // Kept in the event's bytes until read: building them must not fail or crash.
         _ = record.dynamodb.newImage?.count
+        _ = record.dynamodb.oldImage?.count
+        _ = record.orderingKey
+        _ = record.payloadDescription
     case .kafka(let record):
         _ = try? record.keyBytes
         _ = try? record.valueBytes
