@@ -569,7 +569,7 @@ struct RawEvent {
             } else {
                 source = try EventDecoding.kafkaSource(named: event.eventSource)
             }
-            return (event.records(source: source).map(AnyBatchRecord.kafka), source)
+            return (event.wrappedRecords(source: source), source)
         }
     }
 }
@@ -617,9 +617,8 @@ extension KafkaEvent {
                 }
                 switch TopicPartition.check(key: name, records: list) {
                 case .valid(let topic, let number):
-                    var partition = TopicPartition(topic: topic, partition: number, records: list)
-                    partition.key = name
-                    partitions.append(partition)
+                    TopicPartition.fillIn(&list, topic: topic, partition: number)
+                    partitions.append(TopicPartition(key: name, topic: topic, partition: number, filledIn: list))
                 case .badKey(let message):
                     throw scanner.shapeError("is invalid: " + message, at: position)
                 case .badRecord(let index, let field, let message):

@@ -67,13 +67,28 @@ public struct KafkaEvent: Codable, Sendable, Equatable {
 
     /// Every record, as ``records``, each with `source` as its source.
     func records(source: BatchEventSource) -> [Record] {
-        partitions.flatMap { partition in
-            partition.records.map { record in
-                var record = record
+        var all: [Record] = []
+        all.reserveCapacity(partitions.reduce(0) { $0 + $1.records.count })
+        for partition in partitions {
+            for var record in partition.records {
                 record.source = source
-                return record
+                all.append(record)
             }
         }
+        return all
+    }
+
+    /// Every record wrapped for the raw API, each with `source` as its source: one copy of each record.
+    func wrappedRecords(source: BatchEventSource) -> [AnyBatchRecord] {
+        var all: [AnyBatchRecord] = []
+        all.reserveCapacity(partitions.reduce(0) { $0 + $1.records.count })
+        for partition in partitions {
+            for var record in partition.records {
+                record.source = source
+                all.append(.kafka(record))
+            }
+        }
+        return all
     }
 
     enum CodingKeys: String, CodingKey {
@@ -138,14 +153,24 @@ public struct KafkaEvent: Codable, Sendable, Equatable {
 
         /// Creates the topic-partition of `topic` and `partition`.
         public init(topic: String, partition: Int, records: [Record]) {
-            key = "\(topic)-\(partition)"
+            var records = records
+            Self.fillIn(&records, topic: topic, partition: partition)
+            self.init(key: "\(topic)-\(partition)", topic: topic, partition: partition, filledIn: records)
+        }
+
+        /// A topic-partition whose records already name its topic and partition.
+        init(key: String, topic: String, partition: Int, filledIn records: [Record]) {
+            self.key = key
             self.topic = topic
             self.partition = partition
-            self.records = records.map { record in
-                var record = record
-                if record.topic == nil { record.topic = topic }
-                if record.partition == nil { record.partition = partition }
-                return record
+            self.records = records
+        }
+
+        /// Gives each record without a topic or partition of its own this one's, in place.
+        static func fillIn(_ records: inout [Record], topic: String, partition: Int) {
+            for index in records.indices {
+                if records[index].topic == nil { records[index].topic = topic }
+                if records[index].partition == nil { records[index].partition = partition }
             }
         }
 
