@@ -163,6 +163,9 @@ enum ColdStart {
 /// retries) and read by the processor when the record ends.
 final class AttemptCounts: Sendable {
     private let highest: Mutex<[Int]>
+    /// False until some record makes a second attempt: until then every record made one, and reading that takes
+    /// no lock.
+    private let anyRetried = Atomic<Bool>(false)
 
     init(count: Int) {
         highest = Mutex(Array(repeating: 1, count: count))
@@ -171,9 +174,11 @@ final class AttemptCounts: Sendable {
     func observe(_ attempt: Int, for index: Int) {
         guard attempt > 1 else { return }
         highest.withLock { if index < $0.count, $0[index] < attempt { $0[index] = attempt } }
+        anyRetried.store(true, ordering: .releasing)
     }
 
     func attempts(of index: Int) -> Int {
-        highest.withLock { index < $0.count ? $0[index] : 1 }
+        guard anyRetried.load(ordering: .acquiring) else { return 1 }
+        return highest.withLock { index < $0.count ? $0[index] : 1 }
     }
 }
