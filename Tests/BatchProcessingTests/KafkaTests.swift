@@ -116,6 +116,28 @@ struct KafkaTests {
         )
     }
 
+    @Test("A handler's own log lines name the record's topic, partition and offset, and its index")
+    func handlerLogLines() async throws {
+        let observation = TestObservation()
+        let processor = BatchProcessor(configuration: .init(instrumentation: observation.instrumentation))
+        let json =
+            #"{"eventSource":"aws:kafka","records":{"orders-3":[{"offset":9},{"offset":10}],"#
+            + #""audit-0":[{"offset":4}]}}"#
+        _ = try await processor.process(eventJSON: Array(json.utf8), context: .init(logger: observation.logger)) {
+            _,
+            context in
+            context.logger.info("handled")
+        }
+        let lines = observation.entries(withMessage: "handled")
+        #expect(lines.count == 3)
+        let named = lines.map {
+            [$0.metadata["kafka_topic"], $0.metadata["kafka_partition"], $0.metadata["kafka_offset"]]
+                .map { $0.map { "\($0)" } ?? "-" }.joined(separator: "/")
+        }
+        #expect(named.sorted() == ["audit/0/4", "orders/3/10", "orders/3/9"])
+        #expect(Set(lines.compactMap { $0.metadata["record_index"].map { "\($0)" } }) == ["0", "1", "2"])
+    }
+
     @Test("By default a failure skips the rest of its partition only; other partitions go on")
     func defaultPolicy() async throws {
         let observation = TestObservation()

@@ -81,7 +81,10 @@ enum SlotFormat {
 
         /// Whether the slot is the record of `key` (its lowercase hex digits).
         func holds(_ key: UnsafeRawBufferPointer, in bytes: UnsafeRawBufferPointer) -> Bool {
-            state != .free && memcmp(bytes.baseAddress! + keyStart, key.baseAddress!, 64) == 0
+            guard state != .free, key.count == 64, let slot = bytes.baseAddress, let wanted = key.baseAddress else {
+                return false
+            }
+            return memcmp(slot + keyStart, wanted, 64) == 0
         }
 
         func isExpired(at now: Int64) -> Bool {
