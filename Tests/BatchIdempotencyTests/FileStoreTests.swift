@@ -308,6 +308,24 @@ struct FileStoreCreationTests {
         #expect(try FileIdempotencyStore.isStore(directory: folder.path + "/store"))
     }
 
+    @Test("A folder of the first format (a file per key) is refused with a message that says so and what to do")
+    func firstFormat() throws {
+        let folder = TemporaryFolder()
+        try FileManager.default.createDirectory(
+            atPath: folder.path + "/store/records/aa/a",
+            withIntermediateDirectories: true
+        )
+        try Data("batch-processing idempotency file store, format 1\n".utf8)
+            .write(to: URL(fileURLWithPath: folder.path + "/store/FORMAT"))
+        #expect {
+            _ = try folder.store()
+        } throws: { error in
+            let message = (error as? IdempotencyStoreError)?.message ?? ""
+            return message.contains("earlier version") && message.contains("format 1") && message.contains("new folder")
+        }
+        #expect(!FileManager.default.fileExists(atPath: folder.path + "/store/tables"))
+    }
+
     @Test("Many tasks making the same new store at once all succeed")
     func concurrentCreation() async throws {
         let folder = TemporaryFolder()
