@@ -146,4 +146,30 @@ struct DeferredFieldTests {
             return message.contains("exactly one type key") && message.contains("Bad")
         }
     }
+
+    @Test("Kafka headers kept in the event read, compare and change as if decoded at once; bad ones are refused")
+    func kafkaHeaders() throws {
+        func record(_ headers: String) throws -> KafkaEvent.Record {
+            let json =
+                #"{"eventSource":"aws:kafka","records":{"t-0":[{"offset":1,"headers":"# + headers + "}]}}"
+            return try KafkaEvent(jsonBytes: Array(json.utf8)).records[0]
+        }
+        let read = try record(#"[{"trace":[104,105]},{"signed":[-1,0,255]},{"empty":[]}]"#)
+        let expected: [KafkaEvent.Header] = [
+            .init(name: "trace", bytes: [104, 105]), .init(name: "signed", bytes: [255, 0, 255]),
+            .init(name: "empty", bytes: []),
+        ]
+        #expect(read.headers?.map(\.name) == ["trace", "signed", "empty"])
+        #expect(try read.headers?.map { try $0.bytes } == expected.map { try $0.bytes })
+        #expect(try read.headerStrings["trace"] == "hi")
+        var built = read
+        built.headers = read.headers
+        #expect(built == read)
+        built.headers = [.init(name: "other", bytes: [1])]
+        #expect(built != read && read.headers?.count == 3)
+        #expect(try record("null").headers == nil)
+        for bad in [#"[{"a":[1],"b":[2]}]"#, #"[{"a":null}]"#, #"[{"a":[1.5]}]"#, #"[{"a":[1,null]}]"#, #"[{}]"#] {
+            #expect(throws: BatchProcessingError.self, "\(bad)") { try record(bad) }
+        }
+    }
 }

@@ -735,7 +735,7 @@ extension KafkaEvent.Record {
             case 6:  // value
                 valueText = try scanner.readDeferredString()
             case 7:  // headers
-                headers = try scanner.takeNull() ? nil : try KafkaEvent.Header.readList(&scanner)
+                headersStorage = try KafkaEvent.Header.readDeferredList(&scanner)
             case 8:  // keySchemaMetadata
                 keySchemaMetadata = try scanner.takeNull() ? nil : try KafkaEvent.SchemaMetadata(reading: &scanner)
             case 9:  // valueSchemaMetadata
@@ -749,48 +749,71 @@ extension KafkaEvent.Record {
 }
 
 extension KafkaEvent.Header {
+    /// The headers' array, checked, kept in the event's bytes when the scanner has them (built otherwise); `nil` for
+    /// `null`.
+    static func readDeferredList(_ scanner: inout JSONScanner) throws(JSONReadError) -> DeferredHeaders? {
+        if try scanner.takeNull() { return nil }
+        guard let source = scanner.source else { return DeferredHeaders(try readList(&scanner)) }
+        let start = scanner.offset
+        _ = try readList(&scanner, building: false)
+        return DeferredHeaders(json: source, range: start..<scanner.offset)
+    }
+
     static func readList(_ scanner: inout JSONScanner) throws(JSONReadError) -> [Self] {
+        try readList(&scanner, building: true)
+    }
+
+    /// Reads the headers' array, or with `building` false only checks it by the same rules (and gives none).
+    private static func readList(_ scanner: inout JSONScanner, building: Bool) throws(JSONReadError) -> [Self] {
         try scanner.beginArray()
         var headers: [Self] = []
+        var index = 0
         var first = true
         while try scanner.nextElement(first: &first) {
-            let index = headers.count
             do throws(JSONReadError) {
-                headers.append(try Self(reading: &scanner))
+                if let header = try Self.read(&scanner, building: building) { headers.append(header) }
             } catch {
                 throw error.at(.index(index))
             }
+            index += 1
         }
         return headers
     }
 
     init(reading scanner: inout JSONScanner) throws(JSONReadError) {
+        self = try Self.read(&scanner, building: true) ?? Self(name: "", numbers: [])
+    }
+
+    /// One header (`{"<name>": [<byte>, …]}`), or with `building` false only checked (and `nil`).
+    private static func read(_ scanner: inout JSONScanner, building: Bool) throws(JSONReadError) -> Self? {
         let start = scanner.offset
         try scanner.beginObject()
         var first = true
         guard let key = try scanner.nextKey(first: &first) else {
             throw scanner.shapeError("is invalid: a header must be an object with one name, found 0", at: start)
         }
-        let name = key.string
+        let header: Self?
         do throws(JSONReadError) {
             if try scanner.peek() == UInt8(ascii: "n") { throw scanner.shapeError("is null: expected an array") }
             try scanner.beginArray()
             var numbers: [Int] = []
+            var index = 0
             var more = true
             while try scanner.nextElement(first: &more) {
-                let index = numbers.count
                 do throws(JSONReadError) {
                     if try scanner.peek() == UInt8(ascii: "n") {
                         throw scanner.shapeError("is null: expected an integer")
                     }
-                    numbers.append(try scanner.readInt())
+                    let number = try scanner.readInt()
+                    if building { numbers.append(number) }
                 } catch {
                     throw error.at(.index(index))
                 }
+                index += 1
             }
-            self.init(name: name, numbers: numbers)
+            header = building ? Self(name: key.string, numbers: numbers) : nil
         } catch {
-            throw error.at(.key(name))
+            throw error.at(.key(key.string))
         }
         var others = 0
         while try scanner.nextKey(first: &first) != nil {
@@ -803,6 +826,7 @@ extension KafkaEvent.Header {
                 at: start
             )
         }
+        return header
     }
 }
 

@@ -65,3 +65,38 @@ struct DeferredImage: Sendable {
         }
     }
 }
+
+/// A Kafka record's headers kept as their place in the event's JSON until someone reads them. The text was checked
+/// when the event was read, so building them cannot fail. Equal when the headers are.
+struct DeferredHeaders: Sendable, Equatable {
+    private enum Storage: Sendable {
+        case headers([KafkaEvent.Header])
+        /// The event's bytes (shared by every record, not copied) and where the headers' array is in them.
+        case json([UInt8], Range<Int>)
+    }
+
+    private let storage: Storage
+
+    init(_ headers: [KafkaEvent.Header]) {
+        storage = .headers(headers)
+    }
+
+    init(json: [UInt8], range: Range<Int>) {
+        storage = .json(json, range)
+    }
+
+    var headers: [KafkaEvent.Header] {
+        switch storage {
+        case .headers(let headers): return headers
+        case .json(let bytes, let range):
+            return bytes.withUnsafeBufferPointer { buffer in
+                var scanner = JSONScanner(UnsafeBufferPointer(rebasing: buffer[range]))
+                // Checked when the event was read; should building fail all the same, there are no headers rather
+                // than a trap.
+                return (try? KafkaEvent.Header.readList(&scanner)) ?? []
+            }
+        }
+    }
+
+    static func == (lhs: DeferredHeaders, rhs: DeferredHeaders) -> Bool { lhs.headers == rhs.headers }
+}

@@ -262,8 +262,13 @@ public struct KafkaEvent: Codable, Sendable, Equatable {
         /// `key` and `value` as read from the event, decoded when asked for.
         var keyText: DeferredString?
         var valueText: DeferredString?
-        /// The headers in order, as the event lists them.
-        public var headers: [Header]?
+        /// The headers in order, as the event lists them. Read from an event, they stay in its bytes (checked) until
+        /// first read, and are built on each read.
+        public var headers: [Header]? {
+            get { headersStorage?.headers }
+            set { headersStorage = newValue.map(DeferredHeaders.init) }
+        }
+        var headersStorage: DeferredHeaders?
         /// The schema registry's description of the key, when one is used.
         public var keySchemaMetadata: SchemaMetadata?
         /// The schema registry's description of the value, when one is used.
