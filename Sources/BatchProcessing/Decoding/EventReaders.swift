@@ -189,31 +189,19 @@ extension SQSEvent.Attributes {
         let start = scanner.offset
         try scanner.beginObject()
         var first = true
-        var keys = scanner.takeKeyScratch()
-        defer { scanner.returnKeyScratch(keys) }
+        var keys = scanner.beginKeyCheck()
         while true {
             let position = scanner.offset
             guard let key = try scanner.nextKey(first: &first) else { break }
-            guard key.decoded == nil, let base = key.raw.baseAddress, let eventBase = scanner.bytes.baseAddress else {
-                return nil
-            }
-            let keyStart = base - eventBase
-            let range = keyStart..<(keyStart + key.raw.count)
-            for earlier in keys where earlier.count == range.count {
-                if JSONScanner.equal(
-                    UnsafeBufferPointer(rebasing: scanner.bytes[earlier]),
-                    UnsafeBufferPointer(rebasing: scanner.bytes[range])
-                ) {
-                    throw scanner.duplicate(key.string, at: position)
-                }
-            }
-            keys.append(range)
+            guard key.decoded == nil else { return nil }
+            try scanner.check(key, &keys, at: position)
             do throws(JSONReadError) {
                 _ = try readValue(&scanner, decoding: false)
             } catch {
                 throw error.at(.key(key.string))
             }
         }
+        scanner.endKeyCheck(keys)
         return start..<scanner.offset
     }
 

@@ -87,22 +87,8 @@ struct JSONScanner {
         self.offset = offset
     }
 
-    /// Key ranges of one object, for duplicate checks without strings; lent out and given back so that its
-    /// storage is reused from object to object.
-    private var keyScratch: [Range<Int>] = []
     /// The keys of the objects being checked for duplicates (``beginKeyCheck()``), innermost object last.
     private var openKeys: [UnsafeBufferPointer<UInt8>] = []
-
-    mutating func takeKeyScratch() -> [Range<Int>] {
-        var keys: [Range<Int>] = []
-        swap(&keys, &keyScratch)
-        keys.removeAll(keepingCapacity: true)
-        return keys
-    }
-
-    mutating func returnKeyScratch(_ keys: [Range<Int>]) {
-        keyScratch = keys
-    }
 
     init(_ bytes: UnsafeBufferPointer<UInt8>, source: [UInt8]? = nil) {
         self.bytes = bytes
@@ -115,14 +101,16 @@ struct JSONScanner {
     struct Mark {
         fileprivate let offset: Int
         fileprivate let depth: Int
+        fileprivate let openKeys: Int
     }
 
-    var mark: Mark { Mark(offset: offset, depth: depth) }
+    var mark: Mark { Mark(offset: offset, depth: depth, openKeys: openKeys.count) }
 
-    /// Goes back to `mark`, as if nothing after it had been read.
+    /// Goes back to `mark`, as if nothing after it had been read (keys of objects left unfinished included).
     mutating func rewind(to mark: Mark) {
         offset = mark.offset
         depth = mark.depth
+        if openKeys.count > mark.openKeys { openKeys.removeSubrange(mark.openKeys...) }
     }
 
     /// Whether two byte runs are equal, eight bytes at a time.
