@@ -496,11 +496,11 @@ extension DynamoDBEvent.StreamRecord {
             case 0:  // SequenceNumber
                 sequenceNumber = try scanner.requiredString()
             case 1:  // Keys
-                keysStorage = try DynamoDBEvent.AttributeValue.readDeferredMap(&scanner)
+                keysStorage = try scanner.readDeferred(DynamoDBImageReading.self)
             case 2:  // NewImage
-                newImageStorage = try DynamoDBEvent.AttributeValue.readDeferredMap(&scanner)
+                newImageStorage = try scanner.readDeferred(DynamoDBImageReading.self)
             case 3:  // OldImage
-                oldImageStorage = try DynamoDBEvent.AttributeValue.readDeferredMap(&scanner)
+                oldImageStorage = try scanner.readDeferred(DynamoDBImageReading.self)
             case 4:  // SizeBytes
                 sizeBytes = try scanner.optionalInt64().map { Int($0) }
             case 5:  // ApproximateCreationDateTime
@@ -528,23 +528,13 @@ extension JSONScanner {
 extension DynamoDBEvent.AttributeValue {
     fileprivate static let typeNameList = "S, N, B, SS, NS, BS, M, L, NULL, BOOL"
 
-    /// An image or key map, checked, kept in the event's bytes when the scanner has them (built otherwise);
-    /// `nil` for `null`.
-    static func readDeferredMap(_ scanner: inout JSONScanner) throws(JSONReadError) -> DeferredImage? {
-        if try scanner.takeNull() { return nil }
-        guard let source = scanner.source else { return DeferredImage(try readMap(&scanner)) }
-        let start = scanner.offset
-        _ = try readMap(&scanner, building: false)
-        return DeferredImage(json: source, range: start..<scanner.offset)
-    }
-
     static func readMap(_ scanner: inout JSONScanner) throws(JSONReadError) -> [String: Self] {
         try readMap(&scanner, building: true) ?? [:]
     }
 
     /// Reads a map of attribute values, or with `building` false only checks it by the same rules (and gives
     /// `nil`), making no value.
-    private static func readMap(
+    fileprivate static func readMap(
         _ scanner: inout JSONScanner,
         building: Bool
     ) throws(JSONReadError) -> [String: Self]? {
@@ -723,7 +713,7 @@ extension KafkaEvent.Record {
             case 6:  // value
                 valueText = try scanner.readDeferredString()
             case 7:  // headers
-                headersStorage = try KafkaEvent.Header.readDeferredList(&scanner)
+                headersStorage = try scanner.readDeferred(KafkaHeadersReading.self)
             case 8:  // keySchemaMetadata
                 keySchemaMetadata = try scanner.takeNull() ? nil : try KafkaEvent.SchemaMetadata(reading: &scanner)
             case 9:  // valueSchemaMetadata
@@ -737,22 +727,12 @@ extension KafkaEvent.Record {
 }
 
 extension KafkaEvent.Header {
-    /// The headers' array, checked, kept in the event's bytes when the scanner has them (built otherwise); `nil` for
-    /// `null`.
-    static func readDeferredList(_ scanner: inout JSONScanner) throws(JSONReadError) -> DeferredHeaders? {
-        if try scanner.takeNull() { return nil }
-        guard let source = scanner.source else { return DeferredHeaders(try readList(&scanner)) }
-        let start = scanner.offset
-        _ = try readList(&scanner, building: false)
-        return DeferredHeaders(json: source, range: start..<scanner.offset)
-    }
-
     static func readList(_ scanner: inout JSONScanner) throws(JSONReadError) -> [Self] {
         try readList(&scanner, building: true)
     }
 
     /// Reads the headers' array, or with `building` false only checks it by the same rules (and gives none).
-    private static func readList(_ scanner: inout JSONScanner, building: Bool) throws(JSONReadError) -> [Self] {
+    fileprivate static func readList(_ scanner: inout JSONScanner, building: Bool) throws(JSONReadError) -> [Self] {
         try scanner.beginArray()
         var headers: [Self] = []
         var index = 0
@@ -833,4 +813,32 @@ extension KafkaEvent.SchemaMetadata {
             }
         }
     }
+}
+
+// MARK: - Values kept in the event's bytes
+
+/// A DynamoDB image or key map.
+enum DynamoDBImageReading: DeferredReading {
+    static func check(_ scanner: inout JSONScanner) throws(JSONReadError) {
+        _ = try DynamoDBEvent.AttributeValue.readMap(&scanner, building: false)
+    }
+
+    static func build(_ scanner: inout JSONScanner) throws(JSONReadError) -> [String: DynamoDBEvent.AttributeValue] {
+        try DynamoDBEvent.AttributeValue.readMap(&scanner)
+    }
+
+    static var fallback: [String: DynamoDBEvent.AttributeValue] { [:] }
+}
+
+/// A Kafka record's headers.
+enum KafkaHeadersReading: DeferredReading {
+    static func check(_ scanner: inout JSONScanner) throws(JSONReadError) {
+        _ = try KafkaEvent.Header.readList(&scanner, building: false)
+    }
+
+    static func build(_ scanner: inout JSONScanner) throws(JSONReadError) -> [KafkaEvent.Header] {
+        try KafkaEvent.Header.readList(&scanner)
+    }
+
+    static var fallback: [KafkaEvent.Header] { [] }
 }

@@ -33,70 +33,60 @@ extension Optional where Wrapped == DeferredString {
     var string: String? { self?.string }
 }
 
-/// A DynamoDB image (or key) kept as its place in the event's JSON until someone reads it. The text was checked
-/// against the attribute-value rules when the event was read, so building it cannot fail.
-struct DeferredImage: Sendable {
-    private enum Storage: Sendable {
-        case image([String: DynamoDBEvent.AttributeValue])
-        /// The event's bytes (shared by every record, not copied) and where the image's object is in them.
-        case json([UInt8], Range<Int>)
-    }
-
-    private let storage: Storage
-
-    init(_ image: [String: DynamoDBEvent.AttributeValue]) {
-        storage = .image(image)
-    }
-
-    init(json: [UInt8], range: Range<Int>) {
-        storage = .json(json, range)
-    }
-
-    var image: [String: DynamoDBEvent.AttributeValue] {
-        switch storage {
-        case .image(let image): return image
-        case .json(let bytes, let range):
-            return bytes.withUnsafeBufferPointer { buffer in
-                var scanner = JSONScanner(UnsafeBufferPointer(rebasing: buffer[range]))
-                // Checked when the event was read; should building fail all the same, the image reads as empty
-                // rather than trap.
-                return (try? DynamoDBEvent.AttributeValue.readMap(&scanner)) ?? [:]
-            }
-        }
-    }
+/// How a value kept in the event's bytes is checked when the event is read and built when someone asks for it.
+protocol DeferredReading {
+    associatedtype Value: Sendable & Equatable
+    /// Checks the value at the scanner by the rules ``build(_:)`` reads it with, making nothing.
+    static func check(_ scanner: inout JSONScanner) throws(JSONReadError)
+    static func build(_ scanner: inout JSONScanner) throws(JSONReadError) -> Value
+    /// What the value reads as should building text that was checked fail all the same (rather than trap).
+    static var fallback: Value { get }
 }
 
-/// A Kafka record's headers kept as their place in the event's JSON until someone reads them. The text was checked
-/// when the event was read, so building them cannot fail. Equal when the headers are.
-struct DeferredHeaders: Sendable, Equatable {
+/// A value of an event (a DynamoDB image or key, Kafka headers) kept as its place in the event's JSON until someone
+/// reads it; built on each read. The text was checked when the event was read, so building it cannot fail. Equal
+/// when the values are.
+struct Deferred<Reading: DeferredReading>: Sendable, Equatable {
     private enum Storage: Sendable {
-        case headers([KafkaEvent.Header])
-        /// The event's bytes (shared by every record, not copied) and where the headers' array is in them.
+        case value(Reading.Value)
+        /// The event's bytes (shared by every record, not copied) and where the value is in them.
         case json([UInt8], Range<Int>)
     }
 
     private let storage: Storage
 
-    init(_ headers: [KafkaEvent.Header]) {
-        storage = .headers(headers)
+    init(_ value: Reading.Value) {
+        storage = .value(value)
     }
 
     init(json: [UInt8], range: Range<Int>) {
         storage = .json(json, range)
     }
 
-    var headers: [KafkaEvent.Header] {
+    var value: Reading.Value {
         switch storage {
-        case .headers(let headers): return headers
+        case .value(let value): return value
         case .json(let bytes, let range):
             return bytes.withUnsafeBufferPointer { buffer in
                 var scanner = JSONScanner(UnsafeBufferPointer(rebasing: buffer[range]))
-                // Checked when the event was read; should building fail all the same, there are no headers rather
-                // than a trap.
-                return (try? KafkaEvent.Header.readList(&scanner)) ?? []
+                return (try? Reading.build(&scanner)) ?? Reading.fallback
             }
         }
     }
 
-    static func == (lhs: DeferredHeaders, rhs: DeferredHeaders) -> Bool { lhs.headers == rhs.headers }
+    static func == (lhs: Deferred, rhs: Deferred) -> Bool { lhs.value == rhs.value }
+}
+
+extension JSONScanner {
+    /// The value next, checked and kept in the event's bytes when the scanner has them (built now otherwise);
+    /// `nil` for `null`.
+    mutating func readDeferred<Reading: DeferredReading>(
+        _ reading: Reading.Type
+    ) throws(JSONReadError) -> Deferred<Reading>? {
+        if try takeNull() { return nil }
+        guard let source else { return Deferred(try Reading.build(&self)) }
+        let start = offset
+        try Reading.check(&self)
+        return Deferred(json: source, range: start..<offset)
+    }
 }

@@ -114,18 +114,18 @@ public struct DynamoDBEvent: Codable, Sendable, Equatable {
         public var approximateCreationDateTime: Double?
         /// The primary key of the changed item as it was in the event; `nil` when the event had none.
         public var rawKeys: [String: AttributeValue]? {
-            get { keysStorage?.image }
-            set { keysStorage = newValue.map(DeferredImage.init) }
+            get { keysStorage?.value }
+            set { keysStorage = newValue.map(Deferred<DynamoDBImageReading>.init) }
         }
         /// The item after the change, when the stream view includes it.
         public var newImage: [String: AttributeValue]? {
-            get { newImageStorage?.image }
-            set { newImageStorage = newValue.map(DeferredImage.init) }
+            get { newImageStorage?.value }
+            set { newImageStorage = newValue.map(Deferred<DynamoDBImageReading>.init) }
         }
         /// The item before the change, when the stream view includes it.
         public var oldImage: [String: AttributeValue]? {
-            get { oldImageStorage?.image }
-            set { oldImageStorage = newValue.map(DeferredImage.init) }
+            get { oldImageStorage?.value }
+            set { oldImageStorage = newValue.map(Deferred<DynamoDBImageReading>.init) }
         }
         /// The record's sequence number; it is the item identifier in the partial batch response. Required.
         public var sequenceNumber: String
@@ -134,9 +134,9 @@ public struct DynamoDBEvent: Codable, Sendable, Equatable {
         /// `KEYS_ONLY`, `NEW_IMAGE`, `OLD_IMAGE` or `NEW_AND_OLD_IMAGES`.
         public var streamViewType: String?
 
-        var keysStorage: DeferredImage?
-        var newImageStorage: DeferredImage?
-        var oldImageStorage: DeferredImage?
+        var keysStorage: Deferred<DynamoDBImageReading>?
+        var newImageStorage: Deferred<DynamoDBImageReading>?
+        var oldImageStorage: Deferred<DynamoDBImageReading>?
 
         /// Creates a change record; fields left `nil` are absent from the JSON.
         public init(

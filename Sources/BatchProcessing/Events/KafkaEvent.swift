@@ -265,10 +265,10 @@ public struct KafkaEvent: Codable, Sendable, Equatable {
         /// The headers in order, as the event lists them. Read from an event, they stay in its bytes (checked) until
         /// first read, and are built on each read.
         public var headers: [Header]? {
-            get { headersStorage?.headers }
-            set { headersStorage = newValue.map(DeferredHeaders.init) }
+            get { headersStorage?.value }
+            set { headersStorage = newValue.map(Deferred<KafkaHeadersReading>.init) }
         }
-        var headersStorage: DeferredHeaders?
+        var headersStorage: Deferred<KafkaHeadersReading>?
         /// The schema registry's description of the key, when one is used.
         public var keySchemaMetadata: SchemaMetadata?
         /// The schema registry's description of the value, when one is used.
