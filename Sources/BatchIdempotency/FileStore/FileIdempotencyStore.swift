@@ -228,7 +228,13 @@ public final class FileIdempotencyStore: IdempotencyStore {
                 let contents = try readAll(table, shard: shard)
                 let expired = contents.records.filter { $0.isExpired(at: now) }.count
                 guard expired > 0 || contents.free > 0 else { return 0 }
-                try await rebuild(shard, table: table, now: now, minimumCapacity: Self.initialCapacity)
+                try await rebuild(
+                    shard,
+                    table: table,
+                    records: contents.records,
+                    now: now,
+                    minimumCapacity: Self.initialCapacity
+                )
                 return expired
             }
         }
@@ -462,18 +468,25 @@ public final class FileIdempotencyStore: IdempotencyStore {
         #endif
     }
 
-    /// Rebuilds the shard's table with its records (without the expired ones, given `now`), at least
-    /// `minimumCapacity` slots and three for each record, every record within ``maxProbe`` of its home.
+    /// Rebuilds the shard's table with its records (`records`, when the caller has read them already), without the
+    /// expired ones given `now`, at least `minimumCapacity` slots and three for each record, every record within
+    /// ``maxProbe`` of its home.
     private func rebuild(
         _ shard: Int,
         table: OpenTable,
+        records: [IdempotencyRecord]? = nil,
         now: Int64?,
         minimumCapacity: Int
     ) async throws(IdempotencyStoreError) {
-        var records = try readAll(table, shard: shard).records
-        if let now { records.removeAll { $0.isExpired(at: now) } }
+        var kept: [IdempotencyRecord]
+        if let records {
+            kept = records
+        } else {
+            kept = try readAll(table, shard: shard).records
+        }
+        if let now { kept.removeAll { $0.isExpired(at: now) } }
         var capacity = Self.initialCapacity
-        while capacity < Self.maxCapacity && (capacity < minimumCapacity || capacity < records.count * 3) {
+        while capacity < Self.maxCapacity && (capacity < minimumCapacity || capacity < kept.count * 3) {
             capacity *= 2
         }
         if capacity <= table.capacity && minimumCapacity > table.capacity {
@@ -481,7 +494,7 @@ public final class FileIdempotencyStore: IdempotencyStore {
                 "the idempotency table \(tablePath(shard)) is full (\(table.capacity) slots) and cannot grow further"
             )
         }
-        try makeTable(shard, capacity: capacity, records: records)
+        try makeTable(shard, capacity: capacity, records: kept)
         try await gate?.flush()
     }
 
