@@ -12,14 +12,16 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [.package(path: "..")],
     targets: [
+        // libFuzzer's driver and a bridge from its callback to async code, shared by the targets.
+        .target(name: "FuzzSupport"),
         .executableTarget(
             name: "EventReaderFuzzer",
-            dependencies: [.product(name: "BatchProcessing", package: root)],
+            dependencies: ["FuzzSupport", .product(name: "BatchProcessing", package: root)],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),
         .executableTarget(
             name: "IdempotencyRecordFuzzer",
-            dependencies: [.product(name: "BatchIdempotency", package: root)],
+            dependencies: ["FuzzSupport", .product(name: "BatchIdempotency", package: root)],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),
     ]

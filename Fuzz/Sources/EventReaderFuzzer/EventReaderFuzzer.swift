@@ -1,4 +1,5 @@
 import BatchProcessing
+import FuzzSupport
 
 /// libFuzzer's entry point: every input is an event. Reading it must end in records or a `BatchProcessingError`,
 /// never a crash, a hang or a sanitizer report; so must reading every field a handler may ask for.
@@ -41,17 +42,7 @@ private func touch(_ record: AnyBatchRecord) {
     }
 }
 
-// SwiftPM links an executable's `main` to `<target>_main`; libFuzzer's driver is started from there.
-@_silgen_name("LLVMFuzzerRunDriver")
-private func runFuzzerDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-) -> CInt
-
 @_cdecl("EventReaderFuzzer_main")
 public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var arguments = argv
-    return runFuzzerDriver(&count, &arguments, fuzzEventReader)
+    runFuzzer(argc, argv, fuzzEventReader)
 }

@@ -1,6 +1,6 @@
 import BatchIdempotency
-import Dispatch
 import Foundation
+import FuzzSupport
 
 /// libFuzzer's entry point: every input is the content of a slot of the file store's table (the key's home
 /// slot: 512 bytes, the input cut or padded with zeros). Reading it must give a record, nothing, or an error (the
@@ -86,27 +86,7 @@ enum FuzzStore {
     }
 }
 
-/// Runs `body` to completion from libFuzzer's synchronous callback.
-func blocking(_ body: @escaping @Sendable () async -> Void) {
-    let done = DispatchSemaphore(value: 0)
-    Task {
-        await body()
-        done.signal()
-    }
-    done.wait()
-}
-
-// SwiftPM links an executable's `main` to `<target>_main`; libFuzzer's driver is started from there.
-@_silgen_name("LLVMFuzzerRunDriver")
-private func runFuzzerDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-) -> CInt
-
 @_cdecl("IdempotencyRecordFuzzer_main")
 public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var arguments = argv
-    return runFuzzerDriver(&count, &arguments, fuzzSlot)
+    runFuzzer(argc, argv, fuzzSlot)
 }
