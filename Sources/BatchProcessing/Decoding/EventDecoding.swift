@@ -245,7 +245,7 @@ enum Outline {
         let start = scanner.offset
         try RawEvent.beginEvent(&scanner)
         var first = true
-        var seen = SeenKeys()
+        var seen = SeenKeys(in: &scanner)
         var named: [String?]?
         var kafka = false
         var eventSource: String?
@@ -279,10 +279,11 @@ enum Outline {
                 try seen.insert(2, "eventSource", at: position, in: scanner)
                 eventSource = try scanner.optionalString("eventSource")
             } else {
-                try seen.insertOther(key, at: position, in: scanner)
+                try seen.insertOther(key, at: position, in: &scanner)
                 try scanner.skipValue()
             }
         }
+        seen.finish(in: &scanner)
         if let named {
             self = .records(named)
         } else if kafka {
@@ -363,7 +364,7 @@ struct RawEvent {
         let start = scanner.offset
         try Self.beginEvent(&scanner)
         var first = true
-        var seen = SeenKeys()
+        var seen = SeenKeys(in: &scanner)
         var records: Body?
         var kafka: KafkaEvent?
         var kafkaProblem: JSONReadError?
@@ -414,10 +415,11 @@ struct RawEvent {
                 try seen.insert(4, "bootstrapServers", at: position, in: scanner)
                 bootstrapServers = try scanner.optionalString("bootstrapServers")
             } else {
-                try seen.insertOther(key, at: position, in: scanner)
+                try seen.insertOther(key, at: position, in: &scanner)
                 try scanner.skipValue()
             }
         }
+        seen.finish(in: &scanner)
         if let records {
             body = records
             return

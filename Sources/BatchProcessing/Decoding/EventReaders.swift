@@ -5,10 +5,15 @@ import BatchProcessingJSONSupport
 // two to the same values and the same accept/reject answers, but for the stricter checks documented on
 // `JSONScanner`).
 
-/// Which known keys an object has shown, so that a second one is refused; unknown keys are kept by name.
+/// Which known keys an object has shown, so that a second one is refused; unknown keys go through the scanner's
+/// ``JSONScanner/KeyCheck``. Call ``finish(in:)`` when the object ends.
 struct SeenKeys {
     private var bits: UInt32 = 0
-    private var others: Set<String> = []
+    private var others: JSONScanner.KeyCheck
+
+    init(in scanner: inout JSONScanner) {
+        others = scanner.beginKeyCheck()
+    }
 
     @inline(__always)
     mutating func insert(
@@ -24,9 +29,12 @@ struct SeenKeys {
         bits |= mask
     }
 
-    mutating func insertOther(_ key: JSONKey, at position: Int, in scanner: JSONScanner) throws(JSONReadError) {
-        let name = key.string
-        guard others.insert(name).inserted else { throw scanner.duplicate(name, at: position) }
+    mutating func insertOther(_ key: JSONKey, at position: Int, in scanner: inout JSONScanner) throws(JSONReadError) {
+        try scanner.check(key, &others, at: position)
+    }
+
+    func finish(in scanner: inout JSONScanner) {
+        scanner.endKeyCheck(others)
     }
 }
 
@@ -41,12 +49,15 @@ extension JSONScanner {
     ) throws(JSONReadError) {
         try beginObject()
         var first = true
-        var seen = SeenKeys()
+        var seen = SeenKeys(in: &self)
         while true {
             let position = offset
-            guard let key = try nextKey(first: &first) else { return }
+            guard let key = try nextKey(first: &first) else {
+                seen.finish(in: &self)
+                return
+            }
             guard let field = fields.firstIndex(where: { key.matches($0) }) else {
-                try seen.insertOther(key, at: position, in: self)
+                try seen.insertOther(key, at: position, in: &self)
                 try skipValue()
                 continue
             }
