@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "BatchProcessingTesting", targets: ["BatchProcessingTesting"]),
         .library(name: "BatchIdempotency", targets: ["BatchIdempotency"]),
         .library(name: "BatchRunner", targets: ["BatchRunner"]),
+        // The PostgreSQL idempotency store: a product of its own, so that only its users link postgres-nio.
+        .library(name: "BatchIdempotencyPostgres", targets: ["BatchIdempotencyPostgres"]),
         .executable(name: "batchproc", targets: ["batchproc"]),
     ],
     dependencies: [
@@ -25,6 +27,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
         // YAML chain configuration files (BatchRunner only): the Swift YAML parser, built on libyaml.
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        // The PostgreSQL idempotency store (BatchIdempotencyPostgres only): the Swift server PostgreSQL client, with
+        // a connection pool, TLS and SCRAM authentication.
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
     ],
     targets: [
         .target(name: "BatchProcessingJSONSupport"),
@@ -83,6 +88,14 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
+        .target(
+            name: "BatchIdempotencyPostgres",
+            dependencies: [
+                "BatchIdempotency",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
@@ -152,6 +165,8 @@ let package = Package(
             name: "BatchIdempotencyTests",
             dependencies: [
                 "BatchIdempotency",
+                "BatchIdempotencyPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 "BatchProcessing",
                 "BatchProcessingTesting",
                 .product(name: "InMemoryLogging", package: "swift-log"),

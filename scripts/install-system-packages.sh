@@ -4,6 +4,9 @@
 #   systemd                      for systemd-journald and journalctl, which the journald tests use;
 #   procps                       for pgrep, with which scripts/with-journald.sh looks for a running journald;
 #   bsdutils                     for logger, with which scripts/with-journald.sh checks that journald answers;
+#   postgresql                   a PostgreSQL server (and psql) for the PostgreSQL idempotency store's tests, which
+#                                scripts/with-postgres.sh starts in a temporary folder; runuser (util-linux) starts
+#                                it as the `postgres` user when the tests run as root;
 #   jsonschema (Python)          for the tests that validate EMF documents against the specification's schema.
 # Debian and Ubuntu only; elsewhere it says what to install. Runs apt-get update before installing.
 set -euo pipefail
@@ -16,6 +19,10 @@ fi
 command -v pgrep >/dev/null 2>&1 || packages+=(procps)
 command -v logger >/dev/null 2>&1 || packages+=(bsdutils)
 command -v python3 >/dev/null 2>&1 || packages+=(python3 python3-pip)
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v psql >/dev/null 2>&1; then
+    packages+=(postgresql)
+fi
+command -v runuser >/dev/null 2>&1 || packages+=(util-linux)
 
 if [ ${#packages[@]} -gt 0 ]; then
     if ! command -v apt-get >/dev/null 2>&1; then

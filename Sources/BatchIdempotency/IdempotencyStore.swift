@@ -4,10 +4,18 @@
 /// Every state change is one call that the store makes atomic, and every change to an existing record is
 /// *fenced*: it names the holder's ``IdempotencyRecord/token`` and does nothing when another holder has taken the
 /// record over since. Times are wall-clock milliseconds since 1970, so that processes on different hosts agree.
+///
+/// A change repeated by the same holder finds its own earlier change: a second claim with the same token of a key
+/// it holds is ``ClaimResult/claimed`` again, and a second completion is ``FenceResult/applied``. So a store whose
+/// answer was lost on the way (a dropped database connection) may send the same change again without risk.
+///
+/// Every store passes the same semantic suite (`StoreSemantics` in the tests): the file store and the PostgreSQL
+/// store (`BatchIdempotencyPostgres`) behave alike.
 public protocol IdempotencyStore: Sendable {
     /// Claims `key` for a new attempt by the holder `token`: creates an in-progress record when there is none, or
     /// when the one there has expired (a completed record past its expiry, or an in-progress one past
-    /// `inProgressUntil`, whose holder is taken to have died).
+    /// `inProgressUntil`, whose holder is taken to have died). A live in-progress record of the same `token` is
+    /// ``ClaimResult/claimed`` (the claim was repeated).
     ///
     /// - Parameter expiresAt: when the record expires once completed; given with the claim, so that completing
     ///   changes nothing but the state.
@@ -22,7 +30,7 @@ public protocol IdempotencyStore: Sendable {
     ) async throws(IdempotencyStoreError) -> ClaimResult
 
     /// Marks the holder's in-progress record completed (until the `expiresAt` of its claim), if `token` still
-    /// holds it.
+    /// holds it; ``FenceResult/applied`` too when the holder had completed it already.
     func complete(key: IdempotencyKey, token: String) async throws(IdempotencyStoreError) -> FenceResult
 
     /// Removes the holder's in-progress record (its handler failed), if `token` still holds it.

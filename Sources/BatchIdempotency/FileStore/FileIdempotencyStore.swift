@@ -183,7 +183,12 @@ public final class FileIdempotencyStore: IdempotencyStore {
                 let probe = try find(key, in: table, shard: shard, now: now)
                 if let found = probe.found {
                     if !found.record.isExpired(at: now) {
-                        return found.record.status == .completed ? .completed(found.record) : .inProgress(found.record)
+                        switch found.record.status {
+                        case .completed: return .completed(found.record)
+                        // The same holder claiming again (its first answer was lost): it holds the key already.
+                        case .inProgress where found.record.token == token: return .claimed
+                        case .inProgress: return .inProgress(found.record)
+                        }
                     }
                     try write(slot, at: found.slot, of: table, shard: shard)
                     return found.record.status == .inProgress ? .tookOver(previous: found.record) : .claimed
@@ -277,9 +282,13 @@ public final class FileIdempotencyStore: IdempotencyStore {
         let shard = Self.shard(of: key)
         let result = try await withShard(shard) { () throws(IdempotencyStoreError) -> FenceResult in
             let table = try currentTable(shard)
-            guard let found = try find(key, in: table, shard: shard, now: nil).found,
-                found.record.status == .inProgress, found.record.token == token
+            guard let found = try find(key, in: table, shard: shard, now: nil).found, found.record.token == token
             else { return .fenced }
+            if found.record.status == .completed {
+                // A completion repeated by its holder changes nothing and is applied; a release of a completed
+                // record is refused.
+                return state == .completed ? .applied : .fenced
+            }
             // The record as claimed (its expiry was written with the claim): only the state changes.
             guard let slot = SlotFormat.encode(found.record, state: state) else {
                 throw IdempotencyStoreError("the record of \(key) no longer fits its slot")
@@ -485,6 +494,11 @@ public final class FileIdempotencyStore: IdempotencyStore {
             kept = try readAll(table, shard: shard).records
         }
         if let now { kept.removeAll { $0.isExpired(at: now) } }
+        // A table this empty has no room near a home slot only when many keys share their first bytes, which
+        // SHA-256 digests do not: doubling would not help, and would go on until the disk is full.
+        if minimumCapacity > table.capacity, table.capacity > Self.crowdingFactor * max(kept.count, Self.maxProbe) {
+            throw Self.crowdedError(tablePath(shard), capacity: table.capacity, records: kept.count)
+        }
         var capacity = Self.initialCapacity
         while capacity < Self.maxCapacity && (capacity < minimumCapacity || capacity < kept.count * 3) {
             capacity *= 2
@@ -498,17 +512,26 @@ public final class FileIdempotencyStore: IdempotencyStore {
         try await gate?.flush()
     }
 
+    /// A table may grow while it holds at least one record per this many slots.
+    static let crowdingFactor = 16
+
+    private static func crowdedError(_ path: String, capacity: Int, records: Int) -> IdempotencyStoreError {
+        IdempotencyStoreError(
+            "the idempotency table \(path) has no room near a key's home slot although only \(records) of its "
+                + "\(capacity) slots are used: more than \(maxProbe) keys share their first hex digits (keys are "
+                + "meant to be SHA-256 digests, as IdempotencyKeySource makes them)"
+        )
+    }
+
     /// Writes a table to a temporary file and renames it into place.
     private func makeTable(_ shard: Int, capacity: Int, records: [IdempotencyRecord]) throws(IdempotencyStoreError) {
         var capacity = capacity
         var placement = Self.place(records, capacity: capacity)
         while placement == nil {
             // Only keys made to share their hash's first bytes (not SHA-256 digests) can crowd one home slot.
-            guard capacity < Self.maxCapacity else {
-                throw IdempotencyStoreError(
-                    "the idempotency table \(tablePath(shard)) cannot hold its records: more than \(Self.maxProbe) "
-                        + "keys share one home slot (keys are meant to be SHA-256 digests)"
-                )
+            guard capacity < Self.maxCapacity, capacity <= Self.crowdingFactor * max(records.count, Self.maxProbe)
+            else {
+                throw Self.crowdedError(tablePath(shard), capacity: capacity, records: records.count)
             }
             capacity *= 2
             placement = Self.place(records, capacity: capacity)

@@ -1,0 +1,428 @@
+public import BatchIdempotency
+public import Logging
+public import PostgresNIO
+import Synchronization
+
+/// An idempotency store in a PostgreSQL table, for functions and workers on many hosts: RDS, Aurora, or your own
+/// server.
+///
+/// Every state change is one statement, made atomic by the database (`INSERT … ON CONFLICT … DO UPDATE … WHERE`
+/// with the fencing condition): there is no read-then-write race between processes. A claim, completion or
+/// release repeated by the same holder after its answer was lost finds its own earlier change, so the store
+/// retries once on a dropped connection without risk.
+///
+/// ```swift
+/// // Once per Lambda execution environment (outside the handler), reused by every invocation:
+/// let store = try PostgresIdempotencyStore(
+///     configuration: PostgresStoreConfiguration(url: "postgres://batch@orders-db:5432/orders?sslmode=verify-full",
+///                                               environment: ProcessInfo.processInfo.environment))
+/// let processor = BatchProcessor(middleware: [RetryMiddleware(), IdempotencyMiddleware(store: store)])
+/// ```
+///
+/// The table comes from a migration you apply once (``migrate()``, or `batchproc idempotency migrate`), never
+/// silently at start-up.
+///
+/// Connections: the store keeps a small pool (``PostgresStoreConfiguration/maximumConnections``), opened on demand
+/// and reopened after a dropped connection. Made with ``init(configuration:logger:)``, the store runs its pool in a
+/// task of its own until ``shutdown()``; made with ``init(client:configuration:)``, you run the `PostgresClient`
+/// (for example in a swift-service-lifecycle `ServiceGroup`).
+///
+/// Faults: a state change that cannot be established within ``PostgresStoreConfiguration/timeout`` (database
+/// down, slow, or the connection gone twice) throws, and the idempotency middleware fails that record, so that
+/// Lambda delivers it again; it never runs a record whose claim was not confirmed. After such a failure, calls in
+/// the next second fail at once instead of each waiting out the timeout, so that a batch meeting a dead database
+/// ends quickly.
+public final class PostgresIdempotencyStore: IdempotencyStore {
+    /// Where and how the store connects.
+    public let configuration: PostgresStoreConfiguration
+    private let client: PostgresClient
+    private let schema: PostgresSchema
+    private let logger: Logger
+    /// The task running the client's pool, when the store runs it.
+    private let runner: Mutex<Task<Void, Never>?>
+    /// While set and ahead of the monotonic clock, calls fail at once: the database was just unreachable.
+    private let unreachable = Mutex<(until: ContinuousClock.Instant, reason: String)?>(nil)
+    private static let failFastWindow = Duration.seconds(1)
+
+    /// A store that runs its own connection pool until ``shutdown()``.
+    ///
+    /// Nothing connects yet: the first state change does. Create it once per process (in Lambda, outside the
+    /// handler) and share it.
+    ///
+    /// - Parameter logger: where the pool's background events go (connections made and lost); the password never
+    ///   appears.
+    /// - Throws: ``IdempotencyStoreError`` when the configuration is invalid or a root certificate file cannot be
+    ///   read.
+    public convenience init(
+        configuration: PostgresStoreConfiguration,
+        logger: Logger = Logger(label: "batch-idempotency-postgres")
+    ) throws(IdempotencyStoreError) {
+        try configuration.validate()
+        let client = PostgresClient(
+            configuration: try Self.clientConfiguration(configuration),
+            backgroundLogger: logger
+        )
+        self.init(client: client, configuration: configuration, logger: logger)
+        runner.withLock { $0 = Task { await client.run() } }
+    }
+
+    /// A store over a `PostgresClient` you run yourself (`await client.run()` in a task or a `ServiceGroup`).
+    ///
+    /// Only ``PostgresStoreConfiguration/table`` and ``PostgresStoreConfiguration/timeout`` of `configuration` are
+    /// used; set the server's `statement_timeout` in the client's options if you want the server to cancel slow
+    /// statements too. ``clientConfiguration(_:)`` makes a client configuration from a store configuration.
+    public init(client: PostgresClient, configuration: PostgresStoreConfiguration, logger: Logger? = nil) {
+        self.configuration = configuration
+        self.client = client
+        self.schema = PostgresSchema(table: configuration.table)
+        self.logger = logger ?? Logger(label: "batch-idempotency-postgres")
+        self.runner = Mutex(nil)
+    }
+
+    /// Closes the store's connections, when the store runs its own pool (``init(configuration:logger:)``). Calls
+    /// made afterwards fail.
+    public func shutdown() async {
+        guard let task = runner.withLock({ $0 }) else { return }
+        task.cancel()
+        await task.value
+    }
+
+    /// The `PostgresClient` configuration the store uses for `configuration`: server, credentials, TLS, the
+    /// connection limits, and the server-side `statement_timeout` and `application_name`.
+    public static func clientConfiguration(
+        _ configuration: PostgresStoreConfiguration
+    ) throws(IdempotencyStoreError) -> PostgresClient.Configuration {
+        var result: PostgresClient.Configuration
+        if let path = configuration.unixSocketPath {
+            result = .init(
+                unixSocketPath: path,
+                username: configuration.username,
+                password: configuration.password,
+                database: configuration.database
+            )
+        } else {
+            result = .init(
+                host: configuration.host ?? "localhost",
+                port: configuration.port,
+                username: configuration.username,
+                password: configuration.password,
+                database: configuration.database,
+                tls: try tls(configuration)
+            )
+        }
+        result.options.connectTimeout = configuration.connectTimeout
+        result.options.maximumConnections = configuration.maximumConnections
+        result.options.additionalStartupParameters = [
+            ("statement_timeout", String(milliseconds(configuration.timeout))),
+            ("application_name", configuration.applicationName),
+        ]
+        return result
+    }
+
+    private static func tls(
+        _ configuration: PostgresStoreConfiguration
+    ) throws(IdempotencyStoreError) -> PostgresClient.Configuration.TLS {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let path = configuration.rootCertificatePath {
+            tls.trustRoots = .file(path)
+        }
+        switch configuration.tlsMode {
+        case .disable:
+            return .disable
+        case .prefer:
+            tls.certificateVerification = .none
+            return .prefer(tls)
+        case .require:
+            tls.certificateVerification = .none
+            return .require(tls)
+        case .verifyCA:
+            tls.certificateVerification = .noHostnameVerification
+            return .require(tls)
+        case .verifyFull:
+            tls.certificateVerification = .fullVerification
+            return .require(tls)
+        }
+    }
+
+    // MARK: - Migration
+
+    /// Creates the table and its index when they are missing (the SQL of `sql/postgres/001_batch_idempotency.sql`,
+    /// with the configured table name); applying it again changes nothing.
+    public func migrate() async throws(IdempotencyStoreError) {
+        for statement in schema.migration {
+            _ = try await run("migrate", statement, PostgresBindings()) { rows in
+                for try await _ in rows {}
+            }
+        }
+    }
+
+    /// The migration's SQL for `table`, as ``migrate()`` applies it: for a database administrator to review or
+    /// apply by hand.
+    public static func migrationSQL(table: String = PostgresStoreConfiguration.defaultTable) -> String {
+        PostgresSchema(table: table).migration.joined(separator: "\n")
+    }
+
+    // MARK: - IdempotencyStore
+
+    public func claim(
+        key: IdempotencyKey,
+        token: String,
+        payloadHash: String?,
+        inProgressUntil: Int64,
+        expiresAt: Int64,
+        now: Int64
+    ) async throws(IdempotencyStoreError) -> ClaimResult {
+        guard !token.isEmpty else { throw IdempotencyStoreError("the claim of \(key) has an empty token") }
+        var binds = PostgresBindings(capacity: 6)
+        binds.append(key.hex)
+        binds.append(token)
+        binds.append(payloadHash)
+        binds.append(inProgressUntil)
+        binds.append(expiresAt)
+        binds.append(now)
+        // The row the statement read is its snapshot; a concurrent change committed after it can make the answer
+        // disagree with what the write found (nothing written, yet nothing live read). Then ask again: the next
+        // statement's snapshot sees that change.
+        for _ in 0..<3 {
+            let answer = try await run("claim of \(key)", schema.claim, binds) { rows in
+                var result: (written: Int32, found: IdempotencyRecord?)?
+                for try await (written, status, foundToken, hash, until, expires) in rows.decode(
+                    (Int32, String?, String?, String?, Int64?, Int64?).self
+                ) {
+                    var found: IdempotencyRecord?
+                    if let status, let foundToken {
+                        found = IdempotencyRecord(
+                            key: key.hex,
+                            status: status == "completed" ? .completed : .inProgress,
+                            token: foundToken,
+                            expiresAt: expires,
+                            inProgressUntil: until,
+                            payloadHash: hash
+                        )
+                    }
+                    result = (written, found)
+                }
+                return result
+            }
+            guard let answer else {
+                throw IdempotencyStoreError("the claim of \(key) got no answer row from PostgreSQL")
+            }
+            if answer.written == 1 {
+                guard let found = answer.found, found.token != token else { return .claimed }
+                return found.status == .inProgress && found.isExpired(at: now) ? .tookOver(previous: found) : .claimed
+            }
+            if let found = answer.found, !found.isExpired(at: now) {
+                return found.status == .completed ? .completed(found) : .inProgress(found)
+            }
+        }
+        throw IdempotencyStoreError("the claim of \(key) kept meeting concurrent changes; try again")
+    }
+
+    public func complete(key: IdempotencyKey, token: String) async throws(IdempotencyStoreError) -> FenceResult {
+        try await fenced("completion of \(key)", schema.complete, key: key, token: token)
+    }
+
+    public func release(key: IdempotencyKey, token: String) async throws(IdempotencyStoreError) -> FenceResult {
+        try await fenced("release of \(key)", schema.release, key: key, token: token)
+    }
+
+    public func record(for key: IdempotencyKey) async throws(IdempotencyStoreError) -> IdempotencyRecord? {
+        var binds = PostgresBindings(capacity: 1)
+        binds.append(key.hex)
+        return try await run("lookup of \(key)", schema.select, binds) { rows in
+            var found: IdempotencyRecord?
+            for try await row in rows.decode(RowColumns.self) { found = Self.record(row) }
+            return found
+        }
+    }
+
+    /// Deletes the rows that stopped counting by `now`, 10,000 at a time (each its own statement, so that live
+    /// traffic is never held up for long), through the `live_until` index.
+    public func purgeExpired(now: Int64) async throws(IdempotencyStoreError) -> Int {
+        let pageSize: Int64 = 10_000
+        var total = 0
+        while true {
+            var binds = PostgresBindings(capacity: 2)
+            binds.append(now)
+            binds.append(pageSize)
+            let removed = try await run("purge", schema.purge, binds) { rows in
+                var count = 0
+                for try await _ in rows { count += 1 }
+                return count
+            }
+            total += removed
+            if removed < pageSize { return total }
+        }
+    }
+
+    /// Every record, in key order, `pageSize` rows per statement: for operators (`batchproc idempotency list`),
+    /// not the hot path.
+    public func allRecords(pageSize: Int = 1000) async throws(IdempotencyStoreError) -> [IdempotencyRecord] {
+        var records: [IdempotencyRecord] = []
+        var after = ""
+        while true {
+            var binds = PostgresBindings(capacity: 2)
+            binds.append(after)
+            binds.append(Int64(pageSize))
+            let page = try await run("listing", schema.page, binds) { rows in
+                var page: [IdempotencyRecord] = []
+                for try await row in rows.decode(RowColumns.self) { page.append(Self.record(row)) }
+                return page
+            }
+            records += page
+            guard page.count == pageSize, let last = page.last else { return records }
+            after = last.key
+        }
+    }
+
+    private typealias RowColumns = (String, String, String, String?, Int64, Int64)
+
+    private static func record(_ row: RowColumns) -> IdempotencyRecord {
+        IdempotencyRecord(
+            key: row.0,
+            status: row.1 == "completed" ? .completed : .inProgress,
+            token: row.2,
+            expiresAt: row.5,
+            inProgressUntil: row.4,
+            payloadHash: row.3
+        )
+    }
+
+    private func fenced(
+        _ what: String,
+        _ sql: String,
+        key: IdempotencyKey,
+        token: String
+    ) async throws(IdempotencyStoreError) -> FenceResult {
+        var binds = PostgresBindings(capacity: 2)
+        binds.append(key.hex)
+        binds.append(token)
+        return try await run(what, sql, binds) { rows in
+            var changed = false
+            for try await _ in rows { changed = true }
+            return changed ? .applied : .fenced
+        }
+    }
+
+    // MARK: - Running statements
+
+    /// Runs one statement and reads its rows with `read`, within the store's timeout; once more on a fresh
+    /// connection when the first was lost (every statement of the store is safe to repeat).
+    private func run<Result: Sendable>(
+        _ what: String,
+        _ sql: String,
+        _ binds: PostgresBindings,
+        read: @escaping @Sendable (PostgresRowSequence) async throws -> Result
+    ) async throws(IdempotencyStoreError) -> Result {
+        if let reason = unreachable.withLock({ state -> String? in
+            guard let state, ContinuousClock.now < state.until else { return nil }
+            return state.reason
+        }) {
+            throw IdempotencyStoreError(
+                "the \(what) was not tried: PostgreSQL (\(configuration.description)) failed less than a second "
+                    + "ago (\(reason))"
+            )
+        }
+        let deadline = ContinuousClock.now + configuration.timeout + .milliseconds(250)
+        var attempt = 0
+        while true {
+            attempt += 1
+            let client = self.client
+            let query = PostgresQuery(unsafeSQL: sql, binds: binds)
+            let logger = self.logger
+            let outcome = await Deadline.race(until: deadline) {
+                try await read(try await client.query(query, logger: logger))
+            }
+            switch outcome {
+            case .success(let value):
+                return value
+            case .timedOut:
+                let reason = "no answer within \(configuration.timeout)"
+                markUnreachable(reason)
+                throw IdempotencyStoreError(
+                    "the \(what) got no answer from PostgreSQL (\(configuration.description)) within "
+                        + "\(configuration.timeout): the database is down, unreachable or overloaded"
+                )
+            case .cancelled:
+                throw IdempotencyStoreError("the \(what) was cancelled")
+            case .failure(let error):
+                let failure = PostgresFailure(error)
+                if failure.isConnectionLost, attempt == 1, ContinuousClock.now < deadline {
+                    logger.debug(
+                        "PostgreSQL connection lost; trying the statement once more",
+                        metadata: ["operation": .string(what), "error": .string(failure.summary)]
+                    )
+                    continue
+                }
+                if failure.isConnectionLost { markUnreachable(failure.summary) }
+                throw IdempotencyStoreError(
+                    "the \(what) failed in PostgreSQL (\(configuration.description)): \(failure.explanation)"
+                )
+            }
+        }
+    }
+
+    private func markUnreachable(_ reason: String) {
+        unreachable.withLock { $0 = (ContinuousClock.now + Self.failFastWindow, reason) }
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}
+
+/// What a PostgresNIO error means to the store, in words that name no secret.
+struct PostgresFailure {
+    let error: any Error
+
+    init(_ error: any Error) { self.error = error }
+
+    private var psql: PSQLError? { error as? PSQLError }
+    var sqlState: String? { psql?.serverInfo?[.sqlState] }
+
+    /// The connection went away (or never came): the statement may be tried again on another.
+    var isConnectionLost: Bool {
+        guard let psql else { return false }
+        switch psql.code {
+        case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown:
+            return true
+        case .server:
+            // 57P01 admin_shutdown (terminated), 57P02 crash_shutdown, 57P03 cannot_connect_now, 08… connection.
+            guard let state = sqlState else { return false }
+            return state == "57P01" || state == "57P02" || state == "57P03" || state.hasPrefix("08")
+        default:
+            return false
+        }
+    }
+
+    /// A short form for logs.
+    var summary: String {
+        guard let psql else { return "\(type(of: error))" }
+        if let state = sqlState { return "\(psql.code) \(state)" }
+        return "\(psql.code)"
+    }
+
+    /// The server's message and code, or the client's kind of error, with a hint where one helps.
+    var explanation: String {
+        guard let psql else { return "\(error)" }
+        if psql.code == .server, let info = psql.serverInfo {
+            let message = info[.message] ?? "error"
+            let state = info[.sqlState] ?? "?"
+            switch state {
+            case "42P01":
+                return "\(message) (SQLSTATE \(state)): create the table with `batchproc idempotency migrate` "
+                    + "(or PostgresIdempotencyStore.migrate())"
+            case "57014":
+                return "\(message) (SQLSTATE \(state)): the statement ran past the store's timeout"
+            case "28P01", "28000":
+                return "\(message) (SQLSTATE \(state)): check the user name and password"
+            default:
+                return "\(message) (SQLSTATE \(state))"
+            }
+        }
+        var text = "\(psql.code)"
+        if let underlying = psql.underlying { text += ": \(underlying)" }
+        return text
+    }
+}

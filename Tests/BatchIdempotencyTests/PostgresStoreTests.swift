@@ -1,0 +1,217 @@
+import BatchIdempotency
+import BatchIdempotencyPostgres
+import Foundation
+import Testing
+
+@Suite("PostgreSQL store: configuration from URLs and the environment")
+struct PostgresConfigurationTests {
+    @Test("A full URL: user, password (percent-decoded), host, port, database, sslmode")
+    func fullURL() throws {
+        let configuration = try PostgresStoreConfiguration(
+            url: "postgres://batch%40app:p%2Fss%3Aw@db.internal:6543/orders?sslmode=verify-full&application_name=w1"
+        )
+        #expect(configuration.username == "batch@app")
+        #expect(configuration.password == "p/ss:w")
+        #expect(configuration.host == "db.internal" && configuration.port == 6543)
+        #expect(configuration.database == "orders")
+        #expect(configuration.tlsMode == .verifyFull)
+        #expect(configuration.applicationName == "w1")
+        #expect(configuration.table == "batch_idempotency")
+        #expect(!configuration.description.contains("p/ss"))
+        #expect(configuration.description.contains("db.internal:6543/orders"))
+    }
+
+    @Test("What the URL leaves out comes from PG* variables; the URL wins where both say")
+    func environment() throws {
+        let environment = [
+            "PGHOST": "env-host", "PGPORT": "5433", "PGUSER": "env-user", "PGPASSWORD": "env-secret",
+            "PGDATABASE": "env-db", "PGSSLMODE": "require", "PGSSLROOTCERT": "/etc/ssl/rds.pem",
+        ]
+        let mixed = try PostgresStoreConfiguration(url: "postgres://url-user@url-host/url-db", environment: environment)
+        #expect(mixed.username == "url-user" && mixed.host == "url-host" && mixed.database == "url-db")
+        #expect(mixed.password == "env-secret" && mixed.port == 5433 && mixed.tlsMode == .require)
+        #expect(mixed.rootCertificatePath == "/etc/ssl/rds.pem")
+        let onlyEnvironment = try PostgresStoreConfiguration(environment: environment)
+        #expect(onlyEnvironment.username == "env-user" && onlyEnvironment.host == "env-host")
+        let bare = try PostgresStoreConfiguration(url: "postgres://", environment: ["PGUSER": "u"])
+        #expect(bare.host == "localhost" && bare.port == 5432 && bare.database == nil && bare.tlsMode == .prefer)
+    }
+
+    @Test("A socket directory as host, an IPv6 host, postgresql:// and query parameters")
+    func otherForms() throws {
+        let socket = try PostgresStoreConfiguration(url: "postgresql://u@/db?host=/run/postgresql&port=5999")
+        #expect(socket.unixSocketPath == "/run/postgresql/.s.PGSQL.5999" && socket.host == nil)
+        let v6 = try PostgresStoreConfiguration(url: "postgres://u@[::1]:5544/db")
+        #expect(v6.host == "::1" && v6.port == 5544)
+        #expect(v6.description.contains("[::1]:5544"))
+        let allow = try PostgresStoreConfiguration(url: "postgres://u@h/db?sslmode=allow")
+        #expect(allow.tlsMode == .prefer)
+    }
+
+    @Test(
+        "Bad URLs are refused with a message saying what, and never the password",
+        arguments: [
+            ("mysql://u:secret@h/db", "must start with postgres://"),
+            ("postgres://u:secret@h:99999/db", "port '99999'"),
+            ("postgres://u:secret@h:abc/db", "port 'abc'"),
+            ("postgres://u:secret@h/db?sslmode=sometimes", "sslmode 'sometimes'"),
+            ("postgres://u:secret@h/db?colour=blue", "unknown query parameter 'colour'"),
+            ("postgres://u:secret@h/db?connect_timeout=3", "does not support"),
+            ("postgres://:secret@h/db", "names no user"),
+            ("postgres://u:secret@[::1/db", "closing ]"),
+            ("postgres://u:sec%zzret@h/db", "bad percent escape in its password"),
+            ("postgres://u@h/db?password=secret&sslmode=no", "password=***"),
+        ]
+    )
+    func badURLs(url: String, expected: String) {
+        #expect {
+            _ = try PostgresStoreConfiguration(url: url)
+        } throws: { error in
+            let message = (error as? IdempotencyStoreError)?.message ?? ""
+            return message.contains(expected) && !message.contains("secret")
+        }
+    }
+
+    @Test("A table name must be a plain or schema-qualified identifier; anything else is refused before SQL")
+    func tableNames() throws {
+        var configuration = try PostgresStoreConfiguration(url: "postgres://u@h/db")
+        for good in ["batch_idempotency", "ops.batch_idempotency", "_t1"] {
+            configuration.table = good
+            #expect(throws: Never.self) { try configuration.validate() }
+        }
+        for bad in ["Batch", "t; DROP TABLE x", "a.b.c", "1t", "", "t-1", "\"t\""] {
+            configuration.table = bad
+            #expect(throws: IdempotencyStoreError.self, "\(bad)") { try configuration.validate() }
+        }
+    }
+
+    @Test("The migration in sql/postgres is the SQL the store applies")
+    func migrationFile() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let file = try String(
+            contentsOf: root.appendingPathComponent("sql/postgres/001_batch_idempotency.sql"),
+            encoding: .utf8
+        )
+        let statements = file.split(separator: "\n").filter { !$0.hasPrefix("--") }.joined(separator: "\n")
+        #expect(statements == PostgresIdempotencyStore.migrationSQL())
+        #expect(PostgresIdempotencyStore.migrationSQL(table: "ops.records").contains("ops_records") == false)
+        #expect(
+            PostgresIdempotencyStore.migrationSQL(table: "ops.records").contains("records_live_until ON ops.records")
+        )
+    }
+}
+
+@Suite("PostgreSQL store: a real server", .serialized)
+struct PostgresStoreTests {
+    @Test("Migrating twice is harmless; a store without its table says to migrate")
+    func migration() async throws {
+        await ServerAccess.shared.acquire(exclusive: false)
+        let store = try PostgresIdempotencyStore(configuration: try TestPostgres.configuration())
+        defer {
+            Task {
+                await store.shutdown()
+                await ServerAccess.shared.release(exclusive: false)
+            }
+        }
+        do {
+            _ = try await store.claim(keyA, "t", until: 5000, now: 1000)
+            Issue.record("a claim on a missing table succeeded")
+        } catch {
+            #expect(error.message.contains("does not exist"), "\(error.message)")
+            #expect(error.message.contains("batchproc idempotency migrate"), "\(error.message)")
+        }
+        try await store.migrate()
+        try await store.migrate()
+        #expect(try await store.claim(keyA, "t", until: 5000, now: 1000) == .claimed)
+        let table = store.configuration.table
+        #expect(try await TestPostgres.sql("SELECT status || ' ' || token FROM \(table)") == "in_progress t")
+        let index = try await TestPostgres.sql(
+            "SELECT indexname FROM pg_indexes WHERE tablename = '\(table)' ORDER BY 1"
+        )
+        #expect(index.contains("\(table)_live_until"))
+        try await TestPostgres.sql("DROP TABLE \(table)")
+    }
+
+    @Test("Connections terminated by the server mid-use: the next state changes reconnect and go on")
+    func droppedConnections() async throws {
+        try await TestPostgres.withFreshStore { store in
+            for index in 0..<5 {
+                let key = spreadKey(index)
+                #expect(try await store.claim(key, "t", until: 9000, now: 0) == .claimed)
+                // Another session ends every connection of the store (what a failover or an operator does).
+                let ended = try await TestPostgres.sql(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        + "WHERE application_name = '\(store.configuration.applicationName)'"
+                )
+                #expect(Int(ended) ?? 0 >= 1, "terminated \(ended)")
+                #expect(try await store.complete(key: key, token: "t") == .applied)
+                #expect(try await store.record(for: key)?.status == .completed)
+            }
+        }
+    }
+
+    @Test("A statement held up past the timeout fails with a message saying so, and the key is not claimed")
+    func statementTimeout() async throws {
+        try await TestPostgres.withFreshStore(timeout: .milliseconds(600)) { store in
+            let table = store.configuration.table
+            _ = try await store.claim(keyB, "first", until: 9000, now: 0)
+            // Another session holds the row's lock for two seconds: the store's claim must wait for it.
+            let blocker = Task {
+                try await TestPostgres.sql(
+                    "BEGIN; SELECT 1 FROM \(table) WHERE key = '\(keyB.hex)' FOR UPDATE; SELECT pg_sleep(2); COMMIT;"
+                )
+            }
+            try await Task.sleep(for: .milliseconds(400))
+            let started = ContinuousClock.now
+            do {
+                _ = try await store.claim(keyB, "second", until: 99_000, now: 50_000)
+                Issue.record("the claim went through a locked row")
+            } catch {
+                #expect("\(error)".contains("timeout"), "\(error)")
+            }
+            #expect(ContinuousClock.now - started < .seconds(2))
+            _ = try await blocker.value
+            #expect(try await store.record(for: keyB)?.token == "first")
+        }
+    }
+
+    @Test("The server stopped: each call fails within the timeout (then at once), saying why; restarted, calls work")
+    func serverStoppedAndRestarted() async throws {
+        try await TestPostgres.withFreshStore(timeout: .seconds(2), exclusive: true) { store in
+            #expect(try await store.claim(keyA, "t", until: 9000, now: 0) == .claimed)
+            try await TestPostgres.control("stop")
+            do {
+                let started = ContinuousClock.now
+                do {
+                    _ = try await store.complete(key: keyA, token: "t")
+                    Issue.record("a completion succeeded with the server stopped")
+                } catch {
+                    #expect("\(error)".contains("PostgreSQL"), "\(error)")
+                }
+                #expect(ContinuousClock.now - started < .seconds(4))
+                // Within the next second, calls fail at once instead of waiting out the timeout again.
+                let second = ContinuousClock.now
+                await #expect(throws: IdempotencyStoreError.self) {
+                    _ = try await store.claim(keyB, "u", until: 9000, now: 0)
+                }
+                #expect(ContinuousClock.now - second < .milliseconds(500))
+            }
+            try await TestPostgres.control("start")
+            try await Task.sleep(for: .seconds(1.1))
+            // The record's state survived; the holder completes it on a new connection.
+            #expect(try await store.complete(key: keyA, token: "t") == .applied)
+            #expect(try await store.record(for: keyA)?.status == .completed)
+        }
+    }
+
+    @Test("Listing every record pages through the table in key order")
+    func listing() async throws {
+        try await TestPostgres.withFreshStore { store in
+            let keys = (0..<25).map(spreadKey)
+            for key in keys { _ = try await store.claim(key, "t", until: 9000, now: 0) }
+            let listed = try await store.allRecords(pageSize: 10)
+            #expect(listed.map(\.key) == keys.map(\.hex).sorted())
+        }
+    }
+}

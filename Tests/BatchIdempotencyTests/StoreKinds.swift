@@ -1,0 +1,175 @@
+import BatchIdempotency
+import BatchIdempotencyPostgres
+import Foundation
+import Testing
+
+/// The stores every semantic test runs against.
+enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case file
+    case postgres
+
+    var testDescription: String { rawValue }
+
+    /// Runs `body` with a new, empty store of this kind: a new folder, or a new table in the test server.
+    func withStore<Result>(
+        _ body: (any IdempotencyStore) async throws -> Result
+    ) async throws -> Result {
+        switch self {
+        case .file:
+            let folder = TemporaryFolder()
+            return try await body(try folder.store())
+        case .postgres:
+            return try await TestPostgres.withFreshStore(body)
+        }
+    }
+}
+
+/// The PostgreSQL server of the tests: `scripts/with-postgres.sh` starts one and sets `BATCH_TEST_POSTGRES_URL`
+/// (`make test` does), or point the variable at your own server.
+enum TestPostgres {
+    static let environment = ProcessInfo.processInfo.environment
+
+    struct NotConfigured: Error, CustomStringConvertible {
+        var description: String {
+            "BATCH_TEST_POSTGRES_URL is not set: run the tests with scripts/with-postgres.sh (make test does), or set it "
+                + "to a PostgreSQL server the tests may create tables in"
+        }
+    }
+
+    /// The server's URL; a test that needs it fails without it (it is never skipped).
+    static func url() throws -> String {
+        guard let url = environment["BATCH_TEST_POSTGRES_URL"], !url.isEmpty else { throw NotConfigured() }
+        return url
+    }
+
+    /// A configuration for a table of its own.
+    static func configuration(
+        table: String = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""),
+        timeout: Duration = .seconds(5)
+    ) throws -> PostgresStoreConfiguration {
+        var configuration = try PostgresStoreConfiguration(url: try url())
+        configuration.table = table
+        configuration.timeout = timeout
+        return configuration
+    }
+
+    /// A store over a new table (migrated), shut down and its table dropped after `body`. Its connections carry
+    /// an `application_name` of their own, so that a test can end exactly them. With `exclusive`, no other test
+    /// uses the server meanwhile (for tests that stop it).
+    static func withFreshStore<Result>(
+        timeout: Duration = .seconds(5),
+        exclusive: Bool = false,
+        _ body: (PostgresIdempotencyStore) async throws -> Result
+    ) async throws -> Result {
+        await ServerAccess.shared.acquire(exclusive: exclusive)
+        defer { Task { await ServerAccess.shared.release(exclusive: exclusive) } }
+        var configuration = try configuration(timeout: timeout)
+        configuration.applicationName = "batch-test-" + UUID().uuidString.prefix(8).lowercased()
+        let store = try PostgresIdempotencyStore(configuration: configuration)
+        do {
+            try await store.migrate()
+            let result = try await body(store)
+            _ = try? await sql("DROP TABLE IF EXISTS \(store.configuration.table)")
+            await store.shutdown()
+            return result
+        } catch {
+            await store.shutdown()
+            throw error
+        }
+    }
+
+    /// Runs SQL on a connection of its own (as another session would), with psql.
+    @discardableResult
+    static func sql(_ statement: String) async throws -> String {
+        let output = try await Shell.run([
+            "psql", try url(), "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", statement,
+        ])
+        guard output.status == 0 else { throw ShellError(message: "psql failed: \(output.stderr)") }
+        return output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Stops, starts or restarts the test server (`BATCH_TEST_POSTGRES_CONTROL`, set by scripts/with-postgres.sh).
+    static func control(_ action: String) async throws {
+        guard let control = environment["BATCH_TEST_POSTGRES_CONTROL"], !control.isEmpty else {
+            throw ShellError(
+                message: "BATCH_TEST_POSTGRES_CONTROL is not set: this test stops and starts the server, which only "
+                    + "works with the one scripts/with-postgres.sh starts"
+            )
+        }
+        let output = try await Shell.run([control, action])
+        guard output.status == 0 else { throw ShellError(message: "\(control) \(action) failed: \(output.stderr)") }
+    }
+}
+
+/// Tests that stop the server run alone; the others share it.
+actor ServerAccess {
+    static let shared = ServerAccess()
+    private var readers = 0
+    private var writing = false
+    private var waiting: [(exclusive: Bool, continuation: CheckedContinuation<Void, Never>)] = []
+
+    func acquire(exclusive: Bool) async {
+        if waiting.isEmpty, canEnter(exclusive: exclusive) {
+            enter(exclusive: exclusive)
+            return
+        }
+        await withCheckedContinuation { waiting.append((exclusive, $0)) }
+    }
+
+    func release(exclusive: Bool) {
+        if exclusive { writing = false } else { readers -= 1 }
+        while let next = waiting.first, canEnter(exclusive: next.exclusive) {
+            waiting.removeFirst()
+            enter(exclusive: next.exclusive)
+            next.continuation.resume()
+        }
+    }
+
+    private func canEnter(exclusive: Bool) -> Bool { exclusive ? !writing && readers == 0 : !writing }
+
+    private func enter(exclusive: Bool) {
+        if exclusive { writing = true } else { readers += 1 }
+    }
+}
+
+struct ShellError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+/// Runs a program to its end, collecting its output.
+enum Shell {
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Output goes to files, not pipes: a server the program starts in the background would hold a pipe open.
+    static func run(_ arguments: [String]) async throws -> Output {
+        try await Task.detached {
+            let base = FileManager.default.temporaryDirectory.appendingPathComponent("shell-\(UUID().uuidString)")
+            let outPath = base.path + ".out"
+            let errPath = base.path + ".err"
+            defer {
+                try? FileManager.default.removeItem(atPath: outPath)
+                try? FileManager.default.removeItem(atPath: errPath)
+            }
+            FileManager.default.createFile(atPath: outPath, contents: nil)
+            FileManager.default.createFile(atPath: errPath, contents: nil)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = arguments
+            process.standardInput = FileHandle.nullDevice
+            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+            try process.run()
+            process.waitUntilExit()
+            return Output(
+                status: process.terminationStatus,
+                stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+                stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+            )
+        }.value
+    }
+}
