@@ -121,6 +121,7 @@ let package = Package(
             dependencies: [
                 "BatchProcessing",
                 "BatchIdempotency",
+                "BatchIdempotencyPostgres",
                 "BatchProcessingJSONSupport",
                 "BatchRunner",
                 "Observability",

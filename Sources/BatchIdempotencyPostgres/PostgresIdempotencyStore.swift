@@ -22,77 +22,59 @@ import Synchronization
 /// The table comes from a migration you apply once (``migrate()``, or `batchproc idempotency migrate`), never
 /// silently at start-up.
 ///
-/// Connections: the store keeps a small pool (``PostgresStoreConfiguration/maximumConnections``), opened on demand
-/// and reopened after a dropped connection. Made with ``init(configuration:logger:)``, the store runs its pool in a
-/// task of its own until ``shutdown()``; made with ``init(client:configuration:)``, you run the `PostgresClient`
-/// (for example in a swift-service-lifecycle `ServiceGroup`).
+/// Connections: the store keeps a few (``PostgresStoreConfiguration/maximumConnections``), opened on demand and
+/// reused; a connection that fails is dropped and the statement repeated once on a new one. Create the store once
+/// per process (in Lambda, outside the handler, so that warm invocations reuse its connections) and call
+/// ``shutdown()`` when done.
 ///
 /// Faults: a state change that cannot be established within ``PostgresStoreConfiguration/timeout`` (database
-/// down, slow, or the connection gone twice) throws, and the idempotency middleware fails that record, so that
-/// Lambda delivers it again; it never runs a record whose claim was not confirmed. After such a failure, calls in
-/// the next second fail at once instead of each waiting out the timeout, so that a batch meeting a dead database
-/// ends quickly.
+/// down, slow, or the connection lost twice) throws, and the idempotency middleware fails that record, so that
+/// Lambda delivers it again; it never runs a record whose claim was not confirmed. After the database could not be
+/// reached (no connection, or no answer within the timeout), calls in the next second fail at once instead of each
+/// waiting again, so that a batch meeting a dead database ends quickly.
 public final class PostgresIdempotencyStore: IdempotencyStore {
     /// Where and how the store connects.
     public let configuration: PostgresStoreConfiguration
-    private let client: PostgresClient
+    private let connections: ConnectionSet
     private let schema: PostgresSchema
     private let logger: Logger
-    /// The task running the client's pool, when the store runs it.
-    private let runner: Mutex<Task<Void, Never>?>
     /// While set and ahead of the monotonic clock, calls fail at once: the database was just unreachable.
     private let unreachable = Mutex<(until: ContinuousClock.Instant, reason: String)?>(nil)
     private static let failFastWindow = Duration.seconds(1)
 
-    /// A store that runs its own connection pool until ``shutdown()``.
+    /// A store on the database `configuration` names.
     ///
-    /// Nothing connects yet: the first state change does. Create it once per process (in Lambda, outside the
-    /// handler) and share it.
+    /// Nothing connects yet: the first state change does.
     ///
-    /// - Parameter logger: where the pool's background events go (connections made and lost); the password never
-    ///   appears.
-    /// - Throws: ``IdempotencyStoreError`` when the configuration is invalid or a root certificate file cannot be
-    ///   read.
-    public convenience init(
+    /// - Parameter logger: where connection events go (at debug and trace levels); the password never appears.
+    /// - Throws: ``IdempotencyStoreError`` when the configuration is invalid or its TLS settings cannot be used
+    ///   (a root certificate file that cannot be read).
+    public init(
         configuration: PostgresStoreConfiguration,
         logger: Logger = Logger(label: "batch-idempotency-postgres")
     ) throws(IdempotencyStoreError) {
         try configuration.validate()
-        let client = PostgresClient(
-            configuration: try Self.clientConfiguration(configuration),
-            backgroundLogger: logger
-        )
-        self.init(client: client, configuration: configuration, logger: logger)
-        runner.withLock { $0 = Task { await client.run() } }
-    }
-
-    /// A store over a `PostgresClient` you run yourself (`await client.run()` in a task or a `ServiceGroup`).
-    ///
-    /// Only ``PostgresStoreConfiguration/table`` and ``PostgresStoreConfiguration/timeout`` of `configuration` are
-    /// used; set the server's `statement_timeout` in the client's options if you want the server to cancel slow
-    /// statements too. ``clientConfiguration(_:)`` makes a client configuration from a store configuration.
-    public init(client: PostgresClient, configuration: PostgresStoreConfiguration, logger: Logger? = nil) {
         self.configuration = configuration
-        self.client = client
         self.schema = PostgresSchema(table: configuration.table)
-        self.logger = logger ?? Logger(label: "batch-idempotency-postgres")
-        self.runner = Mutex(nil)
+        self.logger = logger
+        self.connections = ConnectionSet(
+            configuration: try Self.connectionConfiguration(configuration),
+            maximum: configuration.maximumConnections,
+            logger: logger
+        )
     }
 
-    /// Closes the store's connections, when the store runs its own pool (``init(configuration:logger:)``). Calls
-    /// made afterwards fail.
+    /// Closes the store's connections. Calls made afterwards fail.
     public func shutdown() async {
-        guard let task = runner.withLock({ $0 }) else { return }
-        task.cancel()
-        await task.value
+        await connections.shutdown()
     }
 
-    /// The `PostgresClient` configuration the store uses for `configuration`: server, credentials, TLS, the
-    /// connection limits, and the server-side `statement_timeout` and `application_name`.
-    public static func clientConfiguration(
+    /// The connection settings for `configuration`: server, credentials, TLS, connect timeout, and the
+    /// server-side `statement_timeout` and `application_name`.
+    static func connectionConfiguration(
         _ configuration: PostgresStoreConfiguration
-    ) throws(IdempotencyStoreError) -> PostgresClient.Configuration {
-        var result: PostgresClient.Configuration
+    ) throws(IdempotencyStoreError) -> PostgresConnection.Configuration {
+        var result: PostgresConnection.Configuration
         if let path = configuration.unixSocketPath {
             result = .init(
                 unixSocketPath: path,
@@ -110,10 +92,11 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
                 tls: try tls(configuration)
             )
         }
-        result.options.connectTimeout = configuration.connectTimeout
-        result.options.maximumConnections = configuration.maximumConnections
+        result.options.connectTimeout = .milliseconds(milliseconds(configuration.connectTimeout))
         result.options.additionalStartupParameters = [
-            ("statement_timeout", String(milliseconds(configuration.timeout))),
+            // Within the first try's half of the timeout, so that the server's own error (which names the timeout)
+            // arrives before the store stops waiting.
+            ("statement_timeout", String(max(1, milliseconds(configuration.timeout) / 2 - 20))),
             ("application_name", configuration.applicationName),
         ]
         return result
@@ -121,7 +104,7 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
 
     private static func tls(
         _ configuration: PostgresStoreConfiguration
-    ) throws(IdempotencyStoreError) -> PostgresClient.Configuration.TLS {
+    ) throws(IdempotencyStoreError) -> PostgresConnection.Configuration.TLS {
         var tls = TLSConfiguration.makeClientConfiguration()
         if let path = configuration.rootCertificatePath {
             tls.trustRoots = .file(path)
@@ -131,17 +114,23 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
             return .disable
         case .prefer:
             tls.certificateVerification = .none
-            return .prefer(tls)
         case .require:
             tls.certificateVerification = .none
-            return .require(tls)
         case .verifyCA:
             tls.certificateVerification = .noHostnameVerification
-            return .require(tls)
         case .verifyFull:
             tls.certificateVerification = .fullVerification
-            return .require(tls)
         }
+        let context: NIOSSLContext
+        do {
+            context = try NIOSSLContext(configuration: tls)
+        } catch {
+            throw IdempotencyStoreError(
+                "cannot set up TLS for PostgreSQL (sslmode \(configuration.tlsMode.rawValue)"
+                    + (configuration.rootCertificatePath.map { ", root certificates \($0)" } ?? "") + "): \(error)"
+            )
+        }
+        return configuration.tlsMode == .prefer ? .prefer(context) : .require(context)
     }
 
     // MARK: - Migration
@@ -307,7 +296,8 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
     // MARK: - Running statements
 
     /// Runs one statement and reads its rows with `read`, within the store's timeout; once more on a fresh
-    /// connection when the first was lost (every statement of the store is safe to repeat).
+    /// connection when the first was lost or stayed silent for half the timeout (every statement of the store is
+    /// safe to repeat).
     private func run<Result: Sendable>(
         _ what: String,
         _ sql: String,
@@ -327,16 +317,40 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
         var attempt = 0
         while true {
             attempt += 1
-            let client = self.client
+            let connections = self.connections
             let query = PostgresQuery(unsafeSQL: sql, binds: binds)
             let logger = self.logger
-            let outcome = await Deadline.race(until: deadline) {
-                try await read(try await client.query(query, logger: logger))
+            // The first try gets half the time: a statement stuck on a connection that died silently is then
+            // repeated on a new one within the timeout.
+            let attemptDeadline =
+                attempt == 1 ? min(deadline, ContinuousClock.now + configuration.timeout / 2) : deadline
+            let outcome = await Deadline.race(until: attemptDeadline) {
+                let connection: PostgresConnection
+                do {
+                    connection = try await connections.lease()
+                } catch {
+                    throw ConnectFailure(underlying: error)
+                }
+                do {
+                    let result = try await read(try await connection.query(query, logger: logger))
+                    await connections.giveBack(connection, healthy: true)
+                    return result
+                } catch {
+                    await connections.giveBack(connection, healthy: !PostgresFailure(error).isConnectionLost)
+                    throw error
+                }
             }
             switch outcome {
             case .success(let value):
                 return value
             case .timedOut:
+                if attempt == 1, ContinuousClock.now < deadline {
+                    logger.debug(
+                        "no answer from PostgreSQL yet; trying the statement once more on another connection",
+                        metadata: ["operation": .string(what)]
+                    )
+                    continue
+                }
                 let reason = "no answer within \(configuration.timeout)"
                 markUnreachable(reason)
                 throw IdempotencyStoreError(
@@ -345,6 +359,12 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
                 )
             case .cancelled:
                 throw IdempotencyStoreError("the \(what) was cancelled")
+            case .failure(let error as ConnectFailure):
+                let reason = PostgresFailure(error.underlying).explanation
+                markUnreachable(reason)
+                throw IdempotencyStoreError(
+                    "the \(what) could not connect to PostgreSQL (\(configuration.description)): \(reason)"
+                )
             case .failure(let error):
                 let failure = PostgresFailure(error)
                 if failure.isConnectionLost, attempt == 1, ContinuousClock.now < deadline {
@@ -354,7 +374,6 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
                     )
                     continue
                 }
-                if failure.isConnectionLost { markUnreachable(failure.summary) }
                 throw IdempotencyStoreError(
                     "the \(what) failed in PostgreSQL (\(configuration.description)): \(failure.explanation)"
                 )
@@ -364,6 +383,11 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
 
     private func markUnreachable(_ reason: String) {
         unreachable.withLock { $0 = (ContinuousClock.now + Self.failFastWindow, reason) }
+    }
+
+    /// Opening a connection failed: the database is down, unreachable, or refuses the credentials.
+    private struct ConnectFailure: Error {
+        let underlying: any Error
     }
 
     static func milliseconds(_ duration: Duration) -> Int64 {

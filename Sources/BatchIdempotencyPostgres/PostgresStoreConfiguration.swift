@@ -45,9 +45,10 @@ public struct PostgresStoreConfiguration: Sendable, CustomStringConvertible {
     /// The table of records (default `batch_idempotency`); a plain or schema-qualified name of lower-case letters,
     /// digits and underscores.
     public var table: String
-    /// The longest a state change may take, connecting included (default 5 s): the server cancels a statement
-    /// after it (`statement_timeout`), and the store stops waiting soon after. The record whose state could not be
-    /// established fails, so that Lambda delivers it again.
+    /// The longest a state change may take, connecting included (default 5 s). The server cancels a statement
+    /// that runs past half of it (`statement_timeout`, a lock held by another session, an overloaded server); a
+    /// statement that gets no answer at all in that half (a connection that died silently) is sent once more on a
+    /// new connection. The record whose state could not be established fails, so that Lambda delivers it again.
     public var timeout: Duration
     /// How long to wait for a new connection (default 3 s).
     public var connectTimeout: Duration

@@ -21,6 +21,8 @@ import Foundation
 ///   - retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 5000, jitter: true }
 ///   - idempotency:
 ///       store: { file: { directory: /mnt/efs/orders, durable: false } }
+///       # or: store: { postgres: { url: "postgres://batch@db:5432/orders", table: batch_idempotency,
+///       #                          timeoutSeconds: 5, maxConnections: 8 } }
 ///       key: identity            # identity, payload, or json:<dotted.path>
 ///       expirySeconds: 3600
 ///       inProgressExpirySeconds: 60
@@ -49,28 +51,28 @@ public struct ChainConfiguration: Sendable {
     public enum Step: Sendable {
         /// `retry`.
         case retry(RetryStrategy)
-        /// `idempotency`, with its file store's folder and durability.
-        case idempotency(IdempotencyMiddleware.Configuration, storeDirectory: String, durable: Bool)
+        /// `idempotency`, with where its store is.
+        case idempotency(IdempotencyMiddleware.Configuration, store: IdempotencyStoreLocation)
         /// `timeout`.
         case timeout(Duration)
         /// `faultInjection`.
         case faultInjection(FaultInjectionMiddleware)
 
-        /// The middleware of this step; an idempotency step opens its file store.
+        /// The middleware of this step; an idempotency step opens its store with `openStore`.
         ///
-        /// - Parameter metricsFactory: where `RecordsReplayed` goes, unless the step's configuration names a factory.
+        /// - Parameters:
+        ///   - metricsFactory: where `RecordsReplayed` goes, unless the step's configuration names a factory.
+        ///   - openStore: opens the step's store; by default file stores only.
         /// - Throws: ``IdempotencyStoreError`` when the store cannot be opened.
         public func makeMiddleware(
-            metricsFactory: (any MetricsFactory)? = nil
+            metricsFactory: (any MetricsFactory)? = nil,
+            openStore: IdempotencyStoreOpener = IdempotencyStoreLocation.openFileStore
         ) throws(IdempotencyStoreError) -> any RecordMiddleware {
             switch self {
             case .retry(let strategy):
                 return RetryMiddleware(strategy: strategy)
-            case .idempotency(var configuration, let directory, let durable):
-                let store = try FileIdempotencyStore(
-                    directory: directory,
-                    durability: durable ? .durable : .processCrashSafe
-                )
+            case .idempotency(var configuration, let location):
+                let store = try openStore(location)
                 if configuration.metricsFactory == nil { configuration.metricsFactory = metricsFactory }
                 return IdempotencyMiddleware(store: store, configuration: configuration)
             case .timeout(let timeout):
@@ -124,11 +126,17 @@ public struct ChainConfiguration: Sendable {
 
     /// The middleware this configuration describes, opening the stores it names.
     ///
-    /// - Parameter metricsFactory: where the idempotency middleware's `RecordsReplayed` goes, unless set in code.
-    public func makeMiddleware(metricsFactory: (any MetricsFactory)? = nil) throws -> [any RecordMiddleware] {
+    /// - Parameters:
+    ///   - metricsFactory: where the idempotency middleware's `RecordsReplayed` goes, unless set in code.
+    ///   - openStore: opens each idempotency step's store; by default file stores only (a PostgreSQL store needs
+    ///     an opener from a program that links `BatchIdempotencyPostgres`).
+    public func makeMiddleware(
+        metricsFactory: (any MetricsFactory)? = nil,
+        openStore: IdempotencyStoreOpener = IdempotencyStoreLocation.openFileStore
+    ) throws -> [any RecordMiddleware] {
         try middleware.map { step -> any RecordMiddleware in
             do {
-                return try step.makeMiddleware(metricsFactory: metricsFactory)
+                return try step.makeMiddleware(metricsFactory: metricsFactory, openStore: openStore)
             } catch {
                 throw ConfigurationError(message: "\(source): idempotency.store: \(error)")
             }

@@ -333,21 +333,7 @@ struct ConfigReader {
                 "namespace", "missingKey", "cacheSize",
             ]
         )
-        let storeFields = try self.fields(fields["store"], at: path + ".store", allowed: ["file"])
-        let filePath = path + ".store.file"
-        let file = try self.fields(storeFields["file"], at: filePath, allowed: ["directory", "durable"])
-        guard
-            let directory = try text(
-                file,
-                "directory",
-                path: filePath,
-                variable: variable("store", "file", "directory")
-            )
-        else {
-            throw error(filePath + ".directory", "is required: the folder of the file store")
-        }
-        let durable =
-            try boolean(file, "durable", path: filePath, variable: variable("store", "file", "durable")) ?? false
+        let store = try readStore(fields["store"], path: path + ".store", variable: variable)
         var configuration = IdempotencyMiddleware.Configuration()
         if let key = try text(fields, "key", path: path, variable: variable("key")) {
             guard let source = IdempotencyKeySource(name: key) else {
@@ -376,6 +362,68 @@ struct ConfigReader {
         if let size = try integer(fields, "cacheSize", path: path, variable: variable("cacheSize"), minimum: 0) {
             configuration.cacheSize = size
         }
-        return .idempotency(configuration, storeDirectory: directory, durable: durable)
+        return .idempotency(configuration, store: store)
+    }
+
+    /// `store: { file: { directory, durable } }` or `store: { postgres: { url, table, timeoutSeconds,
+    /// maxConnections } }`: exactly one.
+    private func readStore(
+        _ value: ConfigValue?,
+        path: String,
+        variable: (String...) -> String?
+    ) throws -> IdempotencyStoreLocation {
+        let storeFields = try self.fields(value, at: path, allowed: ["file", "postgres"])
+        switch (storeFields["file"], storeFields["postgres"]) {
+        case (.some, .some):
+            throw error(path, "names two stores (file and postgres); keep one")
+        case (.some(let fileValue), nil):
+            let filePath = path + ".file"
+            let file = try self.fields(fileValue, at: filePath, allowed: ["directory", "durable"])
+            guard
+                let directory = try text(
+                    file,
+                    "directory",
+                    path: filePath,
+                    variable: variable("store", "file", "directory")
+                )
+            else {
+                throw error(filePath + ".directory", "is required: the folder of the file store")
+            }
+            let durable =
+                try boolean(file, "durable", path: filePath, variable: variable("store", "file", "durable")) ?? false
+            return .fileSystem(directory: directory, durable: durable)
+        case (nil, .some(let postgresValue)):
+            let postgresPath = path + ".postgres"
+            let postgres = try self.fields(
+                postgresValue,
+                at: postgresPath,
+                allowed: ["url", "table", "timeoutSeconds", "maxConnections"]
+            )
+            var settings = IdempotencyStoreLocation.Postgres()
+            settings.url = try text(postgres, "url", path: postgresPath, variable: variable("store", "postgres", "url"))
+            settings.table = try text(
+                postgres,
+                "table",
+                path: postgresPath,
+                variable: variable("store", "postgres", "table")
+            )
+            settings.timeout = try number(
+                postgres,
+                "timeoutSeconds",
+                path: postgresPath,
+                variable: variable("store", "postgres", "timeoutSeconds"),
+                minimum: 0.001
+            ).map { .milliseconds(Int64($0 * 1000)) }
+            settings.maximumConnections = try integer(
+                postgres,
+                "maxConnections",
+                path: postgresPath,
+                variable: variable("store", "postgres", "maxConnections"),
+                minimum: 1
+            )
+            return .postgres(settings)
+        case (nil, nil):
+            throw error(path, "is required: store: { file: { directory: … } } or store: { postgres: { url: … } }")
+        }
     }
 }

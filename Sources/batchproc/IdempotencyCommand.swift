@@ -1,20 +1,91 @@
 import ArgumentParser
 import BatchIdempotency
+import BatchIdempotencyPostgres
 import BatchProcessingJSONSupport
+import BatchRunner
 
-/// `batchproc idempotency`: look into and tidy a file store.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// `batchproc idempotency`: look into and tidy a store, file or PostgreSQL; create the PostgreSQL table.
 struct IdempotencyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "idempotency",
-        abstract: "Operate an idempotency file store: count, list, show a key, purge expired records.",
-        subcommands: [Count.self, List.self, Show.self, Purge.self]
+        abstract:
+            "Operate an idempotency store (a file store's folder or a PostgreSQL database): count, list, show a key, purge expired records, create the PostgreSQL table.",
+        subcommands: [Count.self, List.self, Show.self, Purge.self, Migrate.self]
     )
 
-    struct StoreOptions: ParsableArguments {
-        @Option(name: .customLong("store"), help: "The store's folder.")
-        var store: String
+    /// An opened store, of either kind.
+    enum OpenedStore {
+        case file(FileIdempotencyStore)
+        case postgres(PostgresIdempotencyStore)
 
-        func open() throws -> FileIdempotencyStore {
+        var store: any IdempotencyStore {
+            switch self {
+            case .file(let store): store
+            case .postgres(let store): store
+            }
+        }
+
+        func close() async {
+            if case .postgres(let store) = self { await store.shutdown() }
+        }
+    }
+
+    struct StoreOptions: ParsableArguments {
+        @Option(name: .customLong("store"), help: "The file store's folder.")
+        var store: String?
+
+        @Option(
+            name: .customLong("idempotency-postgres"),
+            help: ArgumentHelp(
+                "The PostgreSQL store's URL (postgres://user[:password]@host:port/database); what it leaves out comes from PGHOST, PGUSER, PGPASSWORD…",
+                valueName: "url"
+            )
+        )
+        var postgres: String?
+
+        @Option(name: .customLong("table"), help: "The PostgreSQL store's table (default batch_idempotency).")
+        var table: String?
+
+        func validate() throws {
+            if store != nil, postgres != nil {
+                throw ValidationError("--store and --idempotency-postgres name two stores: give one")
+            }
+            if store == nil, postgres == nil {
+                throw ValidationError("name the store: --store DIR (file store) or --idempotency-postgres URL")
+            }
+            if table != nil, postgres == nil {
+                throw ValidationError("--table is for the PostgreSQL store (--idempotency-postgres)")
+            }
+        }
+
+        func postgresConfiguration() throws -> PostgresStoreConfiguration {
+            do {
+                return try StoreOpener.configuration(
+                    .init(url: postgres, table: table),
+                    environment: ProcessInfo.processInfo.environment
+                )
+            } catch let error as IdempotencyStoreError {
+                throw UsageError(message: error.message)
+            }
+        }
+
+        func open() throws -> OpenedStore {
+            if postgres != nil {
+                do {
+                    return .postgres(try PostgresIdempotencyStore(configuration: try postgresConfiguration()))
+                } catch let error as IdempotencyStoreError {
+                    throw UsageError(message: error.message)
+                }
+            }
+            guard let store else {
+                throw UsageError(message: "name the store: --store DIR or --idempotency-postgres URL")
+            }
             var isFolder = false
             do {
                 isFolder = try FileIdempotencyStore.isStore(directory: store)
@@ -23,24 +94,49 @@ struct IdempotencyCommand: AsyncParsableCommand {
             }
             guard isFolder else { throw UsageError(message: "\(store) is not an idempotency file store") }
             do {
-                return try FileIdempotencyStore(directory: store)
+                return .file(try FileIdempotencyStore(directory: store))
             } catch {
                 throw UsageError(message: error.message)
             }
         }
     }
 
-    /// Every record of the store, read one by one; unreadable ones are reported on stderr and skipped.
-    static func records(_ store: FileIdempotencyStore) async throws -> [IdempotencyRecord] {
-        var records: [IdempotencyRecord] = []
-        for key in try store.allKeys() {
-            do {
-                if let record = try await store.record(for: key) { records.append(record) }
-            } catch {
-                StandardStreams.error("batchproc: warning: \(error.message)")
-            }
+    /// Runs `body` on the store the options name, closing it after.
+    static func withStore<Result>(
+        _ options: StoreOptions,
+        _ body: (OpenedStore) async throws -> Result
+    ) async throws -> Result {
+        let opened = try options.open()
+        do {
+            let result = try await body(opened)
+            await opened.close()
+            return result
+        } catch {
+            await opened.close()
+            throw error
         }
-        return records
+    }
+
+    /// Every record of the store. In a file store unreadable ones are reported on stderr and skipped.
+    static func records(_ opened: OpenedStore) async throws -> [IdempotencyRecord] {
+        switch opened {
+        case .postgres(let store):
+            do {
+                return try await store.allRecords()
+            } catch {
+                throw UsageError(message: error.message)
+            }
+        case .file(let store):
+            var records: [IdempotencyRecord] = []
+            for key in try store.allKeys() {
+                do {
+                    if let record = try await store.record(for: key) { records.append(record) }
+                } catch {
+                    StandardStreams.error("batchproc: warning: \(error.message)")
+                }
+            }
+            return records
+        }
     }
 
     static func state(of record: IdempotencyRecord, now: Int64) -> String {
@@ -57,7 +153,8 @@ struct IdempotencyCommand: AsyncParsableCommand {
         func run() async throws {
             let now = WallClock.nowMilliseconds()
             var counts = ["in_progress": 0, "completed": 0, "expired": 0]
-            for record in try await IdempotencyCommand.records(try options.open()) {
+            let records = try await IdempotencyCommand.withStore(options) { try await IdempotencyCommand.records($0) }
+            for record in records {
                 counts[IdempotencyCommand.state(of: record, now: now), default: 0] += 1
             }
             var json = JSONText()
@@ -88,7 +185,8 @@ struct IdempotencyCommand: AsyncParsableCommand {
 
         func run() async throws {
             let now = WallClock.nowMilliseconds()
-            for record in try await IdempotencyCommand.records(try options.open()) {
+            let records = try await IdempotencyCommand.withStore(options) { try await IdempotencyCommand.records($0) }
+            for record in records {
                 let recordState = IdempotencyCommand.state(of: record, now: now)
                 if let state, state != recordState { continue }
                 guard StandardStreams.output(IdempotencyCommand.json(record, state: recordState)) else {
@@ -114,13 +212,13 @@ struct IdempotencyCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let store = try options.open()
             guard let key = IdempotencyKey(hex: key) else { return }
-            let record: IdempotencyRecord?
-            do {
-                record = try await store.record(for: key)
-            } catch {
-                throw UsageError(message: error.message)
+            let record = try await IdempotencyCommand.withStore(options) { opened in
+                do {
+                    return try await opened.store.record(for: key)
+                } catch let error as IdempotencyStoreError {
+                    throw UsageError(message: error.message)
+                }
             }
             guard let record else {
                 StandardStreams.error("batchproc: no record for key \(key)")
@@ -141,14 +239,84 @@ struct IdempotencyCommand: AsyncParsableCommand {
         @OptionGroup var options: StoreOptions
 
         func run() async throws {
-            let store = try options.open()
-            let removed: Int
+            let removed = try await IdempotencyCommand.withStore(options) { opened in
+                do {
+                    return try await opened.store.purgeExpired(now: WallClock.nowMilliseconds())
+                } catch let error as IdempotencyStoreError {
+                    throw UsageError(message: error.message)
+                }
+            }
+            guard StandardStreams.output("{\"purged\":\(removed)}") else { throw ExitCode(ExitStatus.outputFailed) }
+        }
+    }
+
+    struct Migrate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "migrate",
+            abstract:
+                "Create the PostgreSQL store's table and index when missing (running it again changes nothing); --print shows the SQL instead."
+        )
+
+        @Option(
+            name: .customLong("idempotency-postgres"),
+            help: ArgumentHelp(
+                "The database's URL (postgres://user[:password]@host:port/database); what it leaves out comes from PGHOST, PGUSER, PGPASSWORD…",
+                valueName: "url"
+            )
+        )
+        var postgres: String?
+
+        @Option(name: .customLong("table"), help: "The table (default batch_idempotency).")
+        var table: String?
+
+        @Flag(help: "Print the SQL on standard output and connect to nothing.")
+        var print = false
+
+        func run() async throws {
+            let options = try StoreOptions.parse(
+                ["--idempotency-postgres", postgres ?? "postgres://"] + (table.map { ["--table", $0] } ?? [])
+            )
+            let configuration: PostgresStoreConfiguration
+            if print, postgres == nil {
+                var offline = PostgresStoreConfiguration(username: "unused")
+                offline.table = table ?? PostgresStoreConfiguration.defaultTable
+                do {
+                    try offline.validate()
+                } catch {
+                    throw UsageError(message: error.message)
+                }
+                configuration = offline
+            } else {
+                configuration = try options.postgresConfiguration()
+            }
+            if print {
+                guard StandardStreams.output(PostgresIdempotencyStore.migrationSQL(table: configuration.table)) else {
+                    throw ExitCode(ExitStatus.outputFailed)
+                }
+                return
+            }
+            let store: PostgresIdempotencyStore
             do {
-                removed = try await store.purgeExpired(now: WallClock.nowMilliseconds())
+                store = try PostgresIdempotencyStore(configuration: configuration)
             } catch {
                 throw UsageError(message: error.message)
             }
-            guard StandardStreams.output("{\"purged\":\(removed)}") else { throw ExitCode(ExitStatus.outputFailed) }
+            do {
+                try await store.migrate()
+            } catch {
+                await store.shutdown()
+                StandardStreams.error("batchproc: error: \(error.message)")
+                throw ExitCode(1)
+            }
+            await store.shutdown()
+            var json = JSONText()
+            json.beginObject()
+            json.key("migrated")
+            json.string(configuration.table)
+            json.key("database")
+            json.string(configuration.description)
+            json.endObject()
+            guard StandardStreams.output(json.string) else { throw ExitCode(ExitStatus.outputFailed) }
         }
     }
 

@@ -13,6 +13,21 @@ struct IdempotencyOptions: ParsableArguments {
     var store: String?
 
     @Option(
+        name: .customLong("idempotency-postgres"),
+        help: ArgumentHelp(
+            "Make records idempotent with the PostgreSQL store at this URL (postgres://user[:password]@host:port/database); what it leaves out comes from PGHOST, PGUSER, PGPASSWORD… The table comes from `batchproc idempotency migrate`.",
+            valueName: "url"
+        )
+    )
+    var postgres: String?
+
+    @Option(
+        name: .customLong("idempotency-postgres-table"),
+        help: "The PostgreSQL store's table (default batch_idempotency)."
+    )
+    var postgresTable: String?
+
+    @Option(
         name: .customLong("idempotency-key"),
         help:
             "What keys a record: identity (messageId, sequence number, topic-partition and offset), payload, or json:PATH."
@@ -44,6 +59,15 @@ struct IdempotencyOptions: ParsableArguments {
     var validatePayload = false
 
     func validate() throws {
+        if store != nil, postgres != nil {
+            throw ValidationError("--idempotency-store and --idempotency-postgres name two stores: give one")
+        }
+        if postgresTable != nil, postgres == nil {
+            throw ValidationError("--idempotency-postgres-table needs --idempotency-postgres")
+        }
+        if durable, postgres != nil {
+            throw ValidationError("--idempotency-durable is for the file store; PostgreSQL commits every change")
+        }
         _ = try keySource()
         guard expiry > 0, expiry.isFinite else {
             throw ValidationError("--idempotency-expiry must be a number of seconds above 0, not \(expiry)")
@@ -62,9 +86,19 @@ struct IdempotencyOptions: ParsableArguments {
         return source
     }
 
-    /// The middleware, or `nil` without `--idempotency-store`: the same step a chain file's `idempotency` makes.
-    func middleware(metricsFactory: any MetricsFactory) throws -> (any RecordMiddleware)? {
-        guard let store else { return nil }
+    /// Where the options put the store, if anywhere.
+    var location: IdempotencyStoreLocation? {
+        if let store { return .fileSystem(directory: store, durable: durable) }
+        if let postgres { return .postgres(.init(url: postgres, table: postgresTable)) }
+        return nil
+    }
+
+    /// The middleware, or `nil` without a store option: the same step a chain file's `idempotency` makes.
+    func middleware(
+        metricsFactory: any MetricsFactory,
+        openStore: @escaping IdempotencyStoreOpener
+    ) throws -> (any RecordMiddleware)? {
+        guard let location else { return nil }
         let step = ChainConfiguration.Step.idempotency(
             .init(
                 keySource: try keySource(),
@@ -73,11 +107,10 @@ struct IdempotencyOptions: ParsableArguments {
                 inProgressExpiry: .milliseconds(Int64(inProgressExpiry * 1000)),
                 validatesPayload: validatePayload
             ),
-            storeDirectory: store,
-            durable: durable
+            store: location
         )
         do {
-            return try step.makeMiddleware(metricsFactory: metricsFactory)
+            return try step.makeMiddleware(metricsFactory: metricsFactory, openStore: openStore)
         } catch {
             throw UsageError(message: error.message)
         }

@@ -207,7 +207,8 @@ struct ProcessCommand: AsyncParsableCommand {
         }
         let logger = observability.logger(label: "batchproc")
         let tracing = logger.logLevel <= .trace
-        let processor = try makeProcessor(settings, observability: observability)
+        let stores = StoreOpener(logger: logger)
+        let processor = try makeProcessor(settings, observability: observability, openStore: stores.open)
         let event = try EventInput.read(eventFile)
         let effects = try effectLog.map { path throws(UsageError) in try EffectLog(path: path) }
 
@@ -233,6 +234,7 @@ struct ProcessCommand: AsyncParsableCommand {
             answer = error.lambdaErrorJSON
             status = ExitStatus.invocationFailed
         }
+        await stores.closeAll()
         guard StandardStreams.output(answer) else {
             StandardStreams.error("batchproc: error: cannot write the answer to standard output")
             throw ExitCode(ExitStatus.outputFailed)
@@ -257,7 +259,11 @@ struct ProcessCommand: AsyncParsableCommand {
 
     /// The processor the options and the environment describe. A flag wins over its environment variable, and
     /// the variable it replaces is not read (so a bad value there is no error).
-    private func makeProcessor(_ settings: Settings, observability: ObservabilitySetup) throws -> BatchProcessor {
+    private func makeProcessor(
+        _ settings: Settings,
+        observability: ObservabilitySetup,
+        openStore: @escaping IdempotencyStoreOpener
+    ) throws -> BatchProcessor {
         typealias Key = BatchProcessor.Configuration.EnvironmentKey
         var environment = ProcessInfo.processInfo.environment
         if settings.policy != nil { environment[Key.policy] = nil }
@@ -267,10 +273,10 @@ struct ProcessCommand: AsyncParsableCommand {
         var configuration: BatchProcessor.Configuration
         var chain: ChainConfiguration?
         if let config {
-            if settings.maxAttempts > 1 || idempotency.store != nil {
+            if settings.maxAttempts > 1 || idempotency.location != nil {
                 throw UsageError(
                     message:
-                        "--max-attempts and --idempotency-store describe the chain, which --config gives: use one or the other"
+                        "--max-attempts, --idempotency-store and --idempotency-postgres describe the chain, which --config gives: use one or the other"
                 )
             }
             do {
@@ -298,7 +304,7 @@ struct ProcessCommand: AsyncParsableCommand {
         var middleware: [any RecordMiddleware] = []
         if let chain {
             do {
-                middleware = try chain.makeMiddleware(metricsFactory: observability.metrics)
+                middleware = try chain.makeMiddleware(metricsFactory: observability.metrics, openStore: openStore)
             } catch {
                 throw UsageError(message: "\(error)")
             }
@@ -310,7 +316,7 @@ struct ProcessCommand: AsyncParsableCommand {
                 )
             )
         }
-        if let idempotent = try idempotency.middleware(metricsFactory: observability.metrics) {
+        if let idempotent = try idempotency.middleware(metricsFactory: observability.metrics, openStore: openStore) {
             middleware.append(idempotent)
         }
         if !failIdentifiers.isEmpty || !settings.failIndices.isEmpty || settings.failFraction > 0 {

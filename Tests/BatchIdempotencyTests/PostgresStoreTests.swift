@@ -1,5 +1,7 @@
 import BatchIdempotency
 import BatchIdempotencyPostgres
+import BatchProcessing
+import BatchProcessingTesting
 import Foundation
 import Testing
 
@@ -212,6 +214,56 @@ struct PostgresStoreTests {
             for key in keys { _ = try await store.claim(key, "t", until: 9000, now: 0) }
             let listed = try await store.allRecords(pageSize: 10)
             #expect(listed.map(\.key) == keys.map(\.hex).sorted())
+        }
+    }
+}
+
+@Suite("PostgreSQL store: a batch whose connections are cut while it runs")
+struct PostgresMidBatchTests {
+    @Test("Connections terminated again and again mid-batch: no record runs twice, none is lost")
+    func connectionsCutMidBatch() async throws {
+        try await TestPostgres.withFreshStore { store in
+            let runs = Runs()
+            let processor = BatchProcessor(
+                configuration: .init(policy: .continueOnFailure, maxConcurrency: 4, throwsOnFullBatchFailure: false),
+                middleware: [IdempotencyMiddleware(store: store, configuration: .init(namespace: "mid-batch"))]
+            )
+            let ids = (0..<300).map { "m\($0)" }
+            let event = TestEvents.sqs(ids)
+            let handler: RecordHandler<SQSEvent.Message> = { message, _ in
+                runs.note(message.messageId)
+                try await Task.sleep(for: .milliseconds(1))
+            }
+            // Another session ends the store's connections every 30 ms while the batch runs.
+            let name = store.configuration.applicationName
+            let cutter = Task {
+                var cuts = 0
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(30))
+                    if let ended = try? await TestPostgres.sql(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = '\(name)'"
+                    ), let count = Int(ended) {
+                        cuts += count
+                    }
+                }
+                return cuts
+            }
+            let first = try await processor.process(event, handler: handler)
+            cutter.cancel()
+            let cuts = await cutter.value
+            #expect(cuts > 0, "no connection was cut during the batch")
+            for id in ids { #expect(runs.count(id) <= 1, "\(id) ran \(runs.count(id)) times") }
+            // Whatever failed was reported, so Lambda would deliver it again: the redelivery runs the records that
+            // never ran, and finds the others completed (or still held by a completion whose answer was lost).
+            let reported = Set(first.response.itemIdentifiers.map(\.description))
+            #expect(ids.allSatisfy { runs.count($0) == 1 || reported.contains($0) })
+            let second = try await processor.process(event, handler: handler)
+            for id in ids { #expect(runs.count(id) <= 1, "\(id) ran \(runs.count(id)) times") }
+            // Only keys whose claim or completion was written but answered on a connection lost twice in a row stay
+            // held (until their holder's time runs out): reported again, and still not run twice.
+            let stillReported = Set(second.response.itemIdentifiers.map(\.description))
+            #expect(ids.allSatisfy { runs.count($0) == 1 || stillReported.contains($0) })
+            #expect(stillReported.count < 30, "\(stillReported.count) records still held after the cuts stopped")
         }
     }
 }

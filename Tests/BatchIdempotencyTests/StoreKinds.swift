@@ -1,6 +1,7 @@
 import BatchIdempotency
 import BatchIdempotencyPostgres
 import Foundation
+import Logging
 import Testing
 
 /// The stores every semantic test runs against.
@@ -65,7 +66,9 @@ enum TestPostgres {
         defer { Task { await ServerAccess.shared.release(exclusive: exclusive) } }
         var configuration = try configuration(timeout: timeout)
         configuration.applicationName = "batch-test-" + UUID().uuidString.prefix(8).lowercased()
-        let store = try PostgresIdempotencyStore(configuration: configuration)
+        var debugLogger = Logger(label: "pgdebug")
+        debugLogger.logLevel = ProcessInfo.processInfo.environment["PGDEBUG"] != nil ? .trace : .info
+        let store = try PostgresIdempotencyStore(configuration: configuration, logger: debugLogger)
         do {
             try await store.migrate()
             let result = try await body(store)
@@ -147,7 +150,17 @@ enum Shell {
 
     /// Output goes to files, not pipes: a server the program starts in the background would hold a pipe open.
     static func run(_ arguments: [String]) async throws -> Output {
-        try await Task.detached {
+        // Waiting for a process blocks its thread: on a dispatch queue, not on the tasks' own (two here) threads,
+        // which the stores under test need meanwhile.
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try runBlocking(arguments) })
+            }
+        }
+    }
+
+    private static func runBlocking(_ arguments: [String]) throws -> Output {
+        try {
             let base = FileManager.default.temporaryDirectory.appendingPathComponent("shell-\(UUID().uuidString)")
             let outPath = base.path + ".out"
             let errPath = base.path + ".err"
@@ -170,6 +183,6 @@ enum Shell {
                 stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
                 stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
             )
-        }.value
+        }()
     }
 }

@@ -51,11 +51,11 @@ struct ChainConfigurationTests {
         guard case .retry(let retry) = chain.middleware[0] else { Issue.record("step 0 is retry"); return }
         #expect(retry.maxAttempts == 4 && retry.baseDelay == .milliseconds(20) && retry.maxDelay == .milliseconds(400))
         #expect(retry.jitter == false)
-        guard case .idempotency(let idempotency, let directory, let durable) = chain.middleware[1] else {
+        guard case .idempotency(let idempotency, let store) = chain.middleware[1] else {
             Issue.record("step 1 is idempotency")
             return
         }
-        #expect(directory == "/tmp/store" && durable)
+        #expect(store == .fileSystem(directory: "/tmp/store", durable: true))
         #expect(idempotency.expiry == .seconds(120) && idempotency.inProgressExpiry == .seconds(30))
         #expect(idempotency.validatesPayload && idempotency.namespace == "orders" && idempotency.missingKey == .fail)
         #expect(idempotency.cacheSize == 50)
@@ -64,6 +64,37 @@ struct ChainConfigurationTests {
         guard case .faultInjection(let faults) = chain.middleware[3] else { Issue.record("step 3 is faults"); return }
         #expect(faults.identifiers == ["m1"] && faults.indices == [3] && faults.fraction == 0.25 && faults.seed == 9)
         #expect(faults.failingAttempts == 1)
+    }
+
+    @Test("A PostgreSQL store: its settings from the file or the environment; the runner alone cannot open it")
+    func postgresStore() throws {
+        let text = """
+            middleware:
+              - idempotency:
+                  store: { postgres: { url: "postgres://batch:secret@db:5432/orders", timeoutSeconds: 2.5 } }
+            """
+        let chain = try ChainConfiguration.parse(
+            text,
+            source: "chain.yaml",
+            environment: ["BATCH_PROCESSING_IDEMPOTENCY_STORE_POSTGRES_TABLE": "ops.records"]
+        )
+        guard case .idempotency(_, let store) = chain.middleware[0] else {
+            Issue.record("step 0 is idempotency")
+            return
+        }
+        let expected = IdempotencyStoreLocation.Postgres(
+            url: "postgres://batch:secret@db:5432/orders",
+            table: "ops.records",
+            timeout: .milliseconds(2500)
+        )
+        #expect(store == .postgres(expected))
+        #expect(!store.description.contains("secret") && store.description.contains("batch:***@db:5432/orders"))
+        #expect {
+            _ = try chain.makeMiddleware()
+        } throws: { error in
+            let message = "\(error)"
+            return message.contains("chain.yaml") && message.contains("link BatchIdempotencyPostgres")
+        }
     }
 
     @Test(
@@ -84,7 +115,23 @@ struct ChainConfigurationTests {
             ("middleware: [ { timeout: {} } ]", "middleware[0].timeout.seconds is required"),
             (
                 "middleware: [ { idempotency: { key: identity } } ]",
+                "middleware[0].idempotency.store is required: store: { file: { directory: … } } or store: { postgres"
+            ),
+            (
+                "middleware: [ { idempotency: { store: { file: {} } } } ]",
                 "middleware[0].idempotency.store.file.directory is required"
+            ),
+            (
+                "middleware: [ { idempotency: { store: { file: { directory: /x }, postgres: { url: x } } } } ]",
+                "middleware[0].idempotency.store names two stores"
+            ),
+            (
+                "middleware: [ { idempotency: { store: { postgres: { host: db } } } } ]",
+                "middleware[0].idempotency.store.postgres.host is not a setting here"
+            ),
+            (
+                "middleware: [ { idempotency: { store: { postgres: { maxConnections: 0 } } } } ]",
+                "middleware[0].idempotency.store.postgres.maxConnections must be a whole number of at least 1"
             ),
             (
                 "middleware: [ { idempotency: { store: { file: { directory: /x } }, key: body } } ]",
@@ -126,7 +173,7 @@ struct ChainConfigurationTests {
         )
         #expect(chain.processor.maxConcurrency == 6 && chain.processor.policy == .continueOnFailure)
         guard case .retry(let first) = chain.middleware[0], case .retry(let third) = chain.middleware[2],
-            case .idempotency(let idempotency, let directory, _) = chain.middleware[1]
+            case .idempotency(let idempotency, .fileSystem(let directory, _)) = chain.middleware[1]
         else {
             Issue.record("unexpected steps")
             return

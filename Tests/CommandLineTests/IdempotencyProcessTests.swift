@@ -24,14 +24,54 @@ struct IdempotencyProcessTests {
         try Data((#"{"Records":["# + records.joined(separator: ",") + "]}").utf8).write(to: URL(fileURLWithPath: path))
     }
 
-    @Test("A rerun of the same event answers with no failures, every record a replay, and the handler never runs again")
-    func rerun() async throws {
+    /// The store a test's processes share: a file store in the test's folder, or a new table in the test
+    /// PostgreSQL server (`BATCH_TEST_POSTGRES_URL`, set by scripts/with-postgres.sh), made with `batchproc
+    /// idempotency migrate`.
+    enum SharedStore: String, CaseIterable, Sendable, CustomTestStringConvertible {
+        case file
+        case postgres
+
+        var testDescription: String { rawValue }
+
+        /// The options that select the store, in `process` and in `idempotency` subcommands.
+        func options(_ folder: Folder) async throws -> (process: [String], operate: [String]) {
+            switch self {
+            case .file:
+                return (["--idempotency-store", folder.path + "/store"], ["--store", folder.path + "/store"])
+            case .postgres:
+                guard let url = ProcessInfo.processInfo.environment["BATCH_TEST_POSTGRES_URL"], !url.isEmpty else {
+                    throw ProcessFailure(
+                        "BATCH_TEST_POSTGRES_URL is not set: run the tests with scripts/with-postgres.sh (make test does)"
+                    )
+                }
+                let table = "p_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+                let migrated = try await Batchproc.run([
+                    "idempotency", "migrate", "--idempotency-postgres", url, "--table", table,
+                ])
+                guard migrated.status == 0 else { throw ProcessFailure("migrate failed: \(migrated.stderr)") }
+                return (
+                    ["--idempotency-postgres", url, "--idempotency-postgres-table", table],
+                    ["--idempotency-postgres", url, "--table", table]
+                )
+            }
+        }
+    }
+
+    struct ProcessFailure: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    @Test(
+        "A rerun of the same event answers with no failures, every record a replay, and the handler never runs again",
+        arguments: SharedStore.allCases
+    )
+    func rerun(store: SharedStore) async throws {
         let folder = Folder()
         let event = folder.path + "/event.json"
         try Self.writeEvent(event, ids: 0..<20)
-        let arguments = [
-            "process", event, "--idempotency-store", folder.path + "/store", "--effect-log", folder.path + "/effects",
-        ]
+        let options = try await store.options(folder)
+        let arguments = ["process", event, "--effect-log", folder.path + "/effects"] + options.process
         let first = try await Batchproc.run(arguments)
         #expect(first.status == 0, "\(first.stderr)")
         let second = try await Batchproc.run(arguments)
@@ -40,14 +80,17 @@ struct IdempotencyProcessTests {
         #expect(effects.split(separator: "\n").count == 20)
         let emf = try #require(second.stderrLines.first { $0.contains("\"RecordsReplayed\"") })
         #expect(try ChildProcess.jsonObject(emf)["RecordsReplayed"] as? Int == 20)
-        let count = try await Batchproc.run(["idempotency", "count", "--store", folder.path + "/store"])
+        let count = try await Batchproc.run(["idempotency", "count"] + options.operate)
         #expect(count.stdout == #"{"completed":20,"in_progress":0,"expired":0}"# + "\n")
     }
 
-    @Test("Eight processes over overlapping batches of 1,000 records: each record's effect happens exactly once")
-    func contention() async throws {
+    @Test(
+        "Eight processes over overlapping batches of 1,000 records: each record's effect happens exactly once",
+        arguments: SharedStore.allCases
+    )
+    func contention(store: SharedStore) async throws {
         let folder = Folder()
-        let store = folder.path + "/store"
+        let options = try await store.options(folder)
         let effects = folder.path + "/effects"
         for index in 0..<8 {
             try Self.writeEvent(folder.path + "/event-\(index).json", ids: (index * 250)..<(index * 250 + 1000))
@@ -55,10 +98,12 @@ struct IdempotencyProcessTests {
         let outputs = try await withThrowingTaskGroup(of: ChildProcess.Output.self) { group in
             for index in 0..<8 {
                 group.addTask {
-                    try await Batchproc.run([
-                        "process", folder.path + "/event-\(index).json", "--idempotency-store", store, "--effect-log",
-                        effects, "--concurrency", "4", "--no-throw-on-full-batch-failure", "--log-level", "error",
-                    ])
+                    try await Batchproc.run(
+                        [
+                            "process", folder.path + "/event-\(index).json", "--effect-log", effects, "--concurrency",
+                            "4", "--no-throw-on-full-batch-failure", "--log-level", "error",
+                        ] + options.process
+                    )
                 }
             }
             var all: [ChildProcess.Output] = []

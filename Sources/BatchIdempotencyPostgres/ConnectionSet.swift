@@ -1,0 +1,86 @@
+import Logging
+import PostgresNIO
+
+/// The store's connections: opened on demand up to a limit, reused while healthy, dropped when lost.
+///
+/// A connection that failed is never handed out again; a new one is opened for the next caller, so that a
+/// terminated session or a failover costs one failed statement (which the store repeats), not a stall.
+actor ConnectionSet {
+    private let configuration: PostgresConnection.Configuration
+    private let maximum: Int
+    private let logger: Logger
+    private var idle: [PostgresConnection] = []
+    /// Connections open or being opened.
+    private var count = 0
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+    private var nextID = 0
+    private var isShutDown = false
+
+    init(configuration: PostgresConnection.Configuration, maximum: Int, logger: Logger) {
+        self.configuration = configuration
+        self.maximum = maximum
+        self.logger = logger
+    }
+
+    struct ShutDown: Error {}
+
+    /// A connection for one statement: an idle one, a new one while under the limit, or the next one given back.
+    func lease() async throws -> PostgresConnection {
+        while true {
+            guard !isShutDown else { throw ShutDown() }
+            while let connection = idle.popLast() {
+                if !connection.isClosed { return connection }
+                count -= 1
+                Self.close(connection)
+            }
+            if count < maximum {
+                count += 1
+                nextID += 1
+                do {
+                    return try await PostgresConnection.connect(
+                        configuration: configuration,
+                        id: nextID,
+                        logger: logger
+                    )
+                } catch {
+                    count -= 1
+                    wakeOne()
+                    throw error
+                }
+            }
+            await withCheckedContinuation { waiting.append($0) }
+        }
+    }
+
+    /// Takes a connection back: kept for the next statement when `healthy`, closed otherwise.
+    func giveBack(_ connection: PostgresConnection, healthy: Bool) {
+        if healthy, !connection.isClosed, !isShutDown {
+            idle.append(connection)
+        } else {
+            count -= 1
+            Self.close(connection)
+        }
+        wakeOne()
+    }
+
+    /// Closes every idle connection; connections in use close when given back. Later leases fail.
+    func shutdown() async {
+        isShutDown = true
+        let closing = idle
+        idle = []
+        count -= closing.count
+        for connection in closing { try? await connection.close() }
+        let waiters = waiting
+        waiting = []
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Closes a connection, holding it until the close is done (a connection must not go away open).
+    private static func close(_ connection: PostgresConnection) {
+        connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
+    }
+
+    private func wakeOne() {
+        if !waiting.isEmpty { waiting.removeFirst().resume() }
+    }
+}

@@ -1,0 +1,78 @@
+public import BatchIdempotency
+
+/// Where an idempotency step of a chain keeps its records: a file store's folder, or a PostgreSQL database.
+///
+/// The runner opens file stores itself. A PostgreSQL store lives in the `BatchIdempotencyPostgres` module, which
+/// this one does not link (so that programs without it do not carry postgres-nio): a program that wants it passes
+/// an opener to ``ChainConfiguration/makeMiddleware(metricsFactory:openStore:)``, as `batchproc` does.
+public enum IdempotencyStoreLocation: Sendable, Hashable, CustomStringConvertible {
+    /// A ``FileIdempotencyStore`` in `directory`, flushing every change to disk when `durable`.
+    case fileSystem(directory: String, durable: Bool)
+    /// A PostgreSQL table.
+    case postgres(Postgres)
+
+    /// The settings of a PostgreSQL store that a chain file may give; the rest comes from the `PG*` environment
+    /// variables.
+    public struct Postgres: Sendable, Hashable {
+        /// A libpq-style URL (`postgres://user[:password]@host:port/database?sslmode=…`); `nil` to take everything
+        /// from `PGHOST`, `PGUSER`, `PGPASSWORD`, `PGDATABASE`, `PGPORT` and `PGSSLMODE`.
+        public var url: String?
+        /// The table, when not `batch_idempotency`.
+        public var table: String?
+        /// The longest a state change may take, when not the store's default (5 s).
+        public var timeout: Duration?
+        /// The most connections at once, when not the store's default (8).
+        public var maximumConnections: Int?
+
+        /// Creates the settings.
+        public init(url: String? = nil, table: String? = nil, timeout: Duration? = nil, maximumConnections: Int? = nil)
+        {
+            self.url = url
+            self.table = table
+            self.timeout = timeout
+            self.maximumConnections = maximumConnections
+        }
+    }
+
+    /// The location for messages: the folder, or the database URL without its password.
+    public var description: String {
+        switch self {
+        case .fileSystem(let directory, let durable): "file store \(directory)\(durable ? " (durable)" : "")"
+        case .postgres(let settings): "PostgreSQL store \(settings.url.map(Self.redacted) ?? "from PG* variables")"
+        }
+    }
+
+    /// Opens a file store; refuses a PostgreSQL store, saying what to link. The default opener of
+    /// ``ChainConfiguration/makeMiddleware(metricsFactory:openStore:)``.
+    @Sendable
+    public static func openFileStore(
+        _ location: IdempotencyStoreLocation
+    ) throws(IdempotencyStoreError)
+        -> any IdempotencyStore
+    {
+        switch location {
+        case .fileSystem(let directory, let durable):
+            return try FileIdempotencyStore(directory: directory, durability: durable ? .durable : .processCrashSafe)
+        case .postgres:
+            throw IdempotencyStoreError(
+                "this program does not open PostgreSQL stores: link BatchIdempotencyPostgres and give "
+                    + "makeMiddleware an openStore that makes a PostgresIdempotencyStore (batchproc does)"
+            )
+        }
+    }
+
+    /// `postgres://user:***@host/…`: the URL without the password between `:` and `@`.
+    static func redacted(_ url: String) -> String {
+        guard let scheme = url.firstIndex(of: ":"), url[scheme...].hasPrefix("://") else { return url }
+        let rest = url[url.index(scheme, offsetBy: 3)...]
+        let end = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
+        guard let at = rest[..<end].lastIndex(of: "@"), let colon = rest[..<at].firstIndex(of: ":") else {
+            return url
+        }
+        return String(url[..<colon]) + ":***" + String(url[at...])
+    }
+}
+
+/// Opens the store of an idempotency step.
+public typealias IdempotencyStoreOpener =
+    @Sendable (IdempotencyStoreLocation) throws(IdempotencyStoreError) -> any IdempotencyStore
