@@ -16,13 +16,27 @@ actor ConnectionSet {
     private var nextID = 0
     private var isShutDown = false
 
-    init(configuration: PostgresConnection.Configuration, maximum: Int, logger: Logger) {
+    private let connectTimeout: Duration
+
+    init(configuration: PostgresConnection.Configuration, maximum: Int, connectTimeout: Duration, logger: Logger) {
         self.configuration = configuration
+        self.connectTimeout = connectTimeout
         self.maximum = maximum
         self.logger = logger
     }
 
     struct ShutDown: Error {}
+
+    /// No session within the connect timeout.
+    struct ConnectTimedOut: Error, CustomStringConvertible {
+        let limit: Duration
+        var description: String { "no session with the server within \(limit)" }
+    }
+
+    /// A connection crossing the race's task boundary (it is used by one task at a time).
+    private struct UncheckedConnection: @unchecked Sendable {
+        let connection: PostgresConnection
+    }
 
     /// A connection for one statement: an idle one, a new one while under the limit, or the next one given back.
     func lease() async throws -> PostgresConnection {
@@ -36,16 +50,36 @@ actor ConnectionSet {
             if count < maximum {
                 count += 1
                 nextID += 1
-                do {
-                    return try await PostgresConnection.connect(
+                let (configuration, id, logger) = (self.configuration, nextID, self.logger)
+                // The whole handshake within the connect timeout (the client's own covers the TCP connect only): a
+                // server that ends the session during start-up must not hold the caller.
+                let outcome = await Deadline.race(until: .now + connectTimeout) {
+                    let connection = try await PostgresConnection.connect(
                         configuration: configuration,
-                        id: nextID,
+                        id: id,
                         logger: logger
                     )
-                } catch {
-                    count -= 1
+                    if Task.isCancelled {
+                        // Too late: the caller stopped waiting.
+                        try? await connection.close()
+                        throw CancellationError()
+                    }
+                    return UncheckedConnection(connection: connection)
+                }
+                count -= 1
+                switch outcome {
+                case .success(let made):
+                    count += 1
+                    return made.connection
+                case .failure(let error):
                     wakeOne()
                     throw error
+                case .timedOut:
+                    wakeOne()
+                    throw ConnectTimedOut(limit: connectTimeout)
+                case .cancelled:
+                    wakeOne()
+                    throw CancellationError()
                 }
             }
             await withCheckedContinuation { waiting.append($0) }

@@ -60,6 +60,7 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
         self.connections = ConnectionSet(
             configuration: try Self.connectionConfiguration(configuration),
             maximum: configuration.maximumConnections,
+            connectTimeout: configuration.connectTimeout,
             logger: logger
         )
     }

@@ -43,10 +43,11 @@ enum TestPostgres {
         return url
     }
 
-    /// A configuration for a table of its own.
+    /// A configuration for a table of its own. The default timeout is generous: the whole suite runs at once on
+    /// two cores, server included; the tests of timeouts set their own.
     static func configuration(
         table: String = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""),
-        timeout: Duration = .seconds(5)
+        timeout: Duration = .seconds(20)
     ) throws -> PostgresStoreConfiguration {
         var configuration = try PostgresStoreConfiguration(url: try url())
         configuration.table = table
@@ -58,7 +59,7 @@ enum TestPostgres {
     /// an `application_name` of their own, so that a test can end exactly them. With `exclusive`, no other test
     /// uses the server meanwhile (for tests that stop it).
     static func withFreshStore<Result>(
-        timeout: Duration = .seconds(5),
+        timeout: Duration = .seconds(20),
         exclusive: Bool = false,
         _ body: (PostgresIdempotencyStore) async throws -> Result
     ) async throws -> Result {
