@@ -11,8 +11,9 @@
 #   BATCH_TEST_POSTGRES_URL      postgres://batchtest:PASSWORD@127.0.0.1:PORT/batch_test
 #   BATCH_TEST_POSTGRES_CONTROL  a script taking stop, start or restart, for the tests that take the server away
 #
-# The server runs with fsync off (the tests are about the store, not the disk). It is stopped and its folder removed
-# when the command ends; the script exits with the command's status.
+# The server runs with fsync off (the tests are about the store, not the disk; BATCH_TEST_POSTGRES_FSYNC=on for
+# benchmarks). It is stopped and its folder removed when the command ends; the script exits with the command's
+# status.
 set -euo pipefail
 
 if [ -n "${BATCH_TEST_POSTGRES_URL:-}" ]; then
@@ -35,6 +36,7 @@ if [ -z "$bin" ]; then
     exit 1
 fi
 
+fsync="${BATCH_TEST_POSTGRES_FSYNC:-off}"
 folder="$(mktemp -d /tmp/batch-postgres.XXXXXX)"
 chmod 0755 "$folder"
 data="$folder/data"
@@ -73,7 +75,7 @@ done
 case "\${1:-}" in
     stop) ${as_owner[*]} "$bin/pg_ctl" -D "$data" -m fast -w stop </dev/null >>"$folder/control.log" 2>&1 ;;
     start | restart) ${as_owner[*]} "$bin/pg_ctl" -D "$data" -l "$folder/server.log" -w \\
-        -o "-p $port -k $folder -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" "\$1" \\
+        -o "-p $port -k $folder -c listen_addresses=127.0.0.1 -c fsync=$fsync -c max_connections=200" "\$1" \\
         </dev/null >>"$folder/control.log" 2>&1 ;;
     *) echo "usage: \$0 stop|start|restart" >&2; exit 2 ;;
 esac || { tail -20 "$folder/control.log" "$folder/server.log" >&2; exit 1; }

@@ -25,7 +25,9 @@ actor ConnectionSet {
         self.logger = logger
     }
 
-    struct ShutDown: Error {}
+    struct ShutDown: Error, CustomStringConvertible {
+        var description: String { "the store was shut down" }
+    }
 
     /// No session within the connect timeout.
     struct ConnectTimedOut: Error, CustomStringConvertible {
