@@ -167,7 +167,8 @@ let package = Package(
             dependencies: [
                 "BatchIdempotency",
                 "BatchIdempotencyPostgres",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                "BatchProcessingTestProcessSupport",
+                .product(name: "Logging", package: "swift-log"),
                 "BatchProcessing",
                 "BatchProcessingTesting",
                 .product(name: "InMemoryLogging", package: "swift-log"),

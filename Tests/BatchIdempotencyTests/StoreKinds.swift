@@ -1,5 +1,6 @@
 import BatchIdempotency
 import BatchIdempotencyPostgres
+import BatchProcessingTestProcessSupport
 import Foundation
 import Logging
 import Testing
@@ -141,49 +142,10 @@ struct ShellError: Error, CustomStringConvertible {
     var description: String { message }
 }
 
-/// Runs a program to its end, collecting its output.
+/// Runs a program found on `PATH` to its end (output to files, not pipes: a server the program starts in the
+/// background would hold a pipe open), without blocking the tasks' threads.
 enum Shell {
-    struct Output {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    /// Output goes to files, not pipes: a server the program starts in the background would hold a pipe open.
-    static func run(_ arguments: [String]) async throws -> Output {
-        // Waiting for a process blocks its thread: on a dispatch queue, not on the tasks' own (two here) threads,
-        // which the stores under test need meanwhile.
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try runBlocking(arguments) })
-            }
-        }
-    }
-
-    private static func runBlocking(_ arguments: [String]) throws -> Output {
-        try {
-            let base = FileManager.default.temporaryDirectory.appendingPathComponent("shell-\(UUID().uuidString)")
-            let outPath = base.path + ".out"
-            let errPath = base.path + ".err"
-            defer {
-                try? FileManager.default.removeItem(atPath: outPath)
-                try? FileManager.default.removeItem(atPath: errPath)
-            }
-            FileManager.default.createFile(atPath: outPath, contents: nil)
-            FileManager.default.createFile(atPath: errPath, contents: nil)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = arguments
-            process.standardInput = FileHandle.nullDevice
-            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-            try process.run()
-            process.waitUntilExit()
-            return Output(
-                status: process.terminationStatus,
-                stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-                stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
-            )
-        }()
+    static func run(_ arguments: [String]) async throws -> ChildProcess.Output {
+        try await ChildProcess.run(URL(fileURLWithPath: "/usr/bin/env"), arguments)
     }
 }
