@@ -36,10 +36,8 @@ struct IdempotencyCommand: AsyncParsableCommand {
         }
     }
 
-    struct StoreOptions: ParsableArguments {
-        @Option(name: .customLong("store"), help: "The file store's folder.")
-        var store: String?
-
+    /// Where a PostgreSQL store is: its URL (or the `PG*` variables) and table.
+    struct PostgresOptions: ParsableArguments {
         @Option(
             name: .customLong("idempotency-postgres"),
             help: ArgumentHelp(
@@ -47,38 +45,45 @@ struct IdempotencyCommand: AsyncParsableCommand {
                 valueName: "url"
             )
         )
-        var postgres: String?
+        var url: String?
 
         @Option(name: .customLong("table"), help: "The PostgreSQL store's table (default batch_idempotency).")
         var table: String?
 
-        func validate() throws {
-            if store != nil, postgres != nil {
-                throw ValidationError("--store and --idempotency-postgres name two stores: give one")
-            }
-            if store == nil, postgres == nil {
-                throw ValidationError("name the store: --store DIR (file store) or --idempotency-postgres URL")
-            }
-            if table != nil, postgres == nil {
-                throw ValidationError("--table is for the PostgreSQL store (--idempotency-postgres)")
-            }
-        }
-
-        func postgresConfiguration() throws -> PostgresStoreConfiguration {
+        func configuration() throws -> PostgresStoreConfiguration {
             do {
                 return try StoreOpener.configuration(
-                    .init(url: postgres, table: table),
+                    .init(url: url, table: table),
                     environment: ProcessInfo.processInfo.environment
                 )
             } catch let error as IdempotencyStoreError {
                 throw UsageError(message: error.message)
             }
         }
+    }
+
+    struct StoreOptions: ParsableArguments {
+        @Option(name: .customLong("store"), help: "The file store's folder.")
+        var store: String?
+
+        @OptionGroup var postgres: PostgresOptions
+
+        func validate() throws {
+            if store != nil, postgres.url != nil {
+                throw ValidationError("--store and --idempotency-postgres name two stores: give one")
+            }
+            if store == nil, postgres.url == nil {
+                throw ValidationError("name the store: --store DIR (file store) or --idempotency-postgres URL")
+            }
+            if postgres.table != nil, postgres.url == nil {
+                throw ValidationError("--table is for the PostgreSQL store (--idempotency-postgres)")
+            }
+        }
 
         func open() throws -> OpenedStore {
-            if postgres != nil {
+            if postgres.url != nil {
                 do {
-                    return .postgres(try PostgresIdempotencyStore(configuration: try postgresConfiguration()))
+                    return .postgres(try PostgresIdempotencyStore(configuration: try postgres.configuration()))
                 } catch let error as IdempotencyStoreError {
                     throw UsageError(message: error.message)
                 }
@@ -257,29 +262,16 @@ struct IdempotencyCommand: AsyncParsableCommand {
                 "Create the PostgreSQL store's table and index when missing (running it again changes nothing); --print shows the SQL instead."
         )
 
-        @Option(
-            name: .customLong("idempotency-postgres"),
-            help: ArgumentHelp(
-                "The database's URL (postgres://user[:password]@host:port/database); what it leaves out comes from PGHOST, PGUSER, PGPASSWORD…",
-                valueName: "url"
-            )
-        )
-        var postgres: String?
-
-        @Option(name: .customLong("table"), help: "The table (default batch_idempotency).")
-        var table: String?
+        @OptionGroup var postgres: PostgresOptions
 
         @Flag(help: "Print the SQL on standard output and connect to nothing.")
         var print = false
 
         func run() async throws {
-            let options = try StoreOptions.parse(
-                ["--idempotency-postgres", postgres ?? "postgres://"] + (table.map { ["--table", $0] } ?? [])
-            )
             let configuration: PostgresStoreConfiguration
-            if print, postgres == nil {
+            if print, postgres.url == nil {
                 var offline = PostgresStoreConfiguration(username: "unused")
-                offline.table = table ?? PostgresStoreConfiguration.defaultTable
+                offline.table = postgres.table ?? PostgresStoreConfiguration.defaultTable
                 do {
                     try offline.validate()
                 } catch {
@@ -287,7 +279,7 @@ struct IdempotencyCommand: AsyncParsableCommand {
                 }
                 configuration = offline
             } else {
-                configuration = try options.postgresConfiguration()
+                configuration = try postgres.configuration()
             }
             if print {
                 guard StandardStreams.output(PostgresIdempotencyStore.migrationSQL(table: configuration.table)) else {
