@@ -103,7 +103,7 @@ public struct PostgresStoreConfiguration: Sendable, CustomStringConvertible {
     public init(url: String, environment: [String: String] = [:]) throws(IdempotencyStoreError) {
         var parts = try PostgresURL.parse(url)
         parts.fill(from: environment)
-        try self.init(parts: parts, origin: "the PostgreSQL URL \(PostgresURL.redacted(url))")
+        try self.init(parts: parts, origin: "the PostgreSQL URL \(ConnectionURL.redacted(url))")
     }
 
     /// A configuration from the standard environment variables alone (`PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`,
@@ -223,7 +223,7 @@ enum PostgresURL {
     }
 
     static func parse(_ url: String) throws(IdempotencyStoreError) -> Parts {
-        let shown = redacted(url)
+        let shown = ConnectionURL.redacted(url)
         var rest = Substring(url)
         if rest.hasPrefix("postgres://") {
             rest = rest.dropFirst("postgres://".count)
@@ -345,34 +345,5 @@ enum PostgresURL {
         case 0x61...0x66: byte - 0x61 + 10
         default: nil
         }
-    }
-
-    /// The URL with its password (in the user part or the query) replaced by `***`, for messages.
-    static func redacted(_ url: String) -> String {
-        var text = Substring(url)
-        var result = ""
-        if let colon = text.firstIndex(of: ":"), text[colon...].hasPrefix("://") {
-            let afterScheme = text.index(colon, offsetBy: 3)
-            result += text[..<afterScheme]
-            text = text[afterScheme...]
-            let end = text.firstIndex { $0 == "/" || $0 == "?" } ?? text.endIndex
-            if let at = text[..<end].lastIndex(of: "@") {
-                let userInfo = text[..<at]
-                if let colon = userInfo.firstIndex(of: ":") {
-                    result += userInfo[..<colon] + ":***"
-                } else {
-                    result += userInfo
-                }
-                text = text[at...]
-            }
-        }
-        result += text
-        // password=… in the query
-        guard let query = result.firstIndex(of: "?") else { return result }
-        let head = result[...query]
-        let pairs = result[result.index(after: query)...].split(separator: "&", omittingEmptySubsequences: false).map {
-            $0.hasPrefix("password=") ? "password=***" : String($0)
-        }
-        return head + pairs.joined(separator: "&")
     }
 }

@@ -38,7 +38,8 @@ public enum IdempotencyStoreLocation: Sendable, Hashable, CustomStringConvertibl
     public var description: String {
         switch self {
         case .fileSystem(let directory, let durable): "file store \(directory)\(durable ? " (durable)" : "")"
-        case .postgres(let settings): "PostgreSQL store \(settings.url.map(Self.redacted) ?? "from PG* variables")"
+        case .postgres(let settings):
+            "PostgreSQL store \(settings.url.map(ConnectionURL.redacted) ?? "from PG* variables")"
         }
     }
 
@@ -59,17 +60,6 @@ public enum IdempotencyStoreLocation: Sendable, Hashable, CustomStringConvertibl
                     + "makeMiddleware an openStore that makes a PostgresIdempotencyStore (batchproc does)"
             )
         }
-    }
-
-    /// `postgres://user:***@host/…`: the URL without the password between `:` and `@`.
-    static func redacted(_ url: String) -> String {
-        guard let scheme = url.firstIndex(of: ":"), url[scheme...].hasPrefix("://") else { return url }
-        let rest = url[url.index(scheme, offsetBy: 3)...]
-        let end = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
-        guard let at = rest[..<end].lastIndex(of: "@"), let colon = rest[..<at].firstIndex(of: ":") else {
-            return url
-        }
-        return String(url[..<colon]) + ":***" + String(url[at...])
     }
 }
 
