@@ -68,21 +68,16 @@ actor ConnectionSet {
                     }
                     return UncheckedConnection(connection: connection)
                 }
-                count -= 1
+                let failure: any Error
                 switch outcome {
-                case .success(let made):
-                    count += 1
-                    return made.connection
-                case .failure(let error):
-                    wakeOne()
-                    throw error
-                case .timedOut:
-                    wakeOne()
-                    throw ConnectTimedOut(limit: connectTimeout)
-                case .cancelled:
-                    wakeOne()
-                    throw CancellationError()
+                case .success(let made): return made.connection
+                case .failure(let error): failure = error
+                case .timedOut: failure = ConnectTimedOut(limit: connectTimeout)
+                case .cancelled: failure = CancellationError()
                 }
+                count -= 1
+                wakeOne()
+                throw failure
             }
             await withCheckedContinuation { waiting.append($0) }
         }
