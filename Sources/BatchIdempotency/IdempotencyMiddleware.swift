@@ -3,6 +3,7 @@ import BatchProcessingJSONSupport
 public import CoreMetrics
 import Logging
 import Synchronization
+import Tracing
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -86,6 +87,9 @@ public struct IdempotencyMiddleware: RecordMiddleware {
 
     /// The name of the metric counting replays, with the `event_source` dimension.
     public static let replayMetricName = "RecordsReplayed"
+    /// The attribute a replayed record's span carries (when the processor traces): where its completed key was
+    /// found, `memory` (the middleware's cache) or `store`.
+    public static let replaySpanAttribute = "batch.idempotency.replayed_from"
 
     /// The store.
     public let store: any IdempotencyStore
@@ -232,6 +236,7 @@ public struct IdempotencyMiddleware: RecordMiddleware {
             logger().debug("record replayed: its idempotency key is completed", metadata: ["found_in": .string(place)])
         }
         replays.counter(for: record.batchSource).increment()
+        context.span?.attributes[Self.replaySpanAttribute] = place
     }
 
     private func checkPayload(stored: String?, ours: String?, key: IdempotencyKey) throws(IdempotencyError) {

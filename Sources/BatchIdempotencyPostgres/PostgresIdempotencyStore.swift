@@ -1,6 +1,6 @@
 public import BatchIdempotency
 public import Logging
-public import PostgresNIO
+import PostgresNIO
 import Synchronization
 
 /// An idempotency store in a PostgreSQL table, for functions and workers on many hosts: RDS, Aurora, or your own

@@ -1,12 +1,13 @@
 public import BatchProcessing
 public import InMemoryLogging
+public import InMemoryTracing
 public import Logging
 public import MetricsTestKit
 import Synchronization
 
-/// What a processor logged and counted, captured in memory: give its ``logger`` to the invocation and its
-/// ``instrumentation`` to the processor, then read ``logs`` and ``metrics``. No global system is bootstrapped,
-/// so tests that capture can run in parallel.
+/// What a processor logged, counted and traced, captured in memory: give its ``logger`` to the invocation and its
+/// ``instrumentation`` to the processor, then read ``logs``, ``metrics`` and ``spans``. No global system is
+/// bootstrapped, so tests that capture can run in parallel.
 ///
 /// ```swift
 /// let observation = TestObservation()
@@ -19,13 +20,19 @@ public final class TestObservation: Sendable {
     public let logs: InMemoryLogHandler
     /// Every metric made and its values (swift-metrics' test kit).
     public let metrics: TestMetrics
+    /// Every span the processor started (swift-distributed-tracing's in-memory tracer).
+    public let tracer: InMemoryTracer
     private let flushes = FlushCounter()
 
     /// Creates an empty capture.
     public init() {
         logs = InMemoryLogHandler()
         metrics = TestMetrics()
+        tracer = InMemoryTracer()
     }
+
+    /// The spans that have ended, in the order they ended (every record's before its batch's).
+    public var spans: [FinishedInMemorySpan] { tracer.finishedSpans }
 
     /// A logger, at `level` (trace by default, so nothing is missed), whose entries land in ``logs``.
     public func logger(level: Logger.Level = .trace) -> Logger {
@@ -37,9 +44,10 @@ public final class TestObservation: Sendable {
     /// A logger at trace level whose entries land in ``logs``.
     public var logger: Logger { logger() }
 
-    /// The processor's instrumentation: metrics into ``metrics``, and each flush counted in ``flushCount``.
+    /// The processor's instrumentation: metrics into ``metrics``, spans into ``tracer``, and each flush counted in
+    /// ``flushCount``.
     public var instrumentation: Instrumentation {
-        Instrumentation(metricsFactory: metrics, flushMetrics: { [flushes] in flushes.increment() })
+        Instrumentation(metricsFactory: metrics, flushMetrics: { [flushes] in flushes.increment() }, tracer: tracer)
     }
 
     /// How many times the processor flushed its metrics (once per batch, also when the batch failed).

@@ -1,4 +1,4 @@
-public import CoreMetrics
+import CoreMetrics
 public import EMFMetrics
 public import JSONLogging
 public import Logging
@@ -59,6 +59,10 @@ public struct ObservabilitySetup: Sendable {
         /// Makes the journald handler for a systemd service, e.g. `{ JournaldLogHandler(label: $0) }` from the
         /// JournaldLogging module (kept out of this module so that Lambda functions never link libsystemd).
         public var journalHandler: (@Sendable (String, Logger.Level) -> any LogHandler)?
+        /// Adds metadata of the moment to every log line, JSON or journald: give swift-otel's
+        /// `OTel.makeLoggingMetadataProvider()` to have each line carry the current span's `trace_id` and `span_id`
+        /// (inside a handler, the record's span).
+        public var metadataProvider: Logger.MetadataProvider?
 
         /// Creates options; every `nil` means "from the environment".
         public init(
@@ -69,7 +73,8 @@ public struct ObservabilitySetup: Sendable {
             environment: RuntimeEnvironment? = nil,
             logOutput: LineWriter? = nil,
             metricsOutput: LineWriter? = nil,
-            journalHandler: (@Sendable (String, Logger.Level) -> any LogHandler)? = nil
+            journalHandler: (@Sendable (String, Logger.Level) -> any LogHandler)? = nil,
+            metadataProvider: Logger.MetadataProvider? = nil
         ) {
             self.service = service
             self.namespace = namespace
@@ -79,6 +84,7 @@ public struct ObservabilitySetup: Sendable {
             self.logOutput = logOutput
             self.metricsOutput = metricsOutput
             self.journalHandler = journalHandler
+            self.metadataProvider = metadataProvider
         }
     }
 
@@ -110,12 +116,19 @@ public struct ObservabilitySetup: Sendable {
         if environment != .lambda { logConfiguration.lambda = nil }
 
         let makeLogHandler: @Sendable (String) -> any LogHandler
+        let provider = options.metadataProvider
         if environment == .systemdService, let journal = options.journalHandler {
             let level = logConfiguration.logLevel
-            makeLogHandler = { label in journal(label, level) }
+            makeLogHandler = { label in
+                var handler = journal(label, level)
+                if let provider { handler.metadataProvider = provider }
+                return handler
+            }
         } else {
             let configuration = logConfiguration
-            makeLogHandler = { label in JSONLogHandler(label: label, configuration: configuration) }
+            makeLogHandler = { label in
+                JSONLogHandler(label: label, configuration: configuration, metadataProvider: provider)
+            }
         }
 
         let metrics = try EMFMetricsFactory(

@@ -56,7 +56,7 @@ struct IdempotencyCommand: AsyncParsableCommand {
                     .init(url: url, table: table),
                     environment: ProcessInfo.processInfo.environment
                 )
-            } catch let error as IdempotencyStoreError {
+            } catch {
                 throw UsageError(message: error.message)
             }
         }

@@ -3,9 +3,11 @@ import BatchProcessing
 import BatchProcessingTesting
 import Foundation
 import InMemoryLogging
+import InMemoryTracing
 import MetricsTestKit
 import Synchronization
 import Testing
+import Tracing
 
 /// Counts how often the handler ran for each record.
 final class Runs: Sendable {
@@ -90,6 +92,16 @@ struct IdempotencyMiddlewareTests {
         #expect(again.succeededCount == 5)
         #expect(try setup.replays() == 5)
         #expect(setup.observation.entries(withMessage: "record replayed: its idempotency key is completed").count == 5)
+        // Each replayed record's span says where its completed key was found: the store (no cache by default).
+        let recordSpans = setup.observation.spans.filter { $0.operationName == Instrumentation.SpanName.record }
+        #expect(recordSpans.count == 10)
+        let replayed = recordSpans.filter { $0.attributes[IdempotencyMiddleware.replaySpanAttribute] != nil }
+        #expect(replayed.count == 5)
+        #expect(
+            replayed.allSatisfy {
+                $0.attributes[IdempotencyMiddleware.replaySpanAttribute]?.toSpanAttribute() == "store"
+            }
+        )
     }
 
     @Test("A failed handler removes its marker, so the next delivery runs the record again")

@@ -55,6 +55,30 @@ struct ObservabilityTests {
         #expect((aws?["CloudWatchMetrics"] as? [[String: Any]])?.first?["Namespace"] as? String == "Shop")
     }
 
+    @Test("A metadata provider (swift-otel's, for trace and span ids) adds its keys to every line")
+    func metadataProvider() throws {
+        enum Current {
+            @TaskLocal static var traceID: String?
+        }
+        let logs = LineCollector()
+        let observability = try ObservabilitySetup.make(
+            .init(
+                logOutput: logs.writer,
+                metadataProvider: Logger.MetadataProvider {
+                    Current.traceID.map { ["trace_id": .string($0)] } ?? [:]
+                }
+            ),
+            variables: ["AWS_LAMBDA_FUNCTION_NAME": "orders-fn"]
+        )
+        let logger = observability.logger(label: "l")
+        Current.$traceID.withValue("0af7651916cd43dd8448eb211c80319c") { logger.info("inside a span") }
+        logger.info("outside")
+        let lines = try logs.objects()
+        #expect(lines.count == 2)
+        #expect(lines.first?["trace_id"] as? String == "0af7651916cd43dd8448eb211c80319c")
+        #expect(lines.last?["trace_id"] == nil)
+    }
+
     @Test("In a terminal, logs are readable text; in a pipe, JSON; no Lambda keys off Lambda")
     func terminalAndPipe() throws {
         let terminalLogs = LineCollector()

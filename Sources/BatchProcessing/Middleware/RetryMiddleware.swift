@@ -1,4 +1,5 @@
 import Logging
+import Tracing
 
 /// How many times to try a record and how long to wait in between.
 public struct RetryStrategy: Sendable {
@@ -48,7 +49,8 @@ public struct RetryStrategy: Sendable {
 ///
 /// The handler sees the attempt number in ``RecordContext/attempt``. `CancellationError` is never retried, and a
 /// wait cut short by cancellation ends the record with the handler's last error. Waits use the record's
-/// ``RecordContext/clock``, the processor's.
+/// ``RecordContext/clock``, the processor's. When the processor traces, each retried attempt's error is recorded on
+/// the record's span, followed by a `retry` event (``Instrumentation/SpanEventName/retry``) with the delay.
 public struct RetryMiddleware: RecordMiddleware {
     /// The attempts and delays.
     public var strategy: RetryStrategy
@@ -92,6 +94,9 @@ public struct RetryMiddleware: RecordMiddleware {
                     "retrying after failure",
                     metadata: ["attempt": "\(context.attempt)", "delay": "\(delay)", "error": "\(error)"]
                 )
+                if let span = context.span {
+                    Self.noteRetry(on: span, attempt: context.attempt, error: error, delay: delay)
+                }
                 if delay > .zero {
                     do {
                         try await clock.sleep(until: clock.now + delay, tolerance: nil)
@@ -104,5 +109,21 @@ public struct RetryMiddleware: RecordMiddleware {
                 context.attempt += 1
             }
         }
+    }
+}
+
+extension RetryMiddleware {
+    /// Records the failed attempt's error and the coming retry on the record's span.
+    static func noteRetry(on span: any Span, attempt: Int, error: any Error, delay: Duration) {
+        typealias Name = Instrumentation.TraceAttribute
+        span.recordError(error, attributes: [Name.attempt: .int64(Int64(attempt))])
+        let (seconds, attoseconds) = delay.components
+        let milliseconds = Double(seconds) * 1e3 + Double(attoseconds) / 1e15
+        span.addEvent(
+            SpanEvent(
+                name: Instrumentation.SpanEventName.retry,
+                attributes: [Name.attempt: .int64(Int64(attempt)), Name.retryDelayMilliseconds: .double(milliseconds)]
+            )
+        )
     }
 }

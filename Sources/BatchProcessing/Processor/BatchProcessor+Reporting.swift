@@ -15,7 +15,7 @@ extension BatchProcessor {
                     "policy": .string(result.policy.name),
                     "error_type": .string(String(reflecting: type(of: error))),
                 ]
-                for (key, value) in records[outcome.index].logMetadata { metadata[key] = .string(value) }
+                for (key, value) in records[outcome.index].recordLogMetadata { metadata[key] = .string(value) }
                 if configuration.instrumentation.logsRecordPayloads,
                     let payload = records[outcome.index].payloadDescription
                 {

@@ -159,25 +159,32 @@ public struct BatchProcessor: Sendable {
     ) async throws(BatchProcessingError) -> BatchResult {
         try await instrumented(context: context, source: records.first?.batchSource) {
             logger,
-            start throws(BatchProcessingError) in
-            try await run(records, context: context, logger: logger, start: start, handler: handler)
+            start,
+            tracing throws(BatchProcessingError) in
+            try await run(records, context: context, logger: logger, start: start, tracing: tracing, handler: handler)
         }
     }
 
-    /// Runs `body` with the invocation's logger, and reports a whole-batch failure it throws (one error line and
-    /// the `BatchFailures` metric); the metrics are flushed either way.
+    /// Runs `body` with the invocation's logger and the batch's span (when tracing), and reports a whole-batch
+    /// failure it throws (one error line, the `BatchFailures` metric, the error on the span); the metrics are
+    /// flushed and the span ended either way.
     private func instrumented(
         context: InvocationContext,
         source: BatchEventSource?,
-        _ body: (Logger, ContinuousClock.Instant) async throws(BatchProcessingError) -> BatchResult
+        _ body: (Logger, ContinuousClock.Instant, BatchTracing?) async throws(BatchProcessingError) -> BatchResult
     ) async throws(BatchProcessingError) -> BatchResult {
         let start = configuration.clock.now
         let logger = context.loggerWithMetadata(coldStart: ColdStart.take())
-        defer { configuration.instrumentation.flushMetrics?() }
+        let tracing = BatchTracing.start(configured: configuration.instrumentation.tracer, invocation: context)
+        defer {
+            tracing?.end()
+            configuration.instrumentation.flushMetrics?()
+        }
         do {
-            return try await body(logger, start)
+            return try await body(logger, start, tracing)
         } catch {
             reportFailure(error, source: error.eventSource ?? source, logger: logger)
+            tracing?.fail(error)
             throw error
         }
     }
@@ -188,6 +195,7 @@ public struct BatchProcessor: Sendable {
         context: InvocationContext,
         logger: Logger,
         start: ContinuousClock.Instant,
+        tracing: BatchTracing?,
         detectedSource: BatchEventSource? = nil,
         handler: @escaping RecordHandler<Record>
     ) async throws(BatchProcessingError) -> BatchResult {
@@ -195,6 +203,12 @@ public struct BatchProcessor: Sendable {
         do {
             try configuration.validate()
             let policy = try configuration.policy.resolved(for: records)
+            tracing?.describe(
+                source: source,
+                recordCount: records.count,
+                policy: policy,
+                maxConcurrency: configuration.maxConcurrency
+            )
             let run = BatchRun(
                 records: records,
                 policy: policy,
@@ -203,6 +217,7 @@ public struct BatchProcessor: Sendable {
                 clock: configuration.clock,
                 invocation: context,
                 logger: logger,
+                tracing: tracing,
                 handler: middleware.chained(to: handler)
             )
             let outcomes = await run.run()
@@ -212,6 +227,7 @@ public struct BatchProcessor: Sendable {
                 }
             )
             let result = BatchResult(response: response, outcomes: outcomes, eventSource: source, policy: policy)
+            tracing?.finish(result, records: records)
             report(result, records: records, duration: start.duration(to: configuration.clock.now), logger: logger)
             try check(result)
             return result
@@ -244,13 +260,17 @@ public struct BatchProcessor: Sendable {
         handler: @escaping RecordHandler<AnyBatchRecord>
     ) async throws(BatchProcessingError) -> BatchResult {
         // Decoding happens inside the instrumented path, so that a malformed event is logged and counted too.
-        try await instrumented(context: context, source: source) { logger, start throws(BatchProcessingError) in
+        try await instrumented(context: context, source: source) {
+            logger,
+            start,
+            tracing throws(BatchProcessingError) in
             let (records, detected) = try EventDecoding.decodeRecords(from: eventJSON, source: source)
             return try await run(
                 records,
                 context: context,
                 logger: logger,
                 start: start,
+                tracing: tracing,
                 detectedSource: detected ?? source,
                 handler: handler
             )

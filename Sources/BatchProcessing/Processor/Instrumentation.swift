@@ -1,12 +1,14 @@
 public import CoreMetrics
 import Logging
 import Synchronization
+public import Tracing
 
 /// How the processor reports what it does: metrics through swift-metrics, logs through each invocation's
-/// logger, and a flush at the end of every batch.
+/// logger, spans through swift-distributed-tracing, and a flush at the end of every batch.
 ///
-/// The processor knows only the swift-metrics and swift-log APIs; the Observability module supplies the
-/// backends (EMF and JSON or journald) and its `flushMetrics` for ``flushMetrics``.
+/// The processor knows only the swift-metrics, swift-log and swift-distributed-tracing APIs; the Observability
+/// module supplies the log and metric backends (EMF and JSON or journald) and its `flushMetrics` for
+/// ``flushMetrics``; a tracer such as swift-otel's is yours to bootstrap (see <doc:Tracing>).
 public struct Instrumentation: Sendable {
     /// Where metrics go; `nil` means the global `MetricsSystem.factory` at the processor's creation (so
     /// bootstrap metrics before creating the processor).
@@ -20,6 +22,11 @@ public struct Instrumentation: Sendable {
     /// and ends with ``truncationMarker`` and its full size. 4,096 by default, so that a large body neither
     /// floods the logs nor passes CloudWatch's event size.
     public var payloadLogLimit: Int
+    /// Where spans go: a span per batch and per record (``SpanName``). `nil` (the default) means the tracer
+    /// bootstrapped with `InstrumentationSystem.bootstrap`, or bound to the task with `withTracer`, looked up at
+    /// the start of each batch. Without one (the no-op tracer) the processor starts no span and reads no trace
+    /// header: tracing costs nothing. `NoOpTracer()` turns tracing off for this processor.
+    public var tracer: (any Tracer)?
 
     /// What ends a payload that was cut: `… [truncated: N bytes in all]`.
     public static let truncationMarker = "… [truncated: "
@@ -29,12 +36,14 @@ public struct Instrumentation: Sendable {
         metricsFactory: (any MetricsFactory)? = nil,
         flushMetrics: (@Sendable () -> Void)? = nil,
         logsRecordPayloads: Bool = false,
-        payloadLogLimit: Int = 4096
+        payloadLogLimit: Int = 4096,
+        tracer: (any Tracer)? = nil
     ) {
         self.metricsFactory = metricsFactory
         self.flushMetrics = flushMetrics
         self.logsRecordPayloads = logsRecordPayloads
         self.payloadLogLimit = payloadLogLimit
+        self.tracer = tracer
     }
 
     /// `payload` as logged: whole when it fits ``payloadLogLimit``, else cut at a character boundary with the

@@ -50,6 +50,25 @@ public struct RecordOutcome: Sendable {
             case .cancelled: "processing was cancelled before it started"
             }
         }
+
+        /// A short, stable name for the reason, for span attributes and dashboards: `earlier_failure`,
+        /// `same_key_failed`, `deadline` or `cancelled`.
+        public var code: String {
+            switch self {
+            case .earlierFailure: "earlier_failure"
+            case .sameKeyFailed: "same_key_failed"
+            case .deadline: "deadline"
+            case .cancelled: "cancelled"
+            }
+        }
+
+        /// The record whose failure caused the skip, for the two reasons that have one.
+        public var failedRecordIndex: Int? {
+            switch self {
+            case .earlierFailure(let index), .sameKeyFailed(let index): index
+            case .deadline, .cancelled: nil
+            }
+        }
     }
 
     /// True when the handler returned.

@@ -1,5 +1,6 @@
 import Logging
 import Synchronization
+import Tracing
 
 /// One run of one batch: carries out the ``BatchScheduler``'s decisions with a fixed set of workers, watches the
 /// deadline, and collects every record's outcome. The rules live in the scheduler; this type only runs them.
@@ -17,6 +18,8 @@ struct BatchRun<Record: BatchRecord> {
     let invocation: InvocationContext
     /// The invocation's logger with its metadata; each record's logger adds the record's keys.
     let logger: Logger
+    /// The batch's spans, when the processor traces.
+    let tracing: BatchTracing?
     let handler: RecordHandler<Record>
 
     private enum Event: Sendable {
@@ -47,7 +50,8 @@ struct BatchRun<Record: BatchRecord> {
             invocation: invocation,
             clock: clock,
             attempts: AttemptCounts(count: records.count),
-            recordMetadata: { records[$0].logMetadata }
+            recordMetadata: { records[$0].recordLogMetadata },
+            traceHeader: { records[$0].traceHeader(named: $1) }
         )
         // Read once: every record's context and outcome needs its identifier.
         let identifiers = records.map { $0.itemIdentifier }
@@ -118,6 +122,7 @@ struct BatchRun<Record: BatchRecord> {
     /// Runs one record through the chain and notes how it ended.
     @inline(__always)
     private func runRecord(_ index: Int, identifier: ItemIdentifier, scope: BatchScope) async -> RecordEnd {
+        if let tracing { return await runTracedRecord(index, identifier: identifier, scope: scope, tracing: tracing) }
         let context = RecordContext(index: index, itemIdentifier: identifier, attempt: 1, scope: scope)
         let start = clock.now
         var error: (any Error)?
@@ -128,6 +133,33 @@ struct BatchRun<Record: BatchRecord> {
         }
         let attempts = scope.attempts?.attempts(of: index) ?? 1
         return RecordEnd(index: index, error: error, attempts: attempts, duration: start.duration(to: clock.now))
+    }
+
+    /// ``runRecord(_:identifier:scope:)`` inside the record's span, which is the current context while the chain
+    /// runs.
+    private func runTracedRecord(
+        _ index: Int,
+        identifier: ItemIdentifier,
+        scope: BatchScope,
+        tracing: BatchTracing
+    ) async -> RecordEnd {
+        let trace = tracing.startRecord(records[index], index: index, identifier: identifier)
+        let context = RecordContext(index: index, itemIdentifier: identifier, attempt: 1, trace: trace, scope: scope)
+        let start = clock.now
+        var error: (any Error)?
+        do {
+            let record = records[index]
+            let handler = self.handler
+            try await InstrumentationContext.withValue(trace.span.context) {
+                try await handler(record, context)
+            }
+        } catch let thrown {
+            error = thrown
+        }
+        let duration = start.duration(to: clock.now)
+        let attempts = scope.attempts?.attempts(of: index) ?? 1
+        tracing.endRecord(trace, error: error, attempts: attempts)
+        return RecordEnd(index: index, error: error, attempts: attempts, duration: duration)
     }
 }
 
