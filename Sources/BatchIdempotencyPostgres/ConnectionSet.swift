@@ -1,5 +1,6 @@
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// The store's connections: opened on demand up to a limit, reused while healthy, dropped when lost.
 ///
@@ -40,18 +41,46 @@ actor ConnectionSet {
         let connection: PostgresConnection
     }
 
+    /// Where one statement's lease got to, read by a caller that stopped waiting: a statement that timed out while
+    /// every connection was busy says nothing about the server.
+    final class LeaseProgress: Sendable {
+        enum Stage {
+            /// Waiting for one of the set's connections to be given back.
+            case waiting
+            /// Opening a new connection.
+            case connecting
+            /// Holding a connection since that instant.
+            case leased(ContinuousClock.Instant)
+        }
+
+        private let state = Mutex(Stage.waiting)
+
+        func connecting() { state.withLock { $0 = .connecting } }
+        func leased() { state.withLock { $0 = .leased(.now) } }
+        var stage: Stage { state.withLock { $0 } }
+    }
+
     /// A connection for one statement: an idle one, a new one while under the limit, or the next one given back.
-    func lease() async throws -> PostgresConnection {
+    func lease(progress: LeaseProgress) async throws -> PostgresConnection {
         while true {
             guard !isShutDown else { throw ShutDown() }
+            if Task.isCancelled {
+                // The caller left while waiting; pass the wake-up on, so that a connection given back is not missed.
+                wakeOne()
+                throw CancellationError()
+            }
             while let connection = idle.popLast() {
-                if !connection.isClosed { return connection }
+                if !connection.isClosed {
+                    progress.leased()
+                    return connection
+                }
                 count -= 1
                 Self.close(connection)
             }
             if count < maximum {
                 count += 1
                 nextID += 1
+                progress.connecting()
                 let (configuration, id, logger) = (self.configuration, nextID, self.logger)
                 // The whole handshake within the connect timeout (the client's own covers the TCP connect only): a
                 // server that ends the session during start-up must not hold the caller.
@@ -70,7 +99,9 @@ actor ConnectionSet {
                 }
                 let failure: any Error
                 switch outcome {
-                case .success(let made): return made.connection
+                case .success(let made):
+                    progress.leased()
+                    return made.connection
                 case .failure(let error): failure = error
                 case .timedOut: failure = ConnectTimedOut(limit: connectTimeout)
                 case .cancelled: failure = CancellationError()

@@ -35,7 +35,8 @@ import Synchronization
 public final class PostgresIdempotencyStore: IdempotencyStore {
     /// Where and how the store connects.
     public let configuration: PostgresStoreConfiguration
-    private let connections: ConnectionSet
+    /// The connections (internal, so that a test can hold one as a busy statement would).
+    let connections: ConnectionSet
     private let schema: PostgresSchema
     private let logger: Logger
     /// While set and ahead of the monotonic clock, calls fail at once: the database was just unreachable.
@@ -325,12 +326,19 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
             // repeated on a new one within the timeout.
             let attemptDeadline =
                 attempt == 1 ? min(deadline, ContinuousClock.now + configuration.timeout / 2) : deadline
+            let progress = ConnectionSet.LeaseProgress()
             let outcome = await Deadline.race(until: attemptDeadline) {
                 let connection: PostgresConnection
                 do {
-                    connection = try await connections.lease()
+                    connection = try await connections.lease(progress: progress)
                 } catch {
                     throw ConnectFailure(underlying: error)
+                }
+                if Task.isCancelled {
+                    // The caller stopped waiting while this one waited for a connection: the statement must not run
+                    // now, after its failure was reported.
+                    await connections.giveBack(connection, healthy: true)
+                    throw CancellationError()
                 }
                 do {
                     let result = try await read(try await connection.query(query, logger: logger))
@@ -351,6 +359,26 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
                         metadata: ["operation": .string(what)]
                     )
                     continue
+                }
+                switch progress.stage {
+                case .waiting:
+                    // Every connection was busy the whole time: the store is overloaded, not the server unreachable,
+                    // so the calls after this one still try.
+                    throw IdempotencyStoreError(
+                        "the \(what) waited \(configuration.timeout) for one of the store's "
+                            + "\(configuration.maximumConnections) connections to PostgreSQL "
+                            + "(\(configuration.description)), all busy: raise maxConnections or run fewer records at "
+                            + "once"
+                    )
+                case .leased(let since) where ContinuousClock.now - since < configuration.timeout / 2:
+                    // The statement got a connection late, and the server has not had its own statement timeout's
+                    // time to answer: that says nothing of the server either.
+                    throw IdempotencyStoreError(
+                        "the \(what) got no answer from PostgreSQL (\(configuration.description)) within "
+                            + "\(configuration.timeout): it waited for a free connection and started too late"
+                    )
+                case .leased, .connecting:
+                    break
                 }
                 let reason = "no answer within \(configuration.timeout)"
                 markUnreachable(reason)

@@ -1,9 +1,10 @@
 import BatchIdempotency
-import BatchIdempotencyPostgres
 import BatchProcessing
 import BatchProcessingTesting
 import Foundation
 import Testing
+
+@testable import BatchIdempotencyPostgres
 
 @Suite("PostgreSQL store: configuration from URLs and the environment")
 struct PostgresConfigurationTests {
@@ -188,6 +189,28 @@ struct PostgresStoreTests {
             #expect(ContinuousClock.now - started < .seconds(2))
             _ = try await blocker.value
             #expect(try await store.record(for: keyB)?.token == "first")
+        }
+    }
+
+    @Test("A call that waits the whole timeout for a busy connection fails alone; the calls after it still run")
+    func busyConnections() async throws {
+        try await TestPostgres.withFreshStore(timeout: .milliseconds(600), maximumConnections: 1) { store in
+            #expect(try await store.claim(keyA, "t", until: 9000, now: 0) == .claimed)
+            // The store's one connection held, as a long statement would hold it.
+            let held = try await store.connections.lease(progress: .init())
+            let started = ContinuousClock.now
+            do {
+                _ = try await store.claim(keyB, "waiting", until: 9000, now: 0)
+                Issue.record("claimed without a free connection")
+            } catch {
+                #expect("\(error)".contains("all busy"), "\(error)")
+            }
+            #expect(ContinuousClock.now - started < .seconds(2))
+            await store.connections.giveBack(held, healthy: true)
+            // Not taken for an unreachable server: the next call runs at once, and the abandoned one never ran.
+            #expect(try await store.record(for: keyB) == nil)
+            #expect(try await store.claim(keyB, "after", until: 9000, now: 0) == .claimed)
+            #expect(try await store.record(for: keyB)?.token == "after")
         }
     }
 

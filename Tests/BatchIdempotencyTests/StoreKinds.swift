@@ -61,12 +61,14 @@ enum TestPostgres {
     /// uses the server meanwhile (for tests that stop it).
     static func withFreshStore<Result>(
         timeout: Duration = .seconds(20),
+        maximumConnections: Int = 8,
         exclusive: Bool = false,
         _ body: (PostgresIdempotencyStore) async throws -> Result
     ) async throws -> Result {
         await ServerAccess.shared.acquire(exclusive: exclusive)
         defer { Task { await ServerAccess.shared.release(exclusive: exclusive) } }
         var configuration = try configuration(timeout: timeout)
+        configuration.maximumConnections = maximumConnections
         configuration.applicationName = "batch-test-" + UUID().uuidString.prefix(8).lowercased()
         var debugLogger = Logger(label: "pgdebug")
         debugLogger.logLevel = ProcessInfo.processInfo.environment["PGDEBUG"] != nil ? .trace : .info
