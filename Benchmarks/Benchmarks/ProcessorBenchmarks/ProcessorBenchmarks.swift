@@ -6,6 +6,8 @@ import Foundation
 import JSONLogging
 import JournaldLogging
 import Logging
+import Synchronization
+import Tracing
 
 /// A batch of `count` SQS messages on a standard queue.
 func sqsBatch(_ count: Int) -> [SQSEvent.Message] {
@@ -39,6 +41,79 @@ func instrumentedProcessor() throws -> (BatchProcessor, InvocationContext) {
     let configuration = JSONLogHandler.Configuration(service: "bench", output: discard)
     let logger = Logger(label: "bench") { JSONLogHandler(label: $0, configuration: configuration) }
     return (processor, InvocationContext(requestID: "req", functionName: "bench-fn", logger: logger))
+}
+
+/// A tracer whose spans keep what they are given (attributes, events, errors, links) under a lock, as a real
+/// tracer's do, and are dropped when they end: the processor's tracing work without an exporter's.
+struct KeepingTracer: Tracer {
+    final class KeptSpan: Tracing.Span {
+        struct State {
+            var operationName: String
+            var attributes: SpanAttributes = [:]
+            var events: [SpanEvent] = []
+            var links: [SpanLink] = []
+            var errors = 0
+            var status: SpanStatus?
+        }
+
+        let context: InstrumentationContext
+        private let state: Mutex<State>
+
+        init(operationName: String, context: InstrumentationContext) {
+            self.context = context
+            state = Mutex(State(operationName: operationName))
+        }
+
+        var operationName: String {
+            get { state.withLock { $0.operationName } }
+            set { state.withLock { $0.operationName = newValue } }
+        }
+        var attributes: SpanAttributes {
+            get { state.withLock { $0.attributes } }
+            set { state.withLock { $0.attributes = newValue } }
+        }
+        var isRecording: Bool { true }
+        func setStatus(_ status: SpanStatus) { state.withLock { $0.status = status } }
+        func addEvent(_ event: SpanEvent) { state.withLock { $0.events.append(event) } }
+        func addLink(_ link: SpanLink) { state.withLock { $0.links.append(link) } }
+        func recordError<Instant: TracerInstant>(
+            _ error: any Error,
+            attributes: SpanAttributes,
+            at instant: @autoclosure () -> Instant
+        ) {
+            state.withLock { $0.errors += 1 }
+        }
+        func end<Instant: TracerInstant>(at instant: @autoclosure () -> Instant) { blackHole(instant()) }
+    }
+
+    func startSpan<Instant: TracerInstant>(
+        _ operationName: String,
+        context: @autoclosure () -> InstrumentationContext,
+        ofKind kind: SpanKind,
+        at instant: @autoclosure () -> Instant,
+        function: String,
+        file fileID: String,
+        line: UInt
+    ) -> KeptSpan {
+        blackHole(instant())
+        return KeptSpan(operationName: operationName, context: context())
+    }
+
+    func extract<Carrier, Extract: Extractor>(
+        _ carrier: Carrier,
+        into context: inout InstrumentationContext,
+        using extractor: Extract
+    ) where Extract.Carrier == Carrier {
+        blackHole(extractor.extract(key: "traceparent", from: carrier))
+    }
+
+    func inject<Carrier, Inject: Injector>(
+        _ context: InstrumentationContext,
+        into carrier: inout Carrier,
+        using injector: Inject
+    ) where Inject.Carrier == Carrier {}
+
+    func forceFlush() {}
 }
 
 /// Fails every tenth record, so failure lines are part of the cost.
@@ -104,6 +179,20 @@ let benchmarks: @Sendable () -> Void = {
             for _ in benchmark.scaledIterations {
                 logger.error("record failed", metadata: lineMetadata)
             }
+        }
+    }
+
+    Benchmark("Process 1000 SQS records, a span per record (no exporter)") { benchmark in
+        let processor = BatchProcessor(
+            configuration: .init(
+                instrumentation: .init(metricsFactory: NOOPMetricsHandler.instance, tracer: KeepingTracer())
+            )
+        )
+        let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
+        let context = InvocationContext(requestID: "req", logger: logger)
+        for _ in benchmark.scaledIterations {
+            let result = try await processor.process(batch, context: context, handler: tenPercentFailing)
+            blackHole(result)
         }
     }
 
