@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotency's cost per record on each store, as whole batches through `batchproc process` (release build):
 # a generated 10,000-record SQS event with no idempotency, with the file store, and with the PostgreSQL store on a
-# local server of its own (scripts/with-postgres.sh), at concurrency 1 and 16; best of 3 batch durations each (the
+# local server of its own (scripts/with-postgres.sh), with and without prepared statements, at concurrency 1 and 16;
+# best of 3 batch durations each (the
 # `duration_ms` of the batch's summary line), the store emptied before each run.
 #
 #   cd Benchmarks && ./idempotency-stores.sh                                  # server with fsync off, as the tests
@@ -40,14 +41,21 @@ nothing() { :; }
 empty_file_store() { rm -rf "$store/files"; }
 empty_table() { psql "$BATCH_TEST_POSTGRES_URL" -qc "TRUNCATE batch_idempotency" >/dev/null; }
 
-echo "| concurrency | no idempotency | file store | per record | PostgreSQL | per record |"
-echo "| --- | --- | --- | --- | --- | --- |"
+case "$BATCH_TEST_POSTGRES_URL" in
+*\?*) unprepared="$BATCH_TEST_POSTGRES_URL&prepared_statements=off" ;;
+*) unprepared="$BATCH_TEST_POSTGRES_URL?prepared_statements=off" ;;
+esac
+
+echo "| concurrency | no idempotency | file store | per record | PostgreSQL | per record | PostgreSQL, not prepared | per record |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 for concurrency in 1 16; do
     none=$(best nothing --concurrency "$concurrency")
     file=$(best empty_file_store --concurrency "$concurrency" --idempotency-store "$store/files")
     postgres=$(best empty_table --concurrency "$concurrency" --idempotency-postgres "$BATCH_TEST_POSTGRES_URL")
+    plain=$(best empty_table --concurrency "$concurrency" --idempotency-postgres "$unprepared")
     python3 -c "
-none, file, postgres = $none, $file, $postgres
-print('| %d | %.0f ms | %.0f ms | %.1f µs | %.0f ms | %.1f µs |' % ($concurrency, none, file, (file - none) * 1000 / 10000,
-      postgres, (postgres - none) * 1000 / 10000))"
+none, file, postgres, plain = $none, $file, $postgres, $plain
+per = lambda total: (total - none) * 1000 / 10000
+print('| %d | %.0f ms | %.0f ms | %.1f µs | %.0f ms | %.1f µs | %.0f ms | %.1f µs |' % ($concurrency, none, file, per(file),
+      postgres, per(postgres), plain, per(plain)))"
 done

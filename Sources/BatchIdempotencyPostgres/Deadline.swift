@@ -11,8 +11,11 @@ enum Deadline {
         case cancelled
     }
 
+    /// Runs `operation` until `deadline`. With a `watchdog`, the deadline is one of the watchdog's (checked on its
+    /// tick, so it may pass by up to a tick); without, a timer of its own is started.
     static func race<Value: Sendable>(
         until deadline: ContinuousClock.Instant,
+        watchdog: Watchdog? = nil,
         _ operation: @escaping @Sendable () async throws -> Value
     ) async -> Outcome<Value> {
         let race = Race<Value>()
@@ -26,11 +29,16 @@ enum Deadline {
                         race.finish(.failure(error))
                     }
                 }
-                let timer = Task {
-                    try? await Task.sleep(until: deadline, clock: .continuous)
-                    race.finish(.timedOut)
+                if let watchdog {
+                    let entry = watchdog.watch(until: deadline) { race.finish(.timedOut) }
+                    race.attach(work: work, timer: nil, watched: (watchdog, entry))
+                } else {
+                    let timer = Task {
+                        try? await Task.sleep(until: deadline, clock: .continuous)
+                        race.finish(.timedOut)
+                    }
+                    race.attach(work: work, timer: timer, watched: nil)
                 }
-                race.attach(work: work, timer: timer)
             }
         } onCancel: {
             race.finish(.cancelled)
@@ -44,6 +52,7 @@ enum Deadline {
             var answer: Outcome<Value>?
             var work: Task<Void, Never>?
             var timer: Task<Void, Never>?
+            var watched: (Watchdog, Int)?
         }
 
         private let state = Mutex(State())
@@ -58,33 +67,98 @@ enum Deadline {
             if let early { continuation.resume(returning: early) }
         }
 
-        func attach(work: Task<Void, Never>, timer: Task<Void, Never>) {
+        func attach(work: Task<Void, Never>, timer: Task<Void, Never>?, watched: (Watchdog, Int)?) {
             let finished = state.withLock { state -> Bool in
                 state.work = work
                 state.timer = timer
+                state.watched = watched
                 return state.answer != nil
             }
             if finished {
                 work.cancel()
-                timer.cancel()
+                timer?.cancel()
+                if let (watchdog, entry) = watched { watchdog.forget(entry) }
             }
         }
 
         func finish(_ outcome: Outcome<Value>) {
-            let (continuation, work, timer) = state.withLock {
-                state -> (CheckedContinuation<Outcome<Value>, Never>?, Task<Void, Never>?, Task<Void, Never>?) in
-                guard state.answer == nil else { return (nil, nil, nil) }
+            let (continuation, work, timer, watched) = state.withLock {
+                state -> (
+                    CheckedContinuation<Outcome<Value>, Never>?, Task<Void, Never>?, Task<Void, Never>?,
+                    (Watchdog, Int)?
+                ) in
+                guard state.answer == nil else { return (nil, nil, nil, nil) }
                 state.answer = outcome
                 defer {
                     state.continuation = nil
                     state.work = nil
                     state.timer = nil
+                    state.watched = nil
                 }
-                return (state.continuation, state.work, state.timer)
+                return (state.continuation, state.work, state.timer, state.watched)
             }
-            work?.cancel()
+            // The work is cancelled only when something else answered first: cancelling a finished task costs a
+            // status update for nothing.
+            if case .success = outcome {} else if case .failure = outcome {} else { work?.cancel() }
             timer?.cancel()
+            if let (watchdog, entry) = watched { watchdog.forget(entry) }
             continuation?.resume(returning: outcome)
+        }
+    }
+}
+
+/// Deadlines of many races checked by one task on a tick, instead of a timer per race: a statement then costs no
+/// timer of its own. The task runs only while deadlines are watched.
+final class Watchdog: Sendable {
+    private struct State {
+        var entries: [Int: (deadline: ContinuousClock.Instant, fire: @Sendable () -> Void)] = [:]
+        var nextID = 0
+        var isTicking = false
+    }
+
+    private let state = Mutex(State())
+    /// How late a deadline may be noticed.
+    let tick: Duration
+
+    init(tick: Duration) {
+        self.tick = tick
+    }
+
+    /// Calls `fire` once `deadline` has passed (on the first tick after it), unless forgotten first.
+    func watch(until deadline: ContinuousClock.Instant, fire: @escaping @Sendable () -> Void) -> Int {
+        let (id, start) = state.withLock { state -> (Int, Bool) in
+            state.nextID += 1
+            state.entries[state.nextID] = (deadline, fire)
+            let start = !state.isTicking
+            state.isTicking = true
+            return (state.nextID, start)
+        }
+        if start { Task { await self.run() } }
+        return id
+    }
+
+    func forget(_ id: Int) {
+        _ = state.withLock { $0.entries.removeValue(forKey: id) }
+    }
+
+    private func run() async {
+        while true {
+            try? await Task.sleep(for: tick)
+            let now = ContinuousClock.now
+            let (due, stop) = state.withLock { state -> ([@Sendable () -> Void], Bool) in
+                var due: [@Sendable () -> Void] = []
+                for (id, entry) in state.entries where entry.deadline <= now {
+                    due.append(entry.fire)
+                    state.entries[id] = nil
+                }
+                if state.entries.isEmpty {
+                    state.isTicking = false
+                    return (due, true)
+                }
+                return (due, false)
+            }
+            for fire in due { fire() }
+            if stop { return }
         }
     }
 }

@@ -39,6 +39,8 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
     let connections: ConnectionSet
     private let schema: PostgresSchema
     private let logger: Logger
+    /// The statements' deadlines, checked on a tick of a tenth of the timeout (at most 50 ms).
+    private let watchdog: Watchdog
     /// While set and ahead of the monotonic clock, calls fail at once: the database was just unreachable.
     private let unreachable = Mutex<(until: ContinuousClock.Instant, reason: String)?>(nil)
     private static let failFastWindow = Duration.seconds(1)
@@ -58,6 +60,7 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
         self.configuration = configuration
         self.schema = PostgresSchema(table: configuration.table)
         self.logger = logger
+        self.watchdog = Watchdog(tick: min(max(configuration.timeout / 10, .milliseconds(1)), .milliseconds(50)))
         self.connections = ConnectionSet(
             configuration: try Self.connectionConfiguration(configuration),
             maximum: configuration.maximumConnections,
@@ -141,9 +144,7 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
     /// with the configured table name); applying it again changes nothing.
     public func migrate() async throws(IdempotencyStoreError) {
         for statement in schema.migration {
-            _ = try await run("migrate", statement, PostgresBindings()) { rows in
-                for try await _ in rows {}
-            }
+            _ = try await run("migrate", .text(statement), PostgresBindings()) { _ in }
         }
     }
 
@@ -175,11 +176,12 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
         // disagree with what the write found (nothing written, yet nothing live read). Then ask again: the next
         // statement's snapshot sees that change.
         for _ in 0..<3 {
-            let answer = try await run("claim of \(key)", schema.claim, binds) { rows in
+            let answer = try await run("claim of \(key)", .kind(ClaimStatement.self), binds) { rows in
                 var result: (written: Int32, found: IdempotencyRecord?)?
-                for try await (written, status, foundToken, hash, until, expires) in rows.decode(
-                    (Int32, String?, String?, String?, Int64?, Int64?).self
-                ) {
+                for row in rows {
+                    let (written, status, foundToken, hash, until, expires) = try row.decode(
+                        (Int32, String?, String?, String?, Int64?, Int64?).self
+                    )
                     var found: IdempotencyRecord?
                     if let status, let foundToken {
                         found = IdempotencyRecord(
@@ -210,19 +212,19 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
     }
 
     public func complete(key: IdempotencyKey, token: String) async throws(IdempotencyStoreError) -> FenceResult {
-        try await fenced("completion of \(key)", schema.complete, key: key, token: token)
+        try await fenced("completion of \(key)", CompleteStatement.self, key: key, token: token)
     }
 
     public func release(key: IdempotencyKey, token: String) async throws(IdempotencyStoreError) -> FenceResult {
-        try await fenced("release of \(key)", schema.release, key: key, token: token)
+        try await fenced("release of \(key)", ReleaseStatement.self, key: key, token: token)
     }
 
     public func record(for key: IdempotencyKey) async throws(IdempotencyStoreError) -> IdempotencyRecord? {
         var binds = PostgresBindings(capacity: 1)
         binds.append(key.hex)
-        return try await run("lookup of \(key)", schema.select, binds) { rows in
+        return try await run("lookup of \(key)", .kind(SelectStatement.self), binds) { rows in
             var found: IdempotencyRecord?
-            for try await row in rows.decode(RowColumns.self) { found = Self.record(row) }
+            for row in rows { found = Self.record(try row.decode(RowColumns.self)) }
             return found
         }
     }
@@ -236,11 +238,7 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
             var binds = PostgresBindings(capacity: 2)
             binds.append(now)
             binds.append(pageSize)
-            let removed = try await run("purge", schema.purge, binds) { rows in
-                var count = 0
-                for try await _ in rows { count += 1 }
-                return count
-            }
+            let removed = try await run("purge", .kind(PurgeStatement.self), binds) { rows in rows.count }
             total += removed
             if removed < pageSize { return total }
         }
@@ -255,10 +253,8 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
             var binds = PostgresBindings(capacity: 2)
             binds.append(after)
             binds.append(Int64(pageSize))
-            let page = try await run("listing", schema.page, binds) { rows in
-                var page: [IdempotencyRecord] = []
-                for try await row in rows.decode(RowColumns.self) { page.append(Self.record(row)) }
-                return page
+            let page = try await run("listing", .kind(PageStatement.self), binds) { rows in
+                try rows.map { Self.record(try $0.decode(RowColumns.self)) }
             }
             records += page
             guard page.count == pageSize, let last = page.last else { return records }
@@ -281,30 +277,33 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
 
     private func fenced(
         _ what: String,
-        _ sql: String,
+        _ kind: any StoreStatementKind.Type,
         key: IdempotencyKey,
         token: String
     ) async throws(IdempotencyStoreError) -> FenceResult {
         var binds = PostgresBindings(capacity: 2)
         binds.append(key.hex)
         binds.append(token)
-        return try await run(what, sql, binds) { rows in
-            var changed = false
-            for try await _ in rows { changed = true }
-            return changed ? .applied : .fenced
-        }
+        return try await run(what, .kind(kind), binds) { rows in rows.isEmpty ? .fenced : .applied }
     }
 
     // MARK: - Running statements
+
+    /// A statement to run: one of the store's (prepared when ``PostgresStoreConfiguration/usesPreparedStatements``)
+    /// or SQL text run as it is (the migration).
+    enum Statement {
+        case kind(any StoreStatementKind.Type)
+        case text(String)
+    }
 
     /// Runs one statement and reads its rows with `read`, within the store's timeout; once more on a fresh
     /// connection when the first was lost or stayed silent for half the timeout (every statement of the store is
     /// safe to repeat).
     private func run<Result: Sendable>(
         _ what: String,
-        _ sql: String,
+        _ statement: Statement,
         _ binds: PostgresBindings,
-        read: @escaping @Sendable (PostgresRowSequence) async throws -> Result
+        read: @escaping @Sendable ([PostgresRow]) throws -> Result
     ) async throws(IdempotencyStoreError) -> Result {
         if let reason = unreachable.withLock({ state -> String? in
             guard let state, ContinuousClock.now < state.until else { return nil }
@@ -320,14 +319,26 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
         while true {
             attempt += 1
             let connections = self.connections
-            let query = PostgresQuery(unsafeSQL: sql, binds: binds)
-            let logger = self.logger
+            let (schema, logger) = (self.schema, self.logger)
+            let prepared: (any StoreStatementKind.Type)?
+            let query: PostgresQuery
+            switch statement {
+            case .kind(let kind) where configuration.usesPreparedStatements:
+                prepared = kind
+                query = PostgresQuery(unsafeSQL: "", binds: binds)
+            case .kind(let kind):
+                prepared = nil
+                query = PostgresQuery(unsafeSQL: kind.sql(in: schema), binds: binds)
+            case .text(let sql):
+                prepared = nil
+                query = PostgresQuery(unsafeSQL: sql, binds: binds)
+            }
             // The first try gets half the time: a statement stuck on a connection that died silently is then
             // repeated on a new one within the timeout.
             let attemptDeadline =
                 attempt == 1 ? min(deadline, ContinuousClock.now + configuration.timeout / 2) : deadline
             let progress = ConnectionSet.LeaseProgress()
-            let outcome = await Deadline.race(until: attemptDeadline) {
+            let outcome = await Deadline.race(until: attemptDeadline, watchdog: watchdog) {
                 let connection: PostgresConnection
                 do {
                     connection = try await connections.lease(progress: progress)
@@ -341,11 +352,21 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
                     throw CancellationError()
                 }
                 do {
-                    let result = try await read(try await connection.query(query, logger: logger))
+                    let rows: [PostgresRow]
+                    if let prepared {
+                        rows = try await Self.execute(prepared, binds, schema: schema, on: connection, logger: logger)
+                    } else {
+                        rows = try await Self.collect(try await connection.query(query, logger: logger))
+                    }
+                    let result = try read(rows)
                     await connections.giveBack(connection, healthy: true)
                     return result
                 } catch {
-                    await connections.giveBack(connection, healthy: !PostgresFailure(error).isConnectionLost)
+                    let failure = PostgresFailure(error)
+                    // A connection on which preparing failed keeps answering that statement with the same error:
+                    // after a server error on a prepared statement, the next call gets a new connection.
+                    let healthy = !failure.isConnectionLost && !(prepared != nil && failure.isServerError)
+                    await connections.giveBack(connection, healthy: healthy)
                     throw error
                 }
             }
@@ -410,6 +431,32 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
         }
     }
 
+    /// Runs one of the store's statements prepared (postgres-nio prepares it on the connection's first use).
+    private static func execute<Kind: StoreStatementKind>(
+        _ kind: Kind.Type,
+        _ binds: PostgresBindings,
+        schema: PostgresSchema,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> [PostgresRow] {
+        try await PreparationSchema.$current.withValue(schema) {
+            var rows: [PostgresRow] = []
+            for try await row in try await connection.execute(
+                PreparedStoreStatement<Kind>(bindings: binds),
+                logger: logger
+            ) {
+                rows.append(row)
+            }
+            return rows
+        }
+    }
+
+    private static func collect(_ sequence: PostgresRowSequence) async throws -> [PostgresRow] {
+        var rows: [PostgresRow] = []
+        for try await row in sequence { rows.append(row) }
+        return rows
+    }
+
     private func markUnreachable(_ reason: String) {
         unreachable.withLock { $0 = (ContinuousClock.now + Self.failFastWindow, reason) }
     }
@@ -433,6 +480,9 @@ struct PostgresFailure {
 
     private var psql: PSQLError? { error as? PSQLError }
     var sqlState: String? { psql?.serverInfo?[.sqlState] }
+
+    /// The server answered with an error (the statement, not the connection, failed).
+    var isServerError: Bool { psql?.code == .server }
 
     /// The connection went away (or never came): the statement may be tried again on another.
     var isConnectionLost: Bool {

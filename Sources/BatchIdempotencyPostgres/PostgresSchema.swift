@@ -4,6 +4,24 @@ struct PostgresSchema: Sendable {
     /// The table, as written in SQL (checked by ``PostgresStoreConfiguration/isValidTableName(_:)``).
     let table: String
 
+    init(table: String) {
+        self.table = table
+        claim = Self.claim(table)
+        complete = Self.complete(table)
+        release = Self.release(table)
+        select = Self.select(table)
+        page = Self.page(table)
+        purge = Self.purge(table)
+    }
+
+    // The statements, made once per store rather than per call.
+    let claim: String
+    let complete: String
+    let release: String
+    let select: String
+    let page: String
+    let purge: String
+
     /// The name of the purge index: the table's own name (without its schema) and `_live_until`.
     var indexName: String { (table.split(separator: ".").last.map(String.init) ?? table) + "_live_until" }
 
@@ -31,7 +49,7 @@ struct PostgresSchema: Sendable {
     /// this holder already has (a claim repeated after its answer was lost). In the same statement it reads the row
     /// as it was (the statement's snapshot), so that the caller learns what it found: the answer is one row,
     /// `written` (0 or 1) and the earlier row's fields (all null when there was none).
-    var claim: String {
+    private static func claim(_ table: String) -> String {
         """
         WITH found AS (
             SELECT status, token, payload_hash, in_progress_until, expires_at FROM \(table) WHERE key = $1
@@ -53,22 +71,22 @@ struct PostgresSchema: Sendable {
 
     /// Completes the holder's row: `$1` key, `$2` token. Also applies when it is already completed by the same
     /// holder (a completion repeated after its answer was lost).
-    var complete: String {
+    private static func complete(_ table: String) -> String {
         "UPDATE \(table) SET status = 'completed', live_until = expires_at WHERE key = $1 AND token = $2 RETURNING 1"
     }
 
     /// Removes the holder's in-progress row: `$1` key, `$2` token.
-    var release: String {
+    private static func release(_ table: String) -> String {
         "DELETE FROM \(table) WHERE key = $1 AND token = $2 AND status = 'in_progress' RETURNING 1"
     }
 
     /// One row by key: `$1` key.
-    var select: String {
+    private static func select(_ table: String) -> String {
         "SELECT key, status, token, payload_hash, in_progress_until, expires_at FROM \(table) WHERE key = $1"
     }
 
     /// Every row, by key, after `$1` (an empty string for the first page), `$2` at most.
-    var page: String {
+    private static func page(_ table: String) -> String {
         """
         SELECT key, status, token, payload_hash, in_progress_until, expires_at FROM \(table)
         WHERE key > $1 ORDER BY key LIMIT $2
@@ -76,7 +94,7 @@ struct PostgresSchema: Sendable {
     }
 
     /// Deletes up to `$2` rows that stopped counting by `$1`, through the `live_until` index.
-    var purge: String {
+    private static func purge(_ table: String) -> String {
         """
         DELETE FROM \(table) WHERE live_until <= $1 AND key IN (
             SELECT key FROM \(table) WHERE live_until <= $1 ORDER BY live_until LIMIT $2 FOR UPDATE SKIP LOCKED

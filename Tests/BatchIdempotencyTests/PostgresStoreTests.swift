@@ -20,8 +20,23 @@ struct PostgresConfigurationTests {
         #expect(configuration.tlsMode == .verifyFull)
         #expect(configuration.applicationName == "w1")
         #expect(configuration.table == "batch_idempotency")
+        #expect(configuration.usesPreparedStatements)
         #expect(!configuration.description.contains("p/ss"))
         #expect(configuration.description.contains("db.internal:6543/orders"))
+    }
+
+    @Test("prepared_statements=off turns prepared statements off; a value that is neither on nor off is refused")
+    func preparedStatementsParameter() throws {
+        #expect(try !PostgresStoreConfiguration(url: "postgres://u@h/d?prepared_statements=off").usesPreparedStatements)
+        #expect(try PostgresStoreConfiguration(url: "postgres://u@h/d?prepared_statements=on").usesPreparedStatements)
+        do {
+            _ = try PostgresStoreConfiguration(url: "postgres://u:secret@h/d?prepared_statements=sometimes")
+            Issue.record("an unknown value was accepted")
+        } catch {
+            #expect(error.message.contains("prepared_statements 'sometimes'"), "\(error.message)")
+            #expect(error.message.contains("use on or off"))
+            #expect(!error.message.contains("secret"))
+        }
     }
 
     @Test("What the URL leaves out comes from PG* variables; the URL wins where both say")

@@ -9,6 +9,9 @@ import Testing
 enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case file
     case postgres
+    /// PostgreSQL with plain statements (`prepared_statements=off`), as behind a pooler that cannot carry
+    /// prepared ones.
+    case postgresUnprepared = "postgres-unprepared"
 
     var testDescription: String { rawValue }
 
@@ -22,6 +25,8 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
             return try await body(try folder.store())
         case .postgres:
             return try await TestPostgres.withFreshStore(body)
+        case .postgresUnprepared:
+            return try await TestPostgres.withFreshStore(usesPreparedStatements: false, body)
         }
     }
 }
@@ -62,6 +67,7 @@ enum TestPostgres {
     static func withFreshStore<Result>(
         timeout: Duration = .seconds(20),
         maximumConnections: Int = 8,
+        usesPreparedStatements: Bool = true,
         exclusive: Bool = false,
         _ body: (PostgresIdempotencyStore) async throws -> Result
     ) async throws -> Result {
@@ -69,6 +75,7 @@ enum TestPostgres {
         defer { Task { await ServerAccess.shared.release(exclusive: exclusive) } }
         var configuration = try configuration(timeout: timeout)
         configuration.maximumConnections = maximumConnections
+        configuration.usesPreparedStatements = usesPreparedStatements
         configuration.applicationName = "batch-test-" + UUID().uuidString.prefix(8).lowercased()
         var debugLogger = Logger(label: "pgdebug")
         debugLogger.logLevel = ProcessInfo.processInfo.environment["PGDEBUG"] != nil ? .trace : .info
