@@ -18,7 +18,8 @@ public struct RecordContext: Sendable {
     /// margin. `nil` when the invocation has no deadline. Work that would run past it should not start.
     public var deadline: ContinuousClock.Instant? { scope.deadline }
     /// A logger carrying the record's metadata (`record_index`, `item_identifier`, `event_source`, and
-    /// `record_trace_id` when the record carries a producer's trace) and the invocation's (`function_request_id`, `function_name`, `xray_trace_id`, `cold_start`, when known).
+    /// `record_trace_id` when the record carries a producer's trace) and the invocation's (`function_request_id`,
+    /// `function_name`, `xray_trace_id`, `cold_start`, when known).
     ///
     /// Made when asked for, so that a record whose handler does not log costs no metadata work; a logger you set
     /// (with metadata of your own) is kept as it is.
