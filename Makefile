@@ -10,7 +10,8 @@ setup:
 run: setup
 	swift run batchproc process Examples/events/sqs-orders.json --config Examples/config/orders.yaml --fail msg-03 --fail msg-07
 
-# The test suite, with a real journald (started for the run when none is running) and a real PostgreSQL server of
-# its own (in a temporary folder, on a free local port; stopped after).
+# The templates checked with cfn-lint, then the test suite, with a real journald (started for the run when none is
+# running) and a real PostgreSQL server of its own (in a temporary folder, on a free local port; stopped after).
 test: setup
+	scripts/lint-templates.sh
 	scripts/with-journald.sh scripts/with-postgres.sh swift test

@@ -196,6 +196,10 @@ let package = Package(
                 "batchproc",
                 "orders-lambda-example",
                 "BatchProcessingTestProcessSupport",
+                // The dashboards' contract test reads metric names from the code and the alarms' template as YAML.
+                "BatchProcessing",
+                "BatchIdempotency",
+                .product(name: "Yams", package: "Yams"),
             ],
             exclude: ["Fixtures"]
         ),

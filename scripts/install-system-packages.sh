@@ -7,7 +7,8 @@
 #   postgresql                   a PostgreSQL server (and psql) for the PostgreSQL idempotency store's tests, which
 #                                scripts/with-postgres.sh starts in a temporary folder; runuser (util-linux) starts
 #                                it as the `postgres` user when the tests run as root;
-#   jsonschema (Python)          for the tests that validate EMF documents against the specification's schema.
+#   jsonschema (Python)          for the tests that validate EMF documents against the specification's schema;
+#   python3-venv                 for scripts/lint-templates.sh, which installs cfn-lint (PyPI) in a venv.
 # Debian and Ubuntu only; elsewhere it says what to install. Runs apt-get update before installing.
 set -euo pipefail
 
@@ -19,6 +20,9 @@ fi
 command -v pgrep >/dev/null 2>&1 || packages+=(procps)
 command -v logger >/dev/null 2>&1 || packages+=(bsdutils)
 command -v python3 >/dev/null 2>&1 || packages+=(python3 python3-pip)
+if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    packages+=(python3-venv)
+fi
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v psql >/dev/null 2>&1; then
     packages+=(postgresql)
 fi
