@@ -24,6 +24,9 @@ public struct InvocationContext: Sendable {
     public var deadline: ContinuousClock.Instant?
     /// The logger the processor derives every record's logger from.
     public var logger: Logger
+    /// When requested, the processor starts no further record of the batch: running ones finish, the rest are
+    /// skipped and reported. `nil` (the default) for a Lambda invocation, which ends by its deadline instead.
+    public var shutdown: ShutdownSignal?
 
     /// Creates the context of an invocation.
     public init(
@@ -32,7 +35,8 @@ public struct InvocationContext: Sendable {
         functionARN: String? = nil,
         traceID: String? = nil,
         deadline: ContinuousClock.Instant? = nil,
-        logger: Logger = Logger(label: "BatchProcessing")
+        logger: Logger = Logger(label: "BatchProcessing"),
+        shutdown: ShutdownSignal? = nil
     ) {
         self.requestID = requestID
         self.functionName = functionName ?? ProcessInfo.processInfo.environment["AWS_LAMBDA_FUNCTION_NAME"]
@@ -40,6 +44,7 @@ public struct InvocationContext: Sendable {
         self.traceID = traceID
         self.deadline = deadline
         self.logger = logger
+        self.shutdown = shutdown
     }
 
     /// Creates the context of an invocation that has `remainingTime` left, as Lambda runtimes report it

@@ -39,7 +39,8 @@ public struct RecordOutcome: Sendable {
         case sameKeyFailed(index: Int)
         /// The invocation's deadline, less the margin, was reached before the record could start.
         case deadline
-        /// The task processing the batch was cancelled before the record could start.
+        /// The task processing the batch was cancelled, or the invocation's ``InvocationContext/shutdown`` was
+        /// requested, before the record could start.
         case cancelled
 
         public var description: String {
@@ -47,7 +48,7 @@ public struct RecordOutcome: Sendable {
             case .earlierFailure(let index): "record \(index) failed earlier and the policy stops on the first failure"
             case .sameKeyFailed(let index): "record \(index) of the same group or key failed earlier"
             case .deadline: "the invocation's deadline was too close to start it"
-            case .cancelled: "processing was cancelled before it started"
+            case .cancelled: "processing was cancelled, or the worker shut down, before it started"
             }
         }
 

@@ -40,8 +40,12 @@ struct BatchRun<Record: BatchRecord> {
             ),
             count: records.count,
             clock: clock,
-            cutoff: cutoff
+            cutoff: cutoff,
+            shutdown: invocation.shutdown
         )
+        // A shutdown requested while records run wakes the workers waiting for one, so that they skip the rest.
+        let registration = invocation.shutdown?.onRequest { [state] in state.stop(.cancelled) }
+        defer { registration?.cancel() }
         let records = self.records
         let scope = BatchScope(
             eventSource: records[0].batchSource,
@@ -209,8 +213,15 @@ private final class RunState: Sendable {
     private let inner: Mutex<Inner>
     private let clock: any BatchClock
     private let cutoff: ContinuousClock.Instant?
+    private let shutdown: ShutdownSignal?
 
-    init(scheduler: BatchScheduler, count: Int, clock: any BatchClock, cutoff: ContinuousClock.Instant?) {
+    init(
+        scheduler: BatchScheduler,
+        count: Int,
+        clock: any BatchClock,
+        cutoff: ContinuousClock.Instant?,
+        shutdown: ShutdownSignal?
+    ) {
         inner = Mutex(
             Inner(
                 scheduler: scheduler,
@@ -221,6 +232,7 @@ private final class RunState: Sendable {
         )
         self.clock = clock
         self.cutoff = cutoff
+        self.shutdown = shutdown
     }
 
     /// The next record to start when one is ready now; `nil` otherwise (then ``mustWait`` says whether the run
@@ -243,7 +255,7 @@ private final class RunState: Sendable {
     var mustWait: Bool { inner.withLock { !$0.done } }
 
     private func currentStopReason() -> RecordOutcome.SkipReason? {
-        if Task.isCancelled { return .cancelled }
+        if Task.isCancelled || shutdown?.isRequested == true { return .cancelled }
         if let cutoff, clock.now >= cutoff { return .deadline }
         return nil
     }
