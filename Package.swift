@@ -33,6 +33,8 @@ let package = Package(
         // A span per batch and per record (BatchProcessing): the tracing API only, no exporter; `withTracer` (1.7)
         // binds a tracer to a task, InMemoryTracing serves the tests.
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.0"),
+        // The host worker's lifecycle (BatchRunner): graceful shutdown on SIGTERM. postgres-nio needs it too.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
     ],
     targets: [
         .target(name: "BatchProcessingJSONSupport"),
@@ -110,6 +112,7 @@ let package = Package(
                 "BatchIdempotency",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -136,6 +139,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(

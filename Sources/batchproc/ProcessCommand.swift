@@ -42,6 +42,49 @@ struct ProcessCommand: AsyncParsableCommand {
     @Argument(help: "The event JSON file, or - for standard input.")
     var eventFile: String = "-"
 
+    @OptionGroup
+    var options: ProcessingOptions
+
+    func run() async throws {
+        let settings = try options.settings()
+        let observability = try options.makeObservability(settings)
+        let logger = observability.logger(label: "batchproc")
+        let stores = StoreOpener(logger: logger)
+        let processor = try options.makeProcessor(settings, observability: observability, openStore: stores.open)
+        let event = try EventInput.read(eventFile)
+        let handler = try options.makeHandler(settings, logger: logger)
+
+        let answer: String
+        let status: Int32
+        do {
+            let result = try await processor.process(
+                eventJSON: event,
+                source: settings.source,
+                context: InvocationContext(requestID: "local-\(UInt32.random(in: 0...UInt32.max))", logger: logger),
+                handler: handler
+            )
+            options.warnAboutUnmatchedFaults(settings, outcomes: result.outcomes, logger: logger)
+            answer = result.response.jsonString
+            status = 0
+        } catch {
+            if let result = error.result {
+                options.warnAboutUnmatchedFaults(settings, outcomes: result.outcomes, logger: logger)
+            }
+            answer = error.lambdaErrorJSON
+            status = ExitStatus.invocationFailed
+        }
+        await stores.closeAll()
+        guard StandardStreams.output(answer) else {
+            StandardStreams.error("batchproc: error: cannot write the answer to standard output")
+            throw ExitCode(ExitStatus.outputFailed)
+        }
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// The options of the commands that run batches (`process`, `serve`): the event source, the policy and concurrency,
+/// fault injection, retries, logs, the chain and idempotency; and what they build from them.
+struct ProcessingOptions: ParsableArguments {
     @Option(
         help:
             "The event source: auto (from the event's eventSource), sqs, kinesis, dynamodb, kafka or self-managed-kafka."
@@ -107,7 +150,15 @@ struct ProcessCommand: AsyncParsableCommand {
     var idempotency: IdempotencyOptions
 
     /// The options once checked: what `validate()` proves parseable, parsed.
-    private struct Settings {
+
+    @Option(
+        name: .customLong("record-delay-ms"),
+        parsing: .unconditional,
+        help: "Each record's handler waits this many milliseconds (to watch concurrency, deadlines and shutdown)."
+    )
+    var recordDelayMilliseconds: String = "0"
+
+    struct Settings {
         var source: BatchEventSource?
         var policy: FailurePolicy?
         var concurrency: Int?
@@ -117,9 +168,10 @@ struct ProcessCommand: AsyncParsableCommand {
         var maxAttempts: Int
         var logLevel: Logger.Level
         var logFormat: JSONLogHandler.Configuration.Format
+        var recordDelay: Duration
     }
 
-    private func settings() throws -> Settings {
+    func settings() throws -> Settings {
         var settings = Settings(
             source: nil,
             policy: nil,
@@ -129,7 +181,8 @@ struct ProcessCommand: AsyncParsableCommand {
             seed: 0,
             maxAttempts: 1,
             logLevel: .info,
-            logFormat: .json
+            logFormat: .json,
+            recordDelay: .zero
         )
         if source.lowercased() != "auto" {
             guard let parsed = BatchEventSource(name: source) else {
@@ -182,6 +235,12 @@ struct ProcessCommand: AsyncParsableCommand {
             throw ValidationError("--log-format must be json or text, not '\(logFormat)'")
         }
         settings.logFormat = format
+        guard let delay = Int(recordDelayMilliseconds), delay >= 0 else {
+            throw ValidationError(
+                "--record-delay-ms must be a whole number of milliseconds, 0 or more, not '\(recordDelayMilliseconds)'"
+            )
+        }
+        settings.recordDelay = .milliseconds(delay)
         return settings
     }
 
@@ -189,11 +248,10 @@ struct ProcessCommand: AsyncParsableCommand {
         _ = try settings()
     }
 
-    func run() async throws {
-        let settings = try settings()
-        let observability: ObservabilitySetup
+    /// Logs and metrics on standard error (journald under systemd), as every batchproc command writes them.
+    func makeObservability(_ settings: Settings) throws -> ObservabilitySetup {
         do {
-            observability = try ObservabilitySetup.make(
+            return try ObservabilitySetup.make(
                 .init(
                     logLevel: settings.logLevel,
                     logFormat: settings.logFormat,
@@ -205,45 +263,24 @@ struct ProcessCommand: AsyncParsableCommand {
         } catch {
             throw UsageError(message: "cannot set up metrics: \(error)")
         }
-        let logger = observability.logger(label: "batchproc")
-        let tracing = logger.logLevel <= .trace
-        let stores = StoreOpener(logger: logger)
-        let processor = try makeProcessor(settings, observability: observability, openStore: stores.open)
-        let event = try EventInput.read(eventFile)
-        let effects = try effectLog.map { path throws(UsageError) in try EffectLog(path: path) }
+    }
 
-        let answer: String
-        let status: Int32
-        do {
-            let result = try await processor.process(
-                eventJSON: event,
-                source: settings.source,
-                context: InvocationContext(requestID: "local-\(UInt32.random(in: 0...UInt32.max))", logger: logger)
-            ) { record, context in
-                try effects?.append(FailTarget.text(of: record.itemIdentifier))
-                // The record's logger is made when asked for: ask only when the line would be written.
-                if tracing { context.logger.trace("record processed") }
-            }
-            warnAboutUnmatchedFaults(settings, outcomes: result.outcomes, logger: logger)
-            answer = result.response.jsonString
-            status = 0
-        } catch {
-            if let result = error.result {
-                warnAboutUnmatchedFaults(settings, outcomes: result.outcomes, logger: logger)
-            }
-            answer = error.lambdaErrorJSON
-            status = ExitStatus.invocationFailed
+    /// The built-in handler: notes the record in the effect log, waits `--record-delay-ms`, and succeeds (fault
+    /// injection, a middleware, makes the chosen records fail before it).
+    func makeHandler(_ settings: Settings, logger: Logger) throws -> RecordHandler<AnyBatchRecord> {
+        let tracing = logger.logLevel <= .trace
+        let effects = try effectLog.map { path throws(UsageError) in try EffectLog(path: path) }
+        let delay = settings.recordDelay
+        return { record, context in
+            try effects?.append(FailTarget.text(of: record.itemIdentifier))
+            if delay > .zero { try await Task.sleep(for: delay) }
+            // The record's logger is made when asked for: ask only when the line would be written.
+            if tracing { context.logger.trace("record processed") }
         }
-        await stores.closeAll()
-        guard StandardStreams.output(answer) else {
-            StandardStreams.error("batchproc: error: cannot write the answer to standard output")
-            throw ExitCode(ExitStatus.outputFailed)
-        }
-        if status != 0 { throw ExitCode(status) }
     }
 
     /// Warns about fault-injection targets that match no record, which usually means a typo.
-    private func warnAboutUnmatchedFaults(_ settings: Settings, outcomes: [RecordOutcome], logger: Logger) {
+    func warnAboutUnmatchedFaults(_ settings: Settings, outcomes: [RecordOutcome], logger: Logger) {
         for index in Set(settings.failIndices).sorted() where index >= outcomes.count {
             let size = outcomes.count == 1 ? "1 record" : "\(outcomes.count) records"
             logger.warning(
@@ -259,7 +296,7 @@ struct ProcessCommand: AsyncParsableCommand {
 
     /// The processor the options and the environment describe. A flag wins over its environment variable, and
     /// the variable it replaces is not read (so a bad value there is no error).
-    private func makeProcessor(
+    func makeProcessor(
         _ settings: Settings,
         observability: ObservabilitySetup,
         openStore: @escaping IdempotencyStoreOpener

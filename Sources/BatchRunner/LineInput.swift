@@ -1,0 +1,133 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#endif
+
+/// The lines of a file descriptor (standard input by default) as an async sequence of byte arrays, each without its
+/// line break; a last line without one is kept. A thread of its own reads, so that waiting for input holds no
+/// thread of the concurrency pool, and it reads at most `bufferedLines` lines ahead of the consumer.
+///
+/// The sequence ends at the end of the input, and also when the input cannot be read (a closed descriptor):
+/// `readError` then says why.
+public struct LineInput: AsyncSequence, Sendable {
+    public typealias Element = [UInt8]
+
+    private let lines: AsyncStream<[UInt8]>
+    private let room: Room
+    private let shared: Shared
+    /// Why reading stopped before the end of the input, if it did.
+    public var readError: String? { shared.failure.withLock { $0 } }
+
+    private final class Shared: Sendable {
+        let failure = Mutex<String?>(nil)
+    }
+
+    /// Reads `descriptor` (not closed afterwards).
+    public init(descriptor: Int32 = 0, bufferedLines: Int = 16) {
+        let (lines, continuation) = AsyncStream<[UInt8]>.makeStream()
+        let room = Room(capacity: Swift.max(bufferedLines, 1))
+        let shared = Shared()
+        self.lines = lines
+        self.room = room
+        self.shared = shared
+        let thread = Thread {
+            Self.read(descriptor, into: continuation, room: room, shared: shared)
+        }
+        thread.name = "LineInput"
+        thread.start()
+    }
+
+    /// Standard input's lines.
+    public static func standardInput() -> LineInput { LineInput(descriptor: 0) }
+
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(base: lines.makeAsyncIterator(), room: room)
+    }
+
+    public struct Iterator: AsyncIteratorProtocol {
+        var base: AsyncStream<[UInt8]>.Iterator
+        let room: Room
+
+        public mutating func next() async -> [UInt8]? {
+            let line = await base.next()
+            if line != nil { room.free() }
+            return line
+        }
+    }
+
+    /// How many more lines the reader may hand over before the consumer takes one. `available` is only touched
+    /// with `condition` locked.
+    final class Room: @unchecked Sendable {
+        private var available: Int
+        private let condition = NSCondition()
+
+        init(capacity: Int) { available = capacity }
+
+        /// Blocks the reading thread until there is room for a line.
+        func take() {
+            condition.lock()
+            while available == 0 { condition.wait() }
+            available -= 1
+            condition.unlock()
+        }
+
+        func free() {
+            condition.lock()
+            available += 1
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
+    private static func read(
+        _ descriptor: Int32,
+        into continuation: AsyncStream<[UInt8]>.Continuation,
+        room: Room,
+        shared: Shared
+    ) {
+        var pending: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        func hand(_ line: [UInt8]) {
+            room.take()
+            continuation.yield(line)
+        }
+        while true {
+            let count = chunk.withUnsafeMutableBytes { buffer in
+                #if canImport(Glibc)
+                Glibc.read(descriptor, buffer.baseAddress, buffer.count)
+                #elseif canImport(Musl)
+                Musl.read(descriptor, buffer.baseAddress, buffer.count)
+                #else
+                Darwin.read(descriptor, buffer.baseAddress, buffer.count)
+                #endif
+            }
+            if count < 0 {
+                if errno == EINTR { continue }
+                let reason = String(cString: strerror(errno))
+                shared.failure.withLock { $0 = "cannot read the input: \(reason)" }
+                break
+            }
+            if count == 0 { break }
+            var start = 0
+            for index in 0..<count where chunk[index] == 0x0A {
+                pending.append(contentsOf: chunk[start..<index])
+                hand(pending)
+                pending = []
+                start = index + 1
+            }
+            pending.append(contentsOf: chunk[start..<count])
+        }
+        if !pending.isEmpty { hand(pending) }
+        continuation.finish()
+    }
+}

@@ -1,0 +1,186 @@
+import BatchProcessingTestProcessSupport
+import Foundation
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `batchproc serve` as a host worker runs it: a real process, events on a pipe, signals.
+@Suite("batchproc serve")
+struct ServeCommandTests {
+    /// An SQS event whose records have these message ids.
+    static func event(_ ids: [String]) -> String {
+        let records = ids.map { #"{"messageId":"\#($0)","eventSource":"aws:sqs"}"# }
+        return #"{"Records":["# + records.joined(separator: ",") + "]}"
+    }
+
+    @Test("100 events on standard input: 100 answers, in order, each the response to its event")
+    func answersInOrder() async throws {
+        let events = (0..<100).map { Self.event(["e\($0)-a", "e\($0)-b"]) }
+        let failing = stride(from: 0, to: 100, by: 3).flatMap { ["--fail", "e\($0)-b"] }
+        let output = try await Batchproc.run(
+            ["serve", "--concurrency", "2", "--log-level", "error"] + failing,
+            stdin: events.joined(separator: "\n") + "\n"
+        )
+        #expect(output.status == 0, "\(output.stderr.prefix(2000))")
+        let answers = output.stdoutLines
+        try #require(answers.count == 100)
+        for (index, answer) in answers.enumerated() {
+            let expected =
+                index % 3 == 0
+                ? #"{"batchItemFailures":[{"itemIdentifier":"e\#(index)-b"}]}"# : #"{"batchItemFailures":[]}"#
+            #expect(answer == expected, "line \(index)")
+        }
+    }
+
+    @Test("A line that is not an event gets Lambda's error shape, and the worker goes on")
+    func badLinesDoNotStopTheWorker() async throws {
+        let lines = [
+            Self.event(["a"]), "{not json", "", #"{"Records":[{"eventSource":"aws:sqs"}]}"#, Self.event(["b"]),
+        ]
+        // The last line has no line break: it is still an event.
+        let output = try await Batchproc.run(["serve", "--log-level", "error"], stdin: lines.joined(separator: "\n"))
+        #expect(output.status == 0)
+        let answers = output.stdoutLines
+        try #require(answers.count == 5, "\(answers)")
+        #expect(answers[0] == #"{"batchItemFailures":[]}"#)
+        for index in 1...3 {
+            let shape = try ChildProcess.jsonObject(answers[index])
+            #expect(shape["errorType"] as? String == "BatchProcessingError.malformedEvent", "\(answers[index])")
+            #expect((shape["errorMessage"] as? String)?.isEmpty == false)
+        }
+        #expect((try ChildProcess.jsonObject(answers[3])["errorMessage"] as? String)?.contains("messageId") == true)
+        #expect(answers[4] == #"{"batchItemFailures":[]}"#)
+    }
+
+    /// A running `batchproc serve` whose standard input stays open until the test closes it.
+    final class Worker: Sendable {
+        let process: Process
+        let input: Pipe
+        let output: Pipe
+        let ended = AsyncStream<Int32>.makeStream()
+
+        init(_ arguments: [String]) throws {
+            process = Process()
+            process.executableURL = Batchproc.executable
+            process.arguments = ["serve"] + arguments
+            process.environment = Batchproc.childEnvironment([:])
+            input = Pipe()
+            output = Pipe()
+            process.standardInput = input
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            let continuation = ended.continuation
+            process.terminationHandler = { continuation.yield($0.terminationStatus) }
+            try process.run()
+        }
+
+        func send(_ line: String) throws {
+            try input.fileHandleForWriting.write(contentsOf: Data((line + "\n").utf8))
+        }
+
+        func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+        /// The exit status, or nil when the process is still running after `limit` (it is then killed).
+        func exitStatus(within limit: Duration) async -> Int32? {
+            let timer = Task {
+                try await Task.sleep(for: limit)
+                self.signal(SIGKILL)
+            }
+            for await status in ended.stream {
+                timer.cancel()
+                return process.terminationReason == .uncaughtSignal ? nil : status
+            }
+            return nil
+        }
+
+        func answers() throws -> [String] {
+            let data = try output.fileHandleForReading.readToEnd() ?? Data()
+            return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+        }
+    }
+
+    @Test("SIGTERM mid-batch: running records finish, the rest are reported in the answer, exit 0")
+    func sigtermFinishesTheBatch() async throws {
+        let folder = IdempotencyProcessTests.Folder()
+        let effects = folder.path + "/effects"
+        let ids = (0..<10).map { "r\($0)" }
+        let worker = try Worker(["--record-delay-ms", "300", "--effect-log", effects, "--log-level", "error"])
+        try worker.send(Self.event(ids))
+        // Wait until a record runs, then ask the worker to stop; its standard input stays open.
+        try await Self.waitForEffect(effects)
+        worker.signal(SIGTERM)
+        let status = await worker.exitStatus(within: .seconds(10))
+        #expect(status == 0)
+        let answers = try worker.answers()
+        try #require(answers.count == 1, "\(answers)")
+        let reported = try #require(
+            try ChildProcess.jsonObject(answers[0])["batchItemFailures"] as? [[String: Any]]
+        ).compactMap { $0["itemIdentifier"] as? String }
+        let ran = try String(contentsOfFile: effects, encoding: .utf8).split(separator: "\n").map(String.init)
+        // Every record either ran (and finished: it is not reported) or was not started (and is reported).
+        #expect(!ran.isEmpty && ran.count < 10, "ran \(ran)")
+        #expect(Set(ran).isDisjoint(with: reported))
+        #expect(Set(ran).union(reported) == Set(ids))
+        #expect(reported == ids.filter { !ran.contains($0) })
+    }
+
+    /// Waits until the effect log at `path` holds a line (a record ran), for up to four seconds.
+    static func waitForEffect(_ path: String) async throws {
+        for _ in 0..<200 {
+            if let text = try? String(contentsOfFile: path, encoding: .utf8), !text.isEmpty { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    @Test("SIGTERM while waiting for input: exit 0 at once, nothing more written")
+    func sigtermWhileIdle() async throws {
+        let folder = IdempotencyProcessTests.Folder()
+        let effects = folder.path + "/effects"
+        let worker = try Worker(["--effect-log", effects, "--log-level", "error"])
+        try worker.send(Self.event(["a"]))
+        // Once a record has run, the worker is up (its signal handlers too) and waits for the next line.
+        try await Self.waitForEffect(effects)
+        try await Task.sleep(for: .milliseconds(100))
+        let started = ContinuousClock.now
+        worker.signal(SIGTERM)
+        let status = await worker.exitStatus(within: .seconds(10))
+        #expect(status == 0)
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(try worker.answers() == [#"{"batchItemFailures":[]}"#])
+    }
+
+    @Test("Under systemd (JOURNAL_STREAM naming a real journald stream): its logs are found with journalctl")
+    func logsToTheJournal() async throws {
+        let systemdCat = try #require(ChildProcess.which("systemd-cat"), "systemd-cat (systemd) is not installed")
+        let journalctl = try #require(ChildProcess.which("journalctl"))
+        let id = "serve-journal-\(UUID().uuidString.prefix(8).lowercased())"
+        // systemd-cat connects the worker's standard output and error to journald's stream socket; the worker then
+        // finds JOURNAL_STREAM equal to its standard error, as under a systemd service, and logs natively.
+        let script = #"JOURNAL_STREAM="$(stat -L -c '%d:%i' /proc/self/fd/2)" exec "$BATCHPROC" serve --fail "$ID""#
+        let output = try await ChildProcess.run(
+            systemdCat,
+            ["--identifier", id, "sh", "-c", script],
+            stdin: Array((Self.event([id, id + "-ok"]) + "\n").utf8),
+            environment: Batchproc.childEnvironment(["BATCHPROC": Batchproc.executable.path, "ID": id])
+        )
+        #expect(output.status == 0, "\(output.stderr)")
+        // The failed record's line, a native journal entry with the record's metadata as fields.
+        var entries: [[String: Any]] = []
+        for _ in 0..<50 where entries.isEmpty {
+            let found = try await ChildProcess.run(
+                journalctl,
+                ["-o", "json", "-a", "--no-pager", "ITEM_IDENTIFIER=\(id)"],
+                stdin: nil,
+                environment: [:]
+            )
+            entries = found.stdoutLines.compactMap { try? ChildProcess.jsonObject($0) }
+            if entries.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        let failure = try #require(entries.first { $0["MESSAGE"] as? String == "record failed" }, "\(entries)")
+        #expect(failure["PRIORITY"] as? String == "3")
+        #expect(failure["EVENT_SOURCE"] as? String == "aws:sqs")
+    }
+}
