@@ -20,6 +20,11 @@ struct ServeCommand: AsyncParsableCommand {
             not started are reported in its answer (so Lambda, or whoever feeds the worker, delivers them again), \
             and no further line is read. When an answer cannot be written it exits 74.
 
+            With --spool DIR the events are files instead: dropped into DIR/incoming (written elsewhere and \
+            renamed in), taken one at a time by an atomic rename into DIR/processing, and moved with their answer \
+            (NAME.response.json) to DIR/done, or to DIR/failed when the event was not valid or its batch failed as \
+            a whole. Standard input is not read then, and the worker runs until SIGTERM.
+
             The options are those of `batchproc process`, applied to every batch. Logs and EMF metrics go to \
             standard error, or to the journal when run as a systemd service.
             """
@@ -28,6 +33,20 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup
     var options: ProcessingOptions
 
+    @Option(help: "Take the events from this spool directory instead of standard input.")
+    var spool: String?
+
+    @Option(parsing: .unconditional, help: "How often to look into an empty spool, in milliseconds.")
+    var spoolPollMs: String = "200"
+
+    func validate() throws {
+        guard let interval = Int(spoolPollMs), interval >= 1 else {
+            throw ValidationError(
+                "--spool-poll-ms must be a whole number of milliseconds, at least 1, not '\(spoolPollMs)'"
+            )
+        }
+    }
+
     func run() async throws {
         let settings = try options.settings()
         let observability = try options.makeObservability(settings)
@@ -35,20 +54,39 @@ struct ServeCommand: AsyncParsableCommand {
         let stores = StoreOpener(logger: logger)
         let processor = try options.makeProcessor(settings, observability: observability, openStore: stores.open)
         let handler = try options.makeHandler(settings, logger: logger)
-        let input = LineInput.standardInput()
-        let worker = BatchWorker(
-            processor: processor,
-            input: input,
-            source: settings.source,
-            output: { StandardStreams.output($0) },
-            makeContext: {
-                InvocationContext(requestID: "local-\(UInt32.random(in: 0...UInt32.max))", logger: logger)
-            },
-            handler: handler
-        )
+        let makeContext: @Sendable () -> InvocationContext = {
+            InvocationContext(requestID: "local-\(UInt32.random(in: 0...UInt32.max))", logger: logger)
+        }
+        let service: any Service
+        var lines: LineInput?
+        if let spool {
+            let input: SpoolInput
+            do {
+                input = try SpoolInput(directory: spool, pollInterval: .milliseconds(Int(spoolPollMs) ?? 200))
+            } catch {
+                throw UsageError(message: error.message)
+            }
+            service = BatchWorker(
+                processor: processor,
+                input: input,
+                source: settings.source,
+                makeContext: makeContext,
+                handler: handler
+            )
+        } else {
+            let input = LineInput.standardInput()
+            lines = input
+            service = BatchWorker(
+                processor: processor,
+                input: input.answering(with: { StandardStreams.output($0) }),
+                source: settings.source,
+                makeContext: makeContext,
+                handler: handler
+            )
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup)],
+                services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -58,12 +96,15 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             await stores.closeAll()
             if error is BatchWorkerOutputFailed {
-                StandardStreams.error("batchproc: error: cannot write the answer to standard output")
+                StandardStreams.error(
+                    "batchproc: error: cannot write the answer "
+                        + (spool == nil ? "to standard output" : "into the spool")
+                )
                 throw ExitCode(ExitStatus.outputFailed)
             }
             throw error
         }
         await stores.closeAll()
-        if let problem = input.readError { logger.warning("standard input ended early: \(problem)") }
+        if let problem = lines?.readError { logger.warning("standard input ended early: \(problem)") }
     }
 }

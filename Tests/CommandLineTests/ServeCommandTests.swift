@@ -183,4 +183,84 @@ struct ServeCommandTests {
         #expect(failure["PRIORITY"] as? String == "3")
         #expect(failure["EVENT_SOURCE"] as? String == "aws:sqs")
     }
+
+    // MARK: - Spool directory
+
+    /// Drops `event` into the spool's `incoming/` as a host would: written under a hidden name, then renamed in.
+    static func drop(_ event: String, named name: String, into spool: String) throws {
+        let hidden = spool + "/." + name + ".tmp"
+        try Data(event.utf8).write(to: URL(fileURLWithPath: hidden))
+        try FileManager.default.moveItem(atPath: hidden, toPath: spool + "/incoming/" + name)
+    }
+
+    /// The files of a spool folder.
+    static func files(_ spool: String, _ folder: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: spool + "/" + folder)) ?? []).sorted()
+    }
+
+    @Test("--spool: events dropped into incoming/ are answered into done/ or failed/; SIGTERM exits 0")
+    func spool() async throws {
+        let folder = IdempotencyProcessTests.Folder()
+        let spool = folder.path + "/spool"
+        // Left by a worker that stopped abruptly (its folder's lock is free): taken up again.
+        let abandoned = spool + "/processing/host-1-2"
+        try FileManager.default.createDirectory(atPath: abandoned, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: spool + "/incoming", withIntermediateDirectories: true)
+        try Data().write(to: URL(fileURLWithPath: abandoned + ".lock"))
+        try Data(Self.event(["left-1"]).utf8).write(to: URL(fileURLWithPath: abandoned + "/0-left.json"))
+        let worker = try Worker(["--spool", spool, "--spool-poll-ms", "20", "--fail", "b-2", "--log-level", "error"])
+        try Self.drop(Self.event(["a-1", "a-2"]), named: "1-a.json", into: spool)
+        try Self.drop(Self.event(["b-1", "b-2"]), named: "2-b.json", into: spool)
+        try Self.drop("{not an event", named: "3-c.json", into: spool)
+        for _ in 0..<250 where Self.files(spool, "done").count + Self.files(spool, "failed").count < 8 {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        worker.signal(SIGTERM)
+        #expect(await worker.exitStatus(within: .seconds(10)) == 0)
+        #expect(
+            Self.files(spool, "done") == [
+                "0-left.json", "0-left.json.response.json", "1-a.json", "1-a.json.response.json", "2-b.json",
+                "2-b.json.response.json",
+            ]
+        )
+        #expect(Self.files(spool, "failed") == ["3-c.json", "3-c.json.response.json"])
+        #expect(Self.files(spool, "incoming").isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: abandoned), "the abandoned folder was taken up")
+        func answer(_ path: String) throws -> String {
+            try String(contentsOfFile: spool + "/" + path, encoding: .utf8)
+        }
+        #expect(try answer("done/0-left.json.response.json") == #"{"batchItemFailures":[]}"# + "\n")
+        #expect(
+            try answer("done/2-b.json.response.json") == #"{"batchItemFailures":[{"itemIdentifier":"b-2"}]}"# + "\n"
+        )
+        #expect(try answer("failed/3-c.json.response.json").contains("BatchProcessingError.malformedEvent"))
+        // The worker read no standard input: its stdout stays empty.
+        #expect(try worker.answers().isEmpty)
+    }
+
+    @Test("Two workers on one spool: every event is taken once")
+    func sharedSpool() async throws {
+        let folder = IdempotencyProcessTests.Folder()
+        let spool = folder.path + "/spool"
+        try FileManager.default.createDirectory(atPath: spool + "/incoming", withIntermediateDirectories: true)
+        let workers = try (0..<2).map { index in
+            try Worker(["--spool", spool, "--spool-poll-ms", "5", "--effect-log", folder.path + "/effects-\(index)"])
+        }
+        let count = 40
+        for index in 0..<count {
+            try Self.drop(Self.event(["e\(index)"]), named: String(format: "%03d.json", index), into: spool)
+        }
+        for _ in 0..<500 where Self.files(spool, "done").count < 2 * count {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        for worker in workers { worker.signal(SIGTERM) }
+        for worker in workers { #expect(await worker.exitStatus(within: .seconds(10)) == 0) }
+        let ran = (0..<2).flatMap { index in
+            ((try? String(contentsOfFile: folder.path + "/effects-\(index)", encoding: .utf8)) ?? "")
+                .split(separator: "\n").map(String.init)
+        }
+        #expect(ran.count == count, "\(ran.count) runs")
+        #expect(Set(ran) == Set((0..<count).map { "e\($0)" }))
+        #expect(Self.files(spool, "done").count == 2 * count)
+    }
 }
