@@ -8,7 +8,8 @@
 #                                scripts/with-postgres.sh starts in a temporary folder; runuser (util-linux) starts
 #                                it as the `postgres` user when the tests run as root;
 #   jsonschema (Python)          for the tests that validate EMF documents against the specification's schema;
-#   python3-venv                 for scripts/lint-templates.sh, which installs cfn-lint (PyPI) in a venv.
+#   python3-venv                 for scripts/lint-templates.sh, which installs cfn-lint (PyPI) in a venv;
+#   chromium                     headless, for the test that opens `batchproc replay --report`'s page.
 # Debian and Ubuntu only; elsewhere it says what to install. Runs apt-get update before installing.
 set -euo pipefail
 
@@ -27,6 +28,7 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v psql >/
     packages+=(postgresql)
 fi
 command -v runuser >/dev/null 2>&1 || packages+=(util-linux)
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || packages+=(chromium)
 
 if [ ${#packages[@]} -gt 0 ]; then
     if ! command -v apt-get >/dev/null 2>&1; then

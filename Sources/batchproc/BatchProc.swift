@@ -72,7 +72,9 @@ struct BatchProc: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "batchproc",
         abstract: "Process AWS Lambda batches (SQS, Kinesis, DynamoDB Streams, Kafka) with partial failure reporting.",
-        subcommands: [ProcessCommand.self, ServeCommand.self, IdempotencyCommand.self, BenchCommand.self]
+        subcommands: [
+            ProcessCommand.self, ServeCommand.self, ReplayCommand.self, IdempotencyCommand.self, BenchCommand.self,
+        ]
     )
 }
 
