@@ -4,7 +4,6 @@ import BatchRunner
 import Logging
 import Observability
 import ServiceLifecycle
-import UnixSignals
 
 /// `batchproc serve`: the host worker. One batch event per line of standard input, one answer per line of standard
 /// output, in order; SIGTERM (or SIGINT) finishes the batch in flight and exits 0.
@@ -87,10 +86,15 @@ struct ServeCommand: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
         )
+        // SIGTERM and SIGINT are caught before the worker takes its first event, each asking for a graceful
+        // shutdown (the group's own signal trapping registers beside its services, so a SIGTERM early in the first
+        // batch could be missed).
+        guard TerminationSignals.install({ Task { await group.triggerGracefulShutdown() } }) else {
+            throw UsageError(message: "cannot set up the handling of SIGTERM: no pipe could be made")
+        }
         do {
             try await group.run()
         } catch {

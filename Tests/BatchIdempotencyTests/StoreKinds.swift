@@ -58,6 +58,8 @@ enum TestPostgres {
         var configuration = try PostgresStoreConfiguration(url: try url())
         configuration.table = table
         configuration.timeout = timeout
+        // Generous too: a new session costs a fork and SCRAM on a server that shares two cores with the whole suite.
+        configuration.connectTimeout = .seconds(15)
         return configuration
     }
 

@@ -1,0 +1,65 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#endif
+
+/// SIGTERM and SIGINT for `batchproc serve`, caught from the moment ``install(_:)`` returns: a plain signal handler
+/// writes a byte to a pipe, and a thread of its own waiting on the pipe calls the callback. (Dispatch-based signal
+/// sources register asynchronously; a service manager's SIGTERM sent as soon as the worker is up must not be lost or
+/// fatal.) The signals are also unblocked, in case the process inherited a mask that blocks them.
+enum TerminationSignals {
+    /// The pipe's write end, for the handler (which can capture nothing). Written once, before any signal is caught.
+    nonisolated(unsafe) private static var writeEnd: Int32 = -1
+
+    /// Installs the handlers; `onSignal` is called (on a thread of its own) for every SIGTERM or SIGINT after.
+    /// Returns false when the pipe cannot be made.
+    static func install(_ onSignal: @escaping @Sendable () -> Void) -> Bool {
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else { return false }
+        writeEnd = ends[1]
+        let readEnd = ends[0]
+        let thread = Thread {
+            var byte: UInt8 = 0
+            while true {
+                let count = read(readEnd, &byte, 1)
+                if count < 0 && errno == EINTR { continue }
+                guard count == 1 else { return }
+                onSignal()
+            }
+        }
+        thread.name = "TerminationSignals"
+        thread.start()
+
+        var action = sigaction()
+        #if canImport(Darwin)
+        action.__sigaction_u.__sa_handler = TerminationSignals.handle
+        #else
+        action.__sigaction_handler.sa_handler = TerminationSignals.handle
+        #endif
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = SA_RESTART
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        for number in [SIGTERM, SIGINT] {
+            sigaction(number, &action, nil)
+            sigaddset(&signals, number)
+        }
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
+        return true
+    }
+
+    /// The signal handler: only async-signal-safe work, one `write`.
+    private static let handle: @convention(c) (Int32) -> Void = { _ in
+        var byte: UInt8 = 1
+        _ = write(TerminationSignals.writeEnd, &byte, 1)
+    }
+}
