@@ -71,7 +71,7 @@ struct ServeCommandTests {
             process.environment = Batchproc.childEnvironment([:])
             input = Pipe()
             output = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString).out")
-            FileManager.default.createFile(atPath: output.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: output.path, contents: nil)
             process.standardInput = input
             process.standardOutput = try FileHandle(forWritingTo: output)
             process.standardError = FileHandle.nullDevice
