@@ -46,13 +46,8 @@ struct ProcessCommand: AsyncParsableCommand {
     var options: ProcessingOptions
 
     func run() async throws {
-        let settings = try options.settings()
-        let observability = try options.makeObservability(settings)
-        let logger = observability.logger(label: "batchproc")
-        let stores = StoreOpener(logger: logger)
-        let processor = try options.makeProcessor(settings, observability: observability, openStore: stores.open)
+        let (settings, logger, stores, processor, handler) = try options.prepare()
         let event = try EventInput.read(eventFile)
-        let handler = try options.makeHandler(settings, logger: logger)
 
         let answer: String
         let status: Int32
@@ -246,6 +241,20 @@ struct ProcessingOptions: ParsableArguments {
 
     func validate() throws {
         _ = try settings()
+    }
+
+    /// What a command that runs batches needs, made from the options: the settings, the logger, the opener of
+    /// idempotency stores (to close at the end), the processor and the built-in handler.
+    func prepare() throws -> (
+        settings: Settings, logger: Logger, stores: StoreOpener, processor: BatchProcessor,
+        handler: RecordHandler<AnyBatchRecord>
+    ) {
+        let settings = try settings()
+        let observability = try makeObservability(settings)
+        let logger = observability.logger(label: "batchproc")
+        let stores = StoreOpener(logger: logger)
+        let processor = try makeProcessor(settings, observability: observability, openStore: stores.open)
+        return (settings, logger, stores, processor, try makeHandler(settings, logger: logger))
     }
 
     /// Logs and metrics on standard error (journald under systemd), as every batchproc command writes them.

@@ -3,7 +3,6 @@ import BatchProcessing
 import BatchRunner
 import Foundation
 import Logging
-import Observability
 import Synchronization
 
 #if canImport(Glibc)
@@ -72,13 +71,8 @@ struct ReplayCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let settings = try options.settings()
         let files = try Self.eventFiles(paths)
-        let observability = try options.makeObservability(settings)
-        let logger = observability.logger(label: "batchproc")
-        let stores = StoreOpener(logger: logger)
-        let processor = try options.makeProcessor(settings, observability: observability, openStore: stores.open)
-        let handler = try options.makeHandler(settings, logger: logger)
+        let (settings, logger, stores, processor, handler) = try options.prepare()
         // Which records of the current batch reached the handler: a succeeded record that did not was a replay.
         let ran = Mutex<Set<Int>>([])
         let noting: RecordHandler<AnyBatchRecord> = { record, context in
@@ -93,29 +87,25 @@ struct ReplayCommand: AsyncParsableCommand {
             let event = try EventInput.read(file)
             ran.withLock { $0 = [] }
             let start = clock.now
+            var result: BatchResult?
+            var failure: BatchProcessingError?
             do {
-                let result = try await processor.process(
+                result = try await processor.process(
                     eventJSON: event,
                     source: settings.source,
                     context: InvocationContext(requestID: "replay-\(number)", logger: logger),
                     handler: noting
                 )
-                summary.add(
-                    name: file,
-                    result: result,
-                    failure: nil,
-                    handlerRan: ran.withLock { $0 },
-                    duration: start.duration(to: clock.now)
-                )
             } catch {
-                summary.add(
-                    name: file,
-                    result: nil,
-                    failure: error,
-                    handlerRan: ran.withLock { $0 },
-                    duration: start.duration(to: clock.now)
-                )
+                failure = error
             }
+            summary.add(
+                name: file,
+                result: result,
+                failure: failure,
+                handlerRan: ran.withLock { $0 },
+                duration: start.duration(to: clock.now)
+            )
         }
         if progress { Self.showProgress(files.count, of: files.count, file: nil) }
         await stores.closeAll()

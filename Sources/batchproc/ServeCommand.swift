@@ -2,7 +2,6 @@ import ArgumentParser
 import BatchProcessing
 import BatchRunner
 import Logging
-import Observability
 import ServiceLifecycle
 
 /// `batchproc serve`: the host worker. One batch event per line of standard input, one answer per line of standard
@@ -47,12 +46,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let settings = try options.settings()
-        let observability = try options.makeObservability(settings)
-        let logger = observability.logger(label: "batchproc")
-        let stores = StoreOpener(logger: logger)
-        let processor = try options.makeProcessor(settings, observability: observability, openStore: stores.open)
-        let handler = try options.makeHandler(settings, logger: logger)
+        let (settings, logger, stores, processor, handler) = try options.prepare()
         let makeContext: @Sendable () -> InvocationContext = {
             InvocationContext(requestID: "local-\(UInt32.random(in: 0...UInt32.max))", logger: logger)
         }
