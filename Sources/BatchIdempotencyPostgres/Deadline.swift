@@ -99,7 +99,10 @@ enum Deadline {
             }
             // The work is cancelled only when something else answered first: cancelling a finished task costs a
             // status update for nothing.
-            if case .success = outcome {} else if case .failure = outcome {} else { work?.cancel() }
+            switch outcome {
+            case .success, .failure: break
+            case .timedOut, .cancelled: work?.cancel()
+            }
             timer?.cancel()
             if let (watchdog, entry) = watched { watchdog.forget(entry) }
             continuation?.resume(returning: outcome)

@@ -153,10 +153,7 @@ public struct ReplaySummary: Sendable {
 
     /// `12.345 ms`.
     static func milliseconds(_ duration: Duration) -> String {
-        let (seconds, attoseconds) = duration.components
-        let value = Double(seconds) * 1000 + Double(attoseconds) / 1e15
-        let rounded = (value * 1000).rounded() / 1000
-        return "\(rounded) ms"
+        "\((ReplayReport.milliseconds(duration) * 1000).rounded() / 1000) ms"
     }
 }
 

@@ -117,12 +117,13 @@ extension RetryMiddleware {
     static func noteRetry(on span: any Span, attempt: Int, error: any Error, delay: Duration) {
         typealias Name = Instrumentation.TraceAttribute
         span.recordError(error, attributes: [Name.attempt: .int64(Int64(attempt))])
-        let (seconds, attoseconds) = delay.components
-        let milliseconds = Double(seconds) * 1e3 + Double(attoseconds) / 1e15
         span.addEvent(
             SpanEvent(
                 name: Instrumentation.SpanEventName.retry,
-                attributes: [Name.attempt: .int64(Int64(attempt)), Name.retryDelayMilliseconds: .double(milliseconds)]
+                attributes: [
+                    Name.attempt: .int64(Int64(attempt)),
+                    Name.retryDelayMilliseconds: .double(BatchProcessor.milliseconds(delay)),
+                ]
             )
         )
     }
