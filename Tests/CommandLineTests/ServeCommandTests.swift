@@ -118,7 +118,7 @@ struct ServeCommandTests {
         // Wait until a record runs, then ask the worker to stop; its standard input stays open.
         try await Self.waitForEffect(effects)
         worker.signal(SIGTERM)
-        let status = await worker.exitStatus(within: .seconds(10))
+        let status = await worker.exitStatus(within: .seconds(30))
         #expect(status == 0)
         let answers = try worker.answers()
         try #require(answers.count == 1, "\(answers)")
@@ -133,9 +133,9 @@ struct ServeCommandTests {
         #expect(reported == ids.filter { !ran.contains($0) })
     }
 
-    /// Waits until the effect log at `path` holds a line (a record ran), for up to four seconds.
+    /// Waits until the effect log at `path` holds a line (a record ran), for up to twenty seconds.
     static func waitForEffect(_ path: String) async throws {
-        for _ in 0..<200 {
+        for _ in 0..<1000 {
             if let text = try? String(contentsOfFile: path, encoding: .utf8), !text.isEmpty { return }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -152,9 +152,10 @@ struct ServeCommandTests {
         try await Task.sleep(for: .milliseconds(100))
         let started = ContinuousClock.now
         worker.signal(SIGTERM)
-        let status = await worker.exitStatus(within: .seconds(10))
+        let status = await worker.exitStatus(within: .seconds(30))
         #expect(status == 0)
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // Far below the 30 s kill; roomy, because the whole suite can hold this test up for seconds.
+        #expect(ContinuousClock.now - started < .seconds(15))
         #expect(try worker.answers() == [#"{"batchItemFailures":[]}"#])
     }
 
@@ -222,7 +223,7 @@ struct ServeCommandTests {
             try await Task.sleep(for: .milliseconds(20))
         }
         worker.signal(SIGTERM)
-        #expect(await worker.exitStatus(within: .seconds(10)) == 0)
+        #expect(await worker.exitStatus(within: .seconds(30)) == 0)
         #expect(
             Self.files(spool, "done") == [
                 "0-left.json", "0-left.json.response.json", "1-a.json", "1-a.json.response.json", "2-b.json",
@@ -260,7 +261,7 @@ struct ServeCommandTests {
             try await Task.sleep(for: .milliseconds(20))
         }
         for worker in workers { worker.signal(SIGTERM) }
-        for worker in workers { #expect(await worker.exitStatus(within: .seconds(10)) == 0) }
+        for worker in workers { #expect(await worker.exitStatus(within: .seconds(30)) == 0) }
         let ran = (0..<2).flatMap { index in
             ((try? String(contentsOfFile: folder.path + "/effects-\(index)", encoding: .utf8)) ?? "")
                 .split(separator: "\n").map(String.init)
