@@ -13,9 +13,16 @@ let package = Package(
         .library(name: "BatchProcessingTesting", targets: ["BatchProcessingTesting"]),
         .library(name: "BatchIdempotency", targets: ["BatchIdempotency"]),
         .library(name: "BatchRunner", targets: ["BatchRunner"]),
+        // The runner's PostgreSQL store provider: a product of its own, so that only its users link postgres-nio.
+        .library(name: "BatchRunnerPostgres", targets: ["BatchRunnerPostgres"]),
         // The PostgreSQL idempotency store: a product of its own, so that only its users link postgres-nio.
         .library(name: "BatchIdempotencyPostgres", targets: ["BatchIdempotencyPostgres"]),
         .executable(name: "batchproc", targets: ["batchproc"]),
+        // The examples (Examples/README.md): programs built on BatchRunner's BatchProgram.
+        .executable(name: "sqs-orders", targets: ["sqs-orders"]),
+        .executable(name: "kinesis-clickstream", targets: ["kinesis-clickstream"]),
+        .executable(name: "msk-inventory", targets: ["msk-inventory"]),
+        .executable(name: "dynamodb-customers", targets: ["dynamodb-customers"]),
     ],
     dependencies: [
         // InMemoryLogging (for BatchProcessingTesting) needs swift-log 1.16.
@@ -113,6 +120,20 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // The command line of BatchProgram (invoke, replay, serve) and batchproc.
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Observability",
+                "JSONLogging",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "BatchRunnerPostgres",
+            dependencies: [
+                "BatchRunner",
+                "BatchIdempotency",
+                "BatchIdempotencyPostgres",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
@@ -133,6 +154,7 @@ let package = Package(
                 "BatchIdempotencyPostgres",
                 "BatchProcessingJSONSupport",
                 "BatchRunner",
+                "BatchRunnerPostgres",
                 "Observability",
                 "JSONLogging",
                 "JournaldLogging",
@@ -150,6 +172,33 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Examples/OrdersLambda"
+        ),
+        .executableTarget(
+            name: "sqs-orders",
+            dependencies: ["BatchProcessing", "BatchRunner", "Observability", .product(name: "Logging", package: "swift-log")],
+            path: "Examples/SQSOrders",
+            exclude: ["README.md", "orders.yaml", "orders-fifo.yaml"]
+        ),
+        .executableTarget(
+            name: "kinesis-clickstream",
+            dependencies: ["BatchProcessing", "BatchRunner", "Observability", .product(name: "Logging", package: "swift-log")],
+            path: "Examples/KinesisClickstream",
+            exclude: ["README.md", "clickstream.yaml"]
+        ),
+        .executableTarget(
+            name: "msk-inventory",
+            dependencies: [
+                "BatchProcessing", "BatchRunner", "BatchRunnerPostgres", "Observability",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/MSKInventory",
+            exclude: ["README.md", "inventory.yaml"]
+        ),
+        .executableTarget(
+            name: "dynamodb-customers",
+            dependencies: ["BatchProcessing", "BatchRunner", "Observability", .product(name: "Logging", package: "swift-log")],
+            path: "Examples/DynamoDBCustomers",
+            exclude: ["README.md", "customers.yaml"]
         ),
         .target(
             name: "BatchProcessingTestProcessSupport",
@@ -199,6 +248,10 @@ let package = Package(
             dependencies: [
                 "batchproc",
                 "orders-lambda-example",
+                "sqs-orders",
+                "kinesis-clickstream",
+                "msk-inventory",
+                "dynamodb-customers",
                 "BatchProcessingTestProcessSupport",
                 // The dashboards' contract test reads metric names from the code and the alarms' template as YAML.
                 "BatchProcessing",

@@ -6,7 +6,7 @@
 // as the last line of standard output. With AWS_LAMBDA_FUNCTION_NAME set it logs and writes metrics as on
 // Lambda (JSON lines on stdout); elsewhere on stderr.
 //
-//     swift run orders-lambda-example < Examples/events/sqs-orders.json
+//     swift run orders-lambda-example < Examples/batchproc/events/sqs-orders.json
 import BatchProcessing
 import Foundation
 import Logging

@@ -85,9 +85,16 @@ public struct ChainConfiguration: Sendable {
 
     /// Reads a configuration file (`.json`, `.yaml`, `.yml`; JSON is read as YAML, of which it is a part).
     ///
-    /// - Parameter environment: the variables that may replace settings; by default the process's.
+    /// - Parameters:
+    ///   - environment: the variables that may replace settings; by default the process's.
+    ///   - processorDefaults: the processor settings that the file's `processor` section and the variables change
+    ///     (what the file leaves out keeps its value here); by default the library's.
     /// - Throws: ``ConfigurationError`` naming the file and the key.
-    public static func load(path: String, environment: [String: String]? = nil) throws -> ChainConfiguration {
+    public static func load(
+        path: String,
+        environment: [String: String]? = nil,
+        processorDefaults: BatchProcessor.Configuration = BatchProcessor.Configuration()
+    ) throws -> ChainConfiguration {
         var isFolder = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
             throw ConfigurationError(message: "\(path): no such configuration file")
@@ -101,14 +108,20 @@ public struct ChainConfiguration: Sendable {
         guard let text = String(data: data, encoding: .utf8) else {
             throw ConfigurationError(message: "\(path): is not UTF-8 text")
         }
-        return try parse(text, source: path, environment: environment ?? ProcessInfo.processInfo.environment)
+        return try parse(
+            text,
+            source: path,
+            environment: environment ?? ProcessInfo.processInfo.environment,
+            processorDefaults: processorDefaults
+        )
     }
 
     /// Reads a configuration from its text; `source` names it in messages.
     public static func parse(
         _ text: String,
         source: String,
-        environment: [String: String] = [:]
+        environment: [String: String] = [:],
+        processorDefaults: BatchProcessor.Configuration = BatchProcessor.Configuration()
     ) throws
         -> ChainConfiguration
     {
@@ -120,7 +133,7 @@ public struct ChainConfiguration: Sendable {
         } catch {
             throw ConfigurationError(message: "\(source): is not valid JSON or YAML: \(error)")
         }
-        var reader = ConfigReader(source: source, environment: environment)
+        var reader = ConfigReader(source: source, environment: environment, processorDefaults: processorDefaults)
         return try reader.read(value)
     }
 

@@ -6,10 +6,17 @@ import BatchProcessing
 struct ConfigReader {
     let source: String
     let environment: [String: String]
+    /// The processor settings that the file and the variables change.
+    let processorDefaults: BatchProcessor.Configuration
 
-    init(source: String, environment: [String: String]) {
+    init(
+        source: String,
+        environment: [String: String],
+        processorDefaults: BatchProcessor.Configuration = BatchProcessor.Configuration()
+    ) {
         self.source = source
         self.environment = environment
+        self.processorDefaults = processorDefaults
     }
 
     func error(_ path: String, _ message: String) -> ConfigurationError {
@@ -209,7 +216,7 @@ struct ConfigReader {
             at: path,
             allowed: ["policy", "maxConcurrency", "deadlineMarginMs", "throwOnFullBatchFailure"]
         )
-        var configuration = BatchProcessor.Configuration()
+        var configuration = processorDefaults
         if let name = try text(fields, "policy", path: path, variable: "BATCH_PROCESSING_POLICY") {
             guard let policy = FailurePolicy(name: name) else {
                 throw error(

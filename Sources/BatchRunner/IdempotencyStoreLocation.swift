@@ -56,8 +56,9 @@ public enum IdempotencyStoreLocation: Sendable, Hashable, CustomStringConvertibl
             return try FileIdempotencyStore(directory: directory, durability: durable ? .durable : .processCrashSafe)
         case .postgres:
             throw IdempotencyStoreError(
-                "this program does not open PostgreSQL stores: link BatchIdempotencyPostgres and give "
-                    + "makeMiddleware an openStore that makes a PostgresIdempotencyStore (batchproc does)"
+                "this program does not open PostgreSQL stores: link the BatchRunnerPostgres product and give the "
+                    + "program a PostgresStoreProvider (or makeMiddleware an openStore that makes a "
+                    + "PostgresIdempotencyStore)"
             )
         }
     }
@@ -66,3 +67,32 @@ public enum IdempotencyStoreLocation: Sendable, Hashable, CustomStringConvertibl
 /// Opens the store of an idempotency step.
 public typealias IdempotencyStoreOpener =
     @Sendable (IdempotencyStoreLocation) throws(IdempotencyStoreError) -> any IdempotencyStore
+
+/// Opens the idempotency stores a program's chain names, and lets go of them when the program ends: what a
+/// ``BatchProgram`` is given to reach stores beyond the file store (``FileStoreProvider``, the default) without
+/// linking their clients. `PostgresStoreProvider` (product `BatchRunnerPostgres`) opens PostgreSQL stores too.
+public protocol IdempotencyStoreProvider: Sendable {
+    /// Opens the store at `location`.
+    func open(_ location: IdempotencyStoreLocation) throws(IdempotencyStoreError) -> any IdempotencyStore
+    /// Closes what the stores opened hold (connections); called once, when the program's batches are done.
+    func shutdown() async
+}
+
+extension IdempotencyStoreProvider {
+    /// ``open(_:)`` as an ``IdempotencyStoreOpener``, for ``ChainConfiguration/makeMiddleware(metricsFactory:openStore:)``.
+    public var opener: IdempotencyStoreOpener {
+        { location throws(IdempotencyStoreError) in try self.open(location) }
+    }
+}
+
+/// Opens file stores only, and refuses a PostgreSQL store with a message that says what to link.
+public struct FileStoreProvider: IdempotencyStoreProvider {
+    /// Creates the provider.
+    public init() {}
+
+    public func open(_ location: IdempotencyStoreLocation) throws(IdempotencyStoreError) -> any IdempotencyStore {
+        try IdempotencyStoreLocation.openFileStore(location)
+    }
+
+    public func shutdown() async {}
+}

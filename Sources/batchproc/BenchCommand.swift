@@ -1,5 +1,6 @@
 import ArgumentParser
 import BatchProcessing
+import BatchRunner
 import JSONLogging
 import Logging
 import Observability

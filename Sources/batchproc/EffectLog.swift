@@ -1,3 +1,5 @@
+import BatchRunner
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

@@ -3,6 +3,7 @@ import BatchIdempotency
 import BatchIdempotencyPostgres
 import BatchProcessingJSONSupport
 import BatchRunner
+import BatchRunnerPostgres
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -52,7 +53,7 @@ struct IdempotencyCommand: AsyncParsableCommand {
 
         func configuration() throws -> PostgresStoreConfiguration {
             do {
-                return try StoreOpener.configuration(
+                return try PostgresStoreProvider.configuration(
                     .init(url: url, table: table),
                     environment: ProcessInfo.processInfo.environment
                 )

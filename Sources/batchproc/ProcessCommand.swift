@@ -1,6 +1,7 @@
 import ArgumentParser
 import BatchProcessing
 import BatchRunner
+import BatchRunnerPostgres
 import JSONLogging
 import JournaldLogging
 import Logging
@@ -46,54 +47,18 @@ struct ProcessCommand: AsyncParsableCommand {
     var options: ProcessingOptions
 
     func run() async throws {
-        let (settings, logger, stores, processor, handler) = try options.prepare()
-        let event = try EventInput.read(eventFile)
-
-        let answer: String
-        let status: Int32
-        do {
-            let result = try await processor.process(
-                eventJSON: event,
-                source: settings.source,
-                context: InvocationContext(requestID: "local-\(UInt32.random(in: 0...UInt32.max))", logger: logger),
-                handler: handler
-            )
-            options.warnAboutUnmatchedFaults(settings, outcomes: result.outcomes, logger: logger)
-            answer = result.response.jsonString
-            status = 0
-        } catch {
-            if let result = error.result {
-                options.warnAboutUnmatchedFaults(settings, outcomes: result.outcomes, logger: logger)
-            }
-            answer = error.lambdaErrorJSON
-            status = ExitStatus.invocationFailed
+        let (settings, session) = try options.prepare()
+        try await session.invoke(eventFile: eventFile) { result in
+            options.warnAboutUnmatchedFaults(settings, outcomes: result.outcomes, logger: session.logger)
         }
-        await stores.closeAll()
-        guard StandardStreams.output(answer) else {
-            StandardStreams.error("batchproc: error: cannot write the answer to standard output")
-            throw ExitCode(ExitStatus.outputFailed)
-        }
-        if status != 0 { throw ExitCode(status) }
     }
 }
 
 /// The options of the commands that run batches (`process`, `serve`): the event source, the policy and concurrency,
 /// fault injection, retries, logs, the chain and idempotency; and what they build from them.
 struct ProcessingOptions: ParsableArguments {
-    @Option(
-        help:
-            "The event source: auto (from the event's eventSource), sqs, kinesis, dynamodb, kafka or self-managed-kafka."
-    )
-    var source: String = "auto"
-
-    @Option(help: "auto, continue, stop-on-first-failure, skip-group or skip-key.")
-    var policy: String?
-
-    @Option(parsing: .unconditional, help: "How many records may run at once (at least 1).")
-    var concurrency: String?
-
-    @Flag(help: "Answer with a response listing every record instead of failing when all records fail.")
-    var noThrowOnFullBatchFailure = false
+    @OptionGroup
+    var runner: RunnerOptions
 
     @Option(
         name: .customLong("fail"),
@@ -121,30 +86,13 @@ struct ProcessingOptions: ParsableArguments {
     )
     var maxAttempts: String = "1"
 
-    @Option(help: "Log level, in any case: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
-
-    @Option(help: "Log format on standard error: json or text.")
-    var logFormat: String = "json"
-
-    @Flag(help: "Add each failed record's payload to its log line.")
-    var logPayloads = false
-
     @Option(
         help: "Append each record's identifier to this file when its handler runs (to watch what ran, and how often)."
     )
     var effectLog: String?
 
-    @Option(
-        help:
-            "The processor and its middleware chain, from a JSON or YAML file (see the README); flags for the policy, concurrency and throwing still win, and fault injection flags add an innermost step."
-    )
-    var config: String?
-
     @OptionGroup(title: "Idempotency")
     var idempotency: IdempotencyOptions
-
-    /// The options once checked: what `validate()` proves parseable, parsed.
 
     @Option(
         name: .customLong("record-delay-ms"),
@@ -153,54 +101,25 @@ struct ProcessingOptions: ParsableArguments {
     )
     var recordDelayMilliseconds: String = "0"
 
+    /// The options once checked: what `validate()` proves parseable, parsed.
     struct Settings {
-        var source: BatchEventSource?
-        var policy: FailurePolicy?
-        var concurrency: Int?
+        var runner: RunnerOptions.Settings
         var failIndices: [Int]
         var failFraction: Double
         var seed: UInt64
         var maxAttempts: Int
-        var logLevel: Logger.Level
-        var logFormat: JSONLogHandler.Configuration.Format
         var recordDelay: Duration
     }
 
     func settings() throws -> Settings {
         var settings = Settings(
-            source: nil,
-            policy: nil,
-            concurrency: nil,
+            runner: try runner.settings(),
             failIndices: [],
             failFraction: 0,
             seed: 0,
             maxAttempts: 1,
-            logLevel: .info,
-            logFormat: .json,
             recordDelay: .zero
         )
-        if source.lowercased() != "auto" {
-            guard let parsed = BatchEventSource(name: source) else {
-                throw ValidationError(
-                    "--source must be auto, \(BatchEventSource.all.map(\.name).joined(separator: ", ")), not '\(source)'"
-                )
-            }
-            settings.source = parsed
-        }
-        if let policy {
-            guard let parsed = FailurePolicy(name: policy) else {
-                throw ValidationError(
-                    "--policy must be one of \(FailurePolicy.all.map(\.name).joined(separator: ", ")), not '\(policy)'"
-                )
-            }
-            settings.policy = parsed
-        }
-        if let concurrency {
-            guard let parsed = Int(concurrency), parsed >= 1 else {
-                throw ValidationError("--concurrency must be a whole number of at least 1, not '\(concurrency)'")
-            }
-            settings.concurrency = parsed
-        }
         settings.failIndices = try failIndexTexts.map { text in
             guard let index = Int(text), index >= 0 else {
                 throw ValidationError("--fail-index must be a 0-based record position (0 or more), not '\(text)'")
@@ -219,17 +138,6 @@ struct ProcessingOptions: ParsableArguments {
             throw ValidationError("--max-attempts must be a whole number of at least 1, not '\(maxAttempts)'")
         }
         settings.maxAttempts = attempts
-        guard let level = JSONLogHandler.Configuration.parseLevel(logLevel) else {
-            throw ValidationError(
-                "--log-level must be trace, debug, info, notice, warning, error or critical (any case), not "
-                    + "'\(logLevel)'"
-            )
-        }
-        settings.logLevel = level
-        guard let format = JSONLogHandler.Configuration.Format(rawValue: logFormat.lowercased()) else {
-            throw ValidationError("--log-format must be json or text, not '\(logFormat)'")
-        }
-        settings.logFormat = format
         guard let delay = Int(recordDelayMilliseconds), delay >= 0 else {
             throw ValidationError(
                 "--record-delay-ms must be a whole number of milliseconds, 0 or more, not '\(recordDelayMilliseconds)'"
@@ -243,35 +151,26 @@ struct ProcessingOptions: ParsableArguments {
         _ = try settings()
     }
 
-    /// What a command that runs batches needs, made from the options: the settings, the logger, the opener of
-    /// idempotency stores (to close at the end), the processor and the built-in handler.
-    func prepare() throws -> (
-        settings: Settings, logger: Logger, stores: StoreOpener, processor: BatchProcessor,
-        handler: RecordHandler<AnyBatchRecord>
-    ) {
+    /// What a command that runs batches needs, made from the options: the settings, and the runner session (the
+    /// logger, the stores to close at the end, the processor and the built-in handler).
+    func prepare() throws -> (settings: Settings, session: RunnerSession) {
         let settings = try settings()
-        let observability = try makeObservability(settings)
+        let observability = try runner.makeObservability(
+            settings.runner,
+            base: .init(journalHandler: { label, level in JournaldLogHandler(label: label, logLevel: level) })
+        )
         let logger = observability.logger(label: "batchproc")
-        let stores = StoreOpener(logger: logger)
-        let processor = try makeProcessor(settings, observability: observability, openStore: stores.open)
-        return (settings, logger, stores, processor, try makeHandler(settings, logger: logger))
-    }
-
-    /// Logs and metrics on standard error (journald under systemd), as every batchproc command writes them.
-    func makeObservability(_ settings: Settings) throws -> ObservabilitySetup {
-        do {
-            return try ObservabilitySetup.make(
-                .init(
-                    logLevel: settings.logLevel,
-                    logFormat: settings.logFormat,
-                    logOutput: .standardError,
-                    metricsOutput: .standardError,
-                    journalHandler: { label, level in JournaldLogHandler(label: label, logLevel: level) }
-                )
-            )
-        } catch {
-            throw UsageError(message: "cannot set up metrics: \(error)")
-        }
+        let stores = PostgresStoreProvider(logger: logger)
+        let processor = try makeProcessor(settings, observability: observability, stores: stores)
+        let session = RunnerSession(
+            programName: "batchproc",
+            processor: processor,
+            source: settings.runner.source,
+            logger: logger,
+            stores: stores,
+            handler: try makeHandler(settings, logger: logger)
+        )
+        return (settings, session)
     }
 
     /// The built-in handler: notes the record in the effect log, waits `--record-delay-ms`, and succeeds (fault
@@ -303,58 +202,20 @@ struct ProcessingOptions: ParsableArguments {
         }
     }
 
-    /// The processor the options and the environment describe. A flag wins over its environment variable, and
-    /// the variable it replaces is not read (so a bad value there is no error).
+    /// The processor the options, the chain file and the environment describe, with batchproc's own steps inside
+    /// the chain's: retry (`--max-attempts`), idempotency (`--idempotency-*`), fault injection.
     func makeProcessor(
         _ settings: Settings,
         observability: ObservabilitySetup,
-        openStore: @escaping IdempotencyStoreOpener
+        stores: any IdempotencyStoreProvider
     ) throws -> BatchProcessor {
-        typealias Key = BatchProcessor.Configuration.EnvironmentKey
-        var environment = ProcessInfo.processInfo.environment
-        if settings.policy != nil { environment[Key.policy] = nil }
-        if settings.concurrency != nil { environment[Key.maxConcurrency] = nil }
-        if noThrowOnFullBatchFailure { environment[Key.throwsOnFullBatchFailure] = nil }
-
-        var configuration: BatchProcessor.Configuration
-        var chain: ChainConfiguration?
-        if let config {
-            if settings.maxAttempts > 1 || idempotency.location != nil {
-                throw UsageError(
-                    message:
-                        "--max-attempts, --idempotency-store and --idempotency-postgres describe the chain, which --config gives: use one or the other"
-                )
-            }
-            do {
-                chain = try ChainConfiguration.load(path: config, environment: environment)
-            } catch {
-                throw UsageError(message: "\(error)")
-            }
-            configuration = chain?.processor ?? BatchProcessor.Configuration()
-        } else {
-            do {
-                configuration = try BatchProcessor.Configuration().applyingEnvironment(environment)
-            } catch {
-                throw UsageError(message: error.message)
-            }
+        if runner.configPath() != nil, settings.maxAttempts > 1 || idempotency.location != nil {
+            throw UsageError(
+                message:
+                    "--max-attempts, --idempotency-store and --idempotency-postgres describe the chain, which --config (or BATCH_PROCESSING_CONFIG) gives: use one or the other"
+            )
         }
-        configuration.instrumentation = Instrumentation(
-            metricsFactory: observability.metrics,
-            flushMetrics: observability.flushMetrics,
-            logsRecordPayloads: logPayloads
-        )
-        if let policy = settings.policy { configuration.policy = policy }
-        if let concurrency = settings.concurrency { configuration.maxConcurrency = concurrency }
-        if noThrowOnFullBatchFailure { configuration.throwsOnFullBatchFailure = false }
-
         var middleware: [any RecordMiddleware] = []
-        if let chain {
-            do {
-                middleware = try chain.makeMiddleware(metricsFactory: observability.metrics, openStore: openStore)
-            } catch {
-                throw UsageError(message: "\(error)")
-            }
-        }
         if settings.maxAttempts > 1 {
             middleware.append(
                 RetryMiddleware(
@@ -362,7 +223,7 @@ struct ProcessingOptions: ParsableArguments {
                 )
             )
         }
-        if let idempotent = try idempotency.middleware(metricsFactory: observability.metrics, openStore: openStore) {
+        if let idempotent = try idempotency.middleware(metricsFactory: observability.metrics, openStore: stores.opener) {
             middleware.append(idempotent)
         }
         if !failIdentifiers.isEmpty || !settings.failIndices.isEmpty || settings.failFraction > 0 {
@@ -375,7 +236,12 @@ struct ProcessingOptions: ParsableArguments {
                 )
             )
         }
-        return BatchProcessor(configuration: configuration, middleware: middleware)
+        return try runner.makeProcessor(
+            settings.runner,
+            observability: observability,
+            stores: stores,
+            innerMiddleware: middleware
+        )
     }
 }
 

@@ -90,7 +90,7 @@ struct DifferentialDecodingTests {
 
     static func corpus() throws -> [(name: String, bytes: [UInt8], shape: Shape)] {
         let examples = Fixture.directory.deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Examples/events")
+            .deletingLastPathComponent().appendingPathComponent("Examples/batchproc/events")
         var files: [URL] = try FileManager.default.contentsOfDirectory(
             at: Fixture.directory,
             includingPropertiesForKeys: nil

@@ -93,7 +93,7 @@ struct ChainConfigurationTests {
             _ = try chain.makeMiddleware()
         } throws: { error in
             let message = "\(error)"
-            return message.contains("chain.yaml") && message.contains("link BatchIdempotencyPostgres")
+            return message.contains("chain.yaml") && message.contains("link the BatchRunnerPostgres product")
         }
     }
 

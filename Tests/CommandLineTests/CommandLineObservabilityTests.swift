@@ -5,7 +5,7 @@ import Testing
 @Suite("batchproc process: logs and metrics")
 struct CommandLineObservabilityTests {
     static let orders = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Examples/events/sqs-orders.json").path
+        .deletingLastPathComponent().appendingPathComponent("Examples/batchproc/events/sqs-orders.json").path
 
     /// Standard error's lines, each parsed as JSON; a line that is not a JSON object fails the test.
     static func parsedStderr(_ output: Batchproc.Output) throws -> [[String: Any]] {

@@ -15,7 +15,7 @@ struct DashboardContractTests {
         .appendingPathComponent("Dashboards")
     static let orders = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Examples/events/sqs-orders.json").path
+        .appendingPathComponent("Examples/batchproc/events/sqs-orders.json").path
 
     /// A metric a dashboard or alarm reads: its name, the names of its dimensions, its unit when it says one.
     struct Reference: CustomStringConvertible {

@@ -141,6 +141,12 @@ struct IdempotencyProcessTests {
             "process", event, "--idempotency-store", store, "--idempotency-in-progress-expiry", "0.001",
             "--concurrency", "4", "--log-level", "critical", "--no-throw-on-full-batch-failure",
         ]
+        // One run to its end first, so that the store exists even when a loaded machine starts every later
+        // process too slowly to reach the store before it is killed.
+        let seed = folder.path + "/seed.json"
+        try Self.writeEvent(seed, ids: 0..<1)
+        let seeded = try await Batchproc.run(["process", seed, "--idempotency-store", store, "--log-level", "error"])
+        #expect(seeded.status == 0, "\(seeded.stderr.prefix(1000))")
         var killed = 0
         for round in 0..<200 {
             let delay = Duration.milliseconds(Int.random(in: 2...80))
@@ -195,12 +201,12 @@ struct CommandLineConfigTests {
         let folder = IdempotencyProcessTests.Folder()
         let config = folder.path + "/chain.yaml"
         let example = try String(
-            contentsOf: Self.repositoryRoot.appendingPathComponent("Examples/config/orders.yaml"),
+            contentsOf: Self.repositoryRoot.appendingPathComponent("Examples/batchproc/orders.yaml"),
             encoding: .utf8
         )
         try Data(example.replacingOccurrences(of: ".build/idempotency-store", with: folder.path + "/store").utf8)
             .write(to: URL(fileURLWithPath: config))
-        let event = Self.repositoryRoot.appendingPathComponent("Examples/events/sqs-orders.json").path
+        let event = Self.repositoryRoot.appendingPathComponent("Examples/batchproc/events/sqs-orders.json").path
         let first = try await Batchproc.run(["process", event, "--config", config, "--fail", "msg-03"])
         #expect(first.stdout == #"{"batchItemFailures":[{"itemIdentifier":"msg-03"}]}"# + "\n", "\(first.stderr)")
         let second = try await Batchproc.run(["process", event, "--config", config])
@@ -214,7 +220,7 @@ struct CommandLineConfigTests {
         let folder = IdempotencyProcessTests.Folder()
         let bad = folder.path + "/bad.json"
         try Data(#"{"middleware":[{"retry":{"maxAttempt":3}}]}"#.utf8).write(to: URL(fileURLWithPath: bad))
-        let event = Self.repositoryRoot.appendingPathComponent("Examples/events/sqs-orders.json").path
+        let event = Self.repositoryRoot.appendingPathComponent("Examples/batchproc/events/sqs-orders.json").path
         let unknown = try await Batchproc.run(["process", event, "--config", bad])
         #expect(unknown.status == 2)
         #expect(unknown.stderr.contains("\(bad): middleware[0].retry.maxAttempt is not a setting here"))

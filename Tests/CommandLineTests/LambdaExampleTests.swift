@@ -9,7 +9,7 @@ struct LambdaExampleTests {
     }
 
     static let orders = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Examples/events/sqs-orders.json")
+        .deletingLastPathComponent().appendingPathComponent("Examples/batchproc/events/sqs-orders.json")
 
     @Test("A program using BatchProcessing and Observability only does not link libsystemd")
     func noLibsystemd() async throws {

@@ -7,7 +7,7 @@ import Testing
 struct ReplayCommandTests {
     static let events = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Examples/events").path
+        .appendingPathComponent("Examples/batchproc/events").path
 
     /// The summary table printed on standard output, as rows of cells by source.
     static func table(_ output: String) -> [String: [String]] {

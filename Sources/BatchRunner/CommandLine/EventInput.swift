@@ -8,11 +8,11 @@ import Darwin
 
 /// Reads an event from a path or standard input with plain system calls, so that any readable file works (a
 /// regular file, a pipe, a FIFO, `/dev/stdin`, `/dev/fd/N`) and every failure is an error, never a trap.
-enum EventInput {
+public enum EventInput {
     /// The bytes of `path`, or of standard input for `-`.
     ///
     /// - Throws: ``UsageError`` saying which file and why: missing, a directory, not readable.
-    static func read(_ path: String) throws(UsageError) -> [UInt8] {
+    public static func read(_ path: String) throws(UsageError) -> [UInt8] {
         if path == "-" {
             if StandardStreams.closedAtStart.contains(0) {
                 throw UsageError(message: "cannot read standard input: it is closed; give an event file or pipe one in")

@@ -1,7 +1,7 @@
-import BatchIdempotency
-import BatchIdempotencyPostgres
-import BatchRunner
-import Logging
+public import BatchIdempotency
+public import BatchIdempotencyPostgres
+public import BatchRunner
+public import Logging
 import Synchronization
 
 #if canImport(FoundationEssentials)
@@ -10,23 +10,30 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// Opens the idempotency stores of a run, file or PostgreSQL, and closes the PostgreSQL ones' connections at the
-/// end.
-final class StoreOpener: Sendable {
+/// Opens the idempotency stores a program's chain names, file or PostgreSQL, and closes the PostgreSQL ones'
+/// connections at ``shutdown()``. Give it to a ``BatchProgram`` whose chain file (or options) may name a PostgreSQL
+/// store:
+///
+/// ```swift
+/// BatchProgram(name: "payments", …, stores: { logger in PostgresStoreProvider(logger: logger) })
+/// ```
+///
+/// A store's URL may leave out what the `PG*` variables give (`PGHOST`, `PGUSER`, `PGPASSWORD`, `PGDATABASE`,
+/// `PGPORT`, `PGSSLMODE`).
+public final class PostgresStoreProvider: IdempotencyStoreProvider {
     private let opened = Mutex<[PostgresIdempotencyStore]>([])
     private let environment: [String: String]
     private let logger: Logger
 
-    init(environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger) {
-        self.environment = environment
+    /// Creates a provider that reads the `PG*` variables from `environment` (by default the process's) and logs the stores' connection
+    /// problems on `logger`.
+    public init(environment: [String: String]? = nil, logger: Logger) {
+        self.environment = environment ?? ProcessInfo.processInfo.environment
         self.logger = logger
     }
 
-    var open: IdempotencyStoreOpener {
-        { [self] location throws(IdempotencyStoreError) in try self.store(at: location) }
-    }
-
-    func store(at location: IdempotencyStoreLocation) throws(IdempotencyStoreError) -> any IdempotencyStore {
+    /// Opens a file store, or a PostgreSQL store (its connections are made when first needed).
+    public func open(_ location: IdempotencyStoreLocation) throws(IdempotencyStoreError) -> any IdempotencyStore {
         switch location {
         case .fileSystem:
             return try IdempotencyStoreLocation.openFileStore(location)
@@ -41,7 +48,7 @@ final class StoreOpener: Sendable {
     }
 
     /// The PostgreSQL store's configuration: the URL (or the `PG*` variables alone), then the chain's settings.
-    static func configuration(
+    public static func configuration(
         _ settings: IdempotencyStoreLocation.Postgres,
         environment: [String: String]
     ) throws(IdempotencyStoreError) -> PostgresStoreConfiguration {
@@ -59,7 +66,7 @@ final class StoreOpener: Sendable {
     }
 
     /// Closes the connections of every PostgreSQL store opened.
-    func closeAll() async {
+    public func shutdown() async {
         for store in opened.withLock({ $0 }) { await store.shutdown() }
     }
 }

@@ -1,0 +1,344 @@
+public import BatchProcessing
+public import Logging
+public import Observability
+public import ArgumentParser
+import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// A complete command-line program around your record handler: `invoke`, `replay` and `serve`, with the runner's
+/// options (event source, policy, concurrency, chain file, logs), logs and CloudWatch EMF metrics on standard
+/// error, and the exit statuses of `batchproc`.
+///
+/// ```swift
+/// @main
+/// enum Orders {
+///     static func main() async {
+///         await BatchProgram(name: "orders", abstract: "Charge the orders of an SQS queue.") {
+///             (message: SQSEvent.Message, context: RecordContext) in
+///             let order = try message.decodeBody(as: Order.self)
+///             try await charge(order)
+///         }.main()
+///     }
+/// }
+/// ```
+///
+/// - `orders invoke [EVENT]`: one event (a file, or standard input) in, the partial batch response out, as one
+///   Lambda invocation; Lambda's error shape and status 1 when the invocation fails as a whole. The default
+///   command: `orders event.json` is `orders invoke event.json`.
+/// - `orders replay DIR|FILE... [--report FILE.html]`: many events, a progress bar on a terminal, a summary table,
+///   and an HTML report with the outcomes, durations, failures and slowest records.
+/// - `orders serve [--spool DIR]`: the host worker: JSON lines on standard input (or files in a spool), one answer
+///   line each; SIGTERM finishes the running records, reports the rest of the batch, and exits 0.
+///
+/// The chain (retry, idempotency and its store, timeout) comes from `--config FILE` or the file
+/// `BATCH_PROCESSING_CONFIG` names, and the program's ``middleware`` runs inside it. Exit statuses: 0 answered, 1
+/// failed as a whole (or a replayed event did), 2 usage error, 74 the answer could not be written.
+public struct BatchProgram: Sendable {
+    /// The command's name, in help and in error messages, and the label of its logger.
+    public var name: String
+    /// One line that says what the program does, for `--help`.
+    public var abstract: String
+    /// The source events are read as, unless `--source` says otherwise; `nil` to detect it from each event.
+    public var source: BatchEventSource?
+    /// The processor's settings before the chain file, the `BATCH_PROCESSING_*` variables and the flags.
+    public var processor: BatchProcessor.Configuration
+    /// Middleware that always runs, inside (after) the chain file's.
+    public var middleware: [any RecordMiddleware]
+    /// The service, namespace and journal handler of the logs and metrics (the level and format are the options').
+    /// `POWERTOOLS_SERVICE_NAME` and `POWERTOOLS_METRICS_NAMESPACE`, when set, win over the service and namespace
+    /// given here; without either, the service is the program's ``name``.
+    public var observability: ObservabilitySetup.Options
+    /// Makes what opens the stores a chain file names; by default file stores only (``FileStoreProvider``).
+    public var stores: @Sendable (Logger) -> any IdempotencyStoreProvider
+    /// The handler every record runs.
+    public var handler: RecordHandler<AnyBatchRecord>
+
+    /// Creates a program whose handler takes records of one type (`SQSEvent.Message`, `KinesisEvent.Record`,
+    /// `DynamoDBEvent.Record`, `KafkaEvent.Record`), or `AnyBatchRecord` for any source.
+    ///
+    /// - Parameters:
+    ///   - source: the source events are read as; by default the record type's (none for Kafka, whose events
+    ///     say whether they come from MSK or a self-managed cluster, nor for `AnyBatchRecord`).
+    ///   - handler: runs each record; a thrown error fails the record, which goes back to the event source.
+    public init<Record: RunnableRecord>(
+        name: String,
+        abstract: String,
+        source: BatchEventSource? = Record.eventSource,
+        processor: BatchProcessor.Configuration = BatchProcessor.Configuration(),
+        middleware: [any RecordMiddleware] = [],
+        observability: ObservabilitySetup.Options = ObservabilitySetup.Options(),
+        stores: @escaping @Sendable (Logger) -> any IdempotencyStoreProvider = { _ in FileStoreProvider() },
+        handler: @escaping RecordHandler<Record>
+    ) {
+        self.name = name
+        self.abstract = abstract
+        self.source = source
+        self.processor = processor
+        self.middleware = middleware
+        self.observability = observability
+        self.stores = stores
+        self.handler = { record, context in
+            guard let typed = Record.unwrap(record) else {
+                throw UnexpectedRecordSource(expected: Record.eventSource, found: record.batchSource)
+            }
+            try await handler(typed, context)
+        }
+    }
+
+    /// Runs the program with the process's arguments and exits with its status.
+    public func main() async -> Never {
+        StandardStreams.guardClosedDescriptors()
+        StandardStreams.exit(await run(arguments: Array(CommandLine.arguments.dropFirst())))
+    }
+
+    /// Runs the program with `arguments` (without the program's own name) and answers its exit status.
+    public func run(arguments: [String]) async -> Int32 {
+        ProgramCommand.current.withLock { $0 = self }
+        return await RunnerMain.run(programName: name, root: ProgramCommand.self) {
+            try ProgramCommand.parseAsRoot(arguments)
+        }
+    }
+
+    /// The session the options describe: the processor (with the chain file, the variables and the flags), the
+    /// logger, the stores.
+    func session(_ options: RunnerOptions) throws -> RunnerSession {
+        let settings = try options.settings()
+        // POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE win over the program's own names, so that a
+        // deployment can rename without a rebuild; without either, the service is the program's name.
+        let environment = ProcessInfo.processInfo.environment
+        var base = observability
+        if environment["POWERTOOLS_SERVICE_NAME", default: ""].isEmpty {
+            base.service = base.service ?? name
+        } else {
+            base.service = nil
+        }
+        if !environment["POWERTOOLS_METRICS_NAMESPACE", default: ""].isEmpty { base.namespace = nil }
+        let observability = try options.makeObservability(settings, base: base)
+        let logger = observability.logger(label: name)
+        let stores = self.stores(logger)
+        let processor = try options.makeProcessor(
+            settings,
+            defaults: processor,
+            observability: observability,
+            stores: stores,
+            innerMiddleware: middleware
+        )
+        return RunnerSession(
+            programName: name,
+            processor: processor,
+            source: settings.source ?? source,
+            logger: logger,
+            stores: stores,
+            handler: handler
+        )
+    }
+}
+
+/// A record of a batch the program's handler is not written for (a Kinesis record given to an SQS program).
+public struct UnexpectedRecordSource: Error, CustomStringConvertible {
+    /// The source the handler takes, when it takes one.
+    public var expected: BatchEventSource?
+    /// The record's source.
+    public var found: BatchEventSource
+
+    public var description: String {
+        "this program handles \(expected.map { "\($0.name) records" } ?? "other records"), not a \(found.name) record"
+    }
+}
+
+/// A record type a ``BatchProgram``'s handler can take.
+public protocol RunnableRecord: BatchRecord {
+    /// The source events of this record type are read as, or `nil` when each event says it.
+    static var eventSource: BatchEventSource? { get }
+    /// The record, when `record` is one of this type.
+    static func unwrap(_ record: AnyBatchRecord) -> Self?
+}
+
+extension AnyBatchRecord: RunnableRecord {
+    public static var eventSource: BatchEventSource? { nil }
+    public static func unwrap(_ record: AnyBatchRecord) -> AnyBatchRecord? { record }
+}
+
+extension SQSEvent.Message: RunnableRecord {
+    public static var eventSource: BatchEventSource? { .sqs }
+    public static func unwrap(_ record: AnyBatchRecord) -> SQSEvent.Message? {
+        if case .sqs(let message) = record { message } else { nil }
+    }
+}
+
+extension KinesisEvent.Record: RunnableRecord {
+    public static var eventSource: BatchEventSource? { .kinesis }
+    public static func unwrap(_ record: AnyBatchRecord) -> KinesisEvent.Record? {
+        if case .kinesis(let record) = record { record } else { nil }
+    }
+}
+
+extension DynamoDBEvent.Record: RunnableRecord {
+    public static var eventSource: BatchEventSource? { .dynamoDB }
+    public static func unwrap(_ record: AnyBatchRecord) -> DynamoDBEvent.Record? {
+        if case .dynamoDB(let record) = record { record } else { nil }
+    }
+}
+
+extension KafkaEvent.Record: RunnableRecord {
+    /// None: an MSK event and a self-managed Kafka event carry the same records; each event says which it is.
+    public static var eventSource: BatchEventSource? { nil }
+    public static func unwrap(_ record: AnyBatchRecord) -> KafkaEvent.Record? {
+        if case .kafka(let record) = record { record } else { nil }
+    }
+}
+
+// MARK: - The commands
+
+/// The root command of a ``BatchProgram``: its name and abstract come from the program being run.
+struct ProgramCommand: AsyncParsableCommand {
+    /// The program `run(arguments:)` is running (set before parsing: ArgumentParser makes commands by type).
+    static let current = Mutex<BatchProgram?>(nil)
+
+    static var program: BatchProgram? { current.withLock { $0 } }
+
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: program?.name,
+            abstract: program?.abstract ?? "",
+            subcommands: [ProgramInvoke.self, ProgramReplay.self, ProgramServe.self],
+            defaultSubcommand: ProgramInvoke.self
+        )
+    }
+
+    static func session(_ options: RunnerOptions) throws -> RunnerSession {
+        guard let program else { throw UsageError(message: "no program to run") }
+        return try program.session(options)
+    }
+}
+
+struct ProgramInvoke: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "invoke",
+        abstract: "Run one event, as one Lambda invocation; print the partial batch response.",
+        discussion: """
+            Prints the partial batch response as one line of JSON on standard output and exits 0. When the \
+            invocation fails as a whole (every record failed while throwing is on, a malformed or empty event), \
+            prints Lambda's error shape {"errorType":…,"errorMessage":…} and exits 1. Logs and CloudWatch EMF \
+            metrics go to standard error. Usage errors exit 2; an answer that cannot be written, 74.
+            """
+    )
+
+    @Argument(help: "The event JSON file, or - for standard input.")
+    var eventFile: String = "-"
+
+    @OptionGroup
+    var options: RunnerOptions
+
+    func run() async throws {
+        try await ProgramCommand.session(options).invoke(eventFile: eventFile)
+    }
+}
+
+struct ProgramReplay: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Run many event files; print a summary table, optionally an HTML report.",
+        discussion: ReplayOptions.discussion
+    )
+
+    @OptionGroup
+    var replay: ReplayOptions
+
+    @OptionGroup
+    var options: RunnerOptions
+
+    func run() async throws {
+        try await ProgramCommand.session(options).replay(paths: replay.paths, report: replay.report)
+    }
+}
+
+struct ProgramServe: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run as a host worker: batch events as JSON lines on standard input, one answer line for each.",
+        discussion: ServeOptions.discussion
+    )
+
+    @OptionGroup
+    var serve: ServeOptions
+
+    @OptionGroup
+    var options: RunnerOptions
+
+    func run() async throws {
+        try await ProgramCommand.session(options).serve(spool: serve.spool, pollInterval: serve.pollInterval)
+    }
+}
+
+/// The arguments of a `replay` command: the event files and directories, and the report.
+public struct ReplayOptions: ParsableArguments, Sendable {
+    /// The help text of a `replay` command.
+    public static let discussion = """
+        Each argument is an event file or a directory, whose *.json files are replayed in name order. Every event \
+        runs through the same processor, one after another, so an idempotency store sees them in order. On a \
+        terminal a progress line is shown on standard error. At the end the summary table (per event source and in \
+        total: events, records, succeeded, failed, skipped, replays, whole failures, time) is printed on standard \
+        output, and with --report a self-contained HTML page (no network) is written with the same figures, the \
+        outcomes per source, a histogram of record durations, the failures by error type and the slowest records.
+
+        Exits 0 when every event was answered with a partial batch response (partial failures included), 1 when \
+        an event failed as a whole (not valid, or every record failed), 2 on a usage error (an unreadable file or \
+        directory).
+        """
+
+    @Argument(help: "Event files, or directories of *.json event files.")
+    public var paths: [String]
+
+    @Option(help: "Write the HTML report to this file.")
+    public var report: String?
+
+    /// Creates the arguments (ArgumentParser fills them).
+    public init() {}
+}
+
+/// The options of a `serve` command: the spool directory, if any, and how often to look into it.
+public struct ServeOptions: ParsableArguments, Sendable {
+    /// The help text of a `serve` command.
+    public static let discussion = """
+        For each line of standard input, writes exactly one line on standard output, in order: the partial batch \
+        response, or Lambda's error shape {"errorType":…,"errorMessage":…} for a line that is not a valid event \
+        (or whose batch failed as a whole); the worker goes on either way. It exits 0 at the end of the input, and \
+        on SIGTERM or SIGINT: the records running finish, the records of the batch in flight that had not started \
+        are reported in its answer (so Lambda, or whoever feeds the worker, delivers them again), and no further \
+        line is read. When an answer cannot be written it exits 74.
+
+        With --spool DIR the events are files instead: dropped into DIR/incoming (written elsewhere and renamed \
+        in), taken one at a time by an atomic rename into DIR/processing, and moved with their answer \
+        (NAME.response.json) to DIR/done, or to DIR/failed when the event was not valid or its batch failed as a \
+        whole. Standard input is not read then, and the worker runs until SIGTERM.
+
+        The options apply to every batch. Logs and EMF metrics go to standard error, or to the journal when run \
+        as a systemd service (for programs that link it).
+        """
+
+    @Option(help: "Take the events from this spool directory instead of standard input.")
+    public var spool: String?
+
+    @Option(parsing: .unconditional, help: "How often to look into an empty spool, in milliseconds.")
+    public var spoolPollMs: String = "200"
+
+    /// Creates the options (ArgumentParser fills them).
+    public init() {}
+
+    /// `--spool-poll-ms` as a duration.
+    public var pollInterval: Duration { .milliseconds(Int(spoolPollMs) ?? 200) }
+
+    public func validate() throws {
+        guard let interval = Int(spoolPollMs), interval >= 1 else {
+            throw ValidationError(
+                "--spool-poll-ms must be a whole number of milliseconds, at least 1, not '\(spoolPollMs)'"
+            )
+        }
+    }
+}

@@ -1,0 +1,288 @@
+import ArgumentParser
+public import BatchProcessing
+public import Logging
+import ServiceLifecycle
+import Synchronization
+
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What the runner's commands run: a processor, the handler behind it, where logs go and which stores to close at
+/// the end; and the three ways to run them (``invoke(eventFile:onResult:)``, ``replay(paths:report:)``,
+/// ``serve(spool:pollInterval:)``). ``BatchProgram`` makes one from its options; `batchproc` makes one around its
+/// built-in handler.
+///
+/// Every method writes answers on standard output with calls that report a closed or full stream (exit status 74,
+/// never a trap), and says usage errors as ``UsageError``.
+public struct RunnerSession: Sendable {
+    /// The program's name, at the start of its messages on standard error.
+    public var programName: String
+    /// The processor every event runs through.
+    public var processor: BatchProcessor
+    /// The source events are read as, or `nil` to detect it from each event.
+    public var source: BatchEventSource?
+    /// The logger of every invocation.
+    public var logger: Logger
+    /// The stores the processor's chain opened, shut down when the command's batches are done.
+    public var stores: any IdempotencyStoreProvider
+    /// The handler every record runs.
+    public var handler: RecordHandler<AnyBatchRecord>
+
+    /// Creates a session.
+    public init(
+        programName: String,
+        processor: BatchProcessor,
+        source: BatchEventSource?,
+        logger: Logger,
+        stores: any IdempotencyStoreProvider = FileStoreProvider(),
+        handler: @escaping RecordHandler<AnyBatchRecord>
+    ) {
+        self.programName = programName
+        self.processor = processor
+        self.source = source
+        self.logger = logger
+        self.stores = stores
+        self.handler = handler
+    }
+
+    private func makeContext(_ requestID: String) -> InvocationContext {
+        InvocationContext(requestID: requestID, logger: logger)
+    }
+
+    private static func localRequestID() -> String { "local-\(UInt32.random(in: 0...UInt32.max))" }
+
+    private func writeOrFail(_ text: String, what: String) throws(ExitCode) {
+        guard StandardStreams.output(text) else {
+            StandardStreams.error("\(programName): error: cannot write \(what) to standard output")
+            throw ExitCode(ExitStatus.outputFailed)
+        }
+    }
+
+    // MARK: - invoke
+
+    /// One event in, its answer out, as one Lambda invocation: the partial batch response on standard output, or
+    /// Lambda's error shape when the invocation fails as a whole (then `ExitCode` with status 1).
+    ///
+    /// - Parameters:
+    ///   - eventFile: the event's path, or `-` for standard input (any readable file: a pipe, a FIFO…).
+    ///   - onResult: sees the batch's result (also of a whole failure that has one) before the answer is written.
+    public func invoke(eventFile: String, onResult: ((BatchResult) -> Void)? = nil) async throws {
+        let event: [UInt8]
+        do {
+            event = try EventInput.read(eventFile)
+        } catch {
+            await stores.shutdown()
+            throw error
+        }
+        let answer: String
+        let failed: Bool
+        do {
+            let result = try await processor.process(
+                eventJSON: event,
+                source: source,
+                context: makeContext(Self.localRequestID()),
+                handler: handler
+            )
+            onResult?(result)
+            answer = result.response.jsonString
+            failed = false
+        } catch {
+            if let result = error.result { onResult?(result) }
+            answer = error.lambdaErrorJSON
+            failed = true
+        }
+        await stores.shutdown()
+        try writeOrFail(answer, what: "the answer")
+        if failed { throw ExitCode(ExitStatus.invocationFailed) }
+    }
+
+    // MARK: - replay
+
+    /// Many events through the processor, one after another: each path is an event file or a directory of
+    /// `*.json` event files (in name order). Shows a progress line on standard error when it is a terminal,
+    /// prints the summary table on standard output, and writes the HTML report to `report` when given.
+    ///
+    /// - Returns: the summary.
+    /// - Throws: ``UsageError`` for a missing or unreadable path or report; `ExitCode` with status 1 when
+    ///   an event failed as a whole (after the table and the report are written), 74 when the table cannot be.
+    @discardableResult
+    public func replay(paths: [String], report: String? = nil) async throws -> ReplaySummary {
+        let files: [String]
+        do {
+            files = try Self.eventFiles(paths)
+        } catch {
+            await stores.shutdown()
+            throw error
+        }
+        // Which records of the current batch reached the handler: a succeeded record that did not was a replay.
+        let ran = Mutex<Set<Int>>([])
+        let handler = self.handler
+        let noting: RecordHandler<AnyBatchRecord> = { record, context in
+            ran.withLock { _ = $0.insert(context.index) }
+            try await handler(record, context)
+        }
+        let progress = isatty(2) == 1
+        var summary = ReplaySummary()
+        let clock = ContinuousClock()
+        for (number, file) in files.enumerated() {
+            if progress { Self.showProgress(number, of: files.count, file: file) }
+            let event: [UInt8]
+            do {
+                event = try EventInput.read(file)
+            } catch {
+                await stores.shutdown()
+                throw error
+            }
+            ran.withLock { $0 = [] }
+            let start = clock.now
+            var result: BatchResult?
+            var failure: BatchProcessingError?
+            do {
+                result = try await processor.process(
+                    eventJSON: event,
+                    source: source,
+                    context: makeContext("replay-\(number)"),
+                    handler: noting
+                )
+            } catch {
+                failure = error
+            }
+            summary.add(
+                name: file,
+                result: result,
+                failure: failure,
+                handlerRan: ran.withLock { $0 },
+                duration: start.duration(to: clock.now)
+            )
+        }
+        if progress { Self.showProgress(files.count, of: files.count, file: nil) }
+        await stores.shutdown()
+        if let report {
+            let page = ReplayReport.html(summary, title: "Replay of \(files.count) events")
+            guard FileManager.default.createFile(atPath: report, contents: Data(page.utf8)) else {
+                throw UsageError(message: "cannot write the report to \(report)")
+            }
+        }
+        try writeOrFail(String(summary.table().dropLast()), what: "the summary")
+        if summary.events.contains(where: { $0.wholeFailure != nil }) {
+            throw ExitCode(ExitStatus.invocationFailed)
+        }
+        return summary
+    }
+
+    /// The event files the arguments name, directories expanded to their `*.json` files in name order.
+    ///
+    /// - Throws: ``UsageError`` for a path that does not exist, a directory that cannot be read, or no file at all.
+    public static func eventFiles(_ paths: [String]) throws(UsageError) -> [String] {
+        var files: [String] = []
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                throw UsageError(message: "\(path) does not exist")
+            }
+            if isDirectory.boolValue {
+                let names: [String]
+                do {
+                    names = try FileManager.default.contentsOfDirectory(atPath: path)
+                } catch {
+                    throw UsageError(message: "cannot read the directory \(path): \(error.localizedDescription)")
+                }
+                files += names.filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.sorted().map { path + "/" + $0 }
+            } else {
+                files.append(path)
+            }
+        }
+        guard !files.isEmpty else { throw UsageError(message: "no event file in \(paths.joined(separator: ", "))") }
+        return files
+    }
+
+    /// `[####....] 3/40 events name` over the previous line of a terminal; a line break after the last.
+    static func showProgress(_ done: Int, of total: Int, file: String?) {
+        let width = 30
+        let filled = total == 0 ? width : width * done / total
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        var line = "\r\u{1B}[K[\(bar)] \(done)/\(total) events"
+        if let file { line += " " + (file.split(separator: "/").last.map(String.init) ?? file) }
+        if done == total { line += "\n" }
+        _ = line.withCString { write(2, $0, strlen($0)) }
+    }
+
+    // MARK: - serve
+
+    /// The host worker (``BatchWorker``) until the input ends or SIGTERM/SIGINT: batch events as lines of standard
+    /// input with one answer line each on standard output, or, with `spool`, files of that spool directory
+    /// (``SpoolInput``). On SIGTERM the records running finish, the rest of the batch in flight is reported, and it
+    /// returns.
+    ///
+    /// - Throws: ``UsageError`` when the spool cannot be set up, `ExitCode` with status 74 when an answer
+    ///   cannot be written.
+    public func serve(spool: String? = nil, pollInterval: Duration = .milliseconds(200)) async throws {
+        let logger = self.logger
+        let makeContext: @Sendable () -> InvocationContext = {
+            InvocationContext(requestID: Self.localRequestID(), logger: logger)
+        }
+        let service: any Service
+        var lines: LineInput?
+        if let spool {
+            let input: SpoolInput
+            do {
+                input = try SpoolInput(directory: spool, pollInterval: pollInterval)
+            } catch {
+                await stores.shutdown()
+                throw UsageError(message: error.message)
+            }
+            service = BatchWorker(
+                processor: processor,
+                input: input,
+                source: source,
+                makeContext: makeContext,
+                handler: handler
+            )
+        } else {
+            let input = LineInput.standardInput()
+            lines = input
+            service = BatchWorker(
+                processor: processor,
+                input: input.answering(with: { StandardStreams.output($0) }),
+                source: source,
+                makeContext: makeContext,
+                handler: handler
+            )
+        }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+                logger: logger
+            )
+        )
+        // SIGTERM and SIGINT are caught before the worker takes its first event, each asking for a graceful
+        // shutdown (the group's own signal trapping registers beside its services, so a SIGTERM early in the first
+        // batch could be missed).
+        guard TerminationSignals.install({ Task { await group.triggerGracefulShutdown() } }) else {
+            await stores.shutdown()
+            throw UsageError(message: "cannot set up the handling of SIGTERM: no pipe could be made")
+        }
+        do {
+            try await group.run()
+        } catch {
+            await stores.shutdown()
+            if error is BatchWorkerOutputFailed {
+                StandardStreams.error(
+                    "\(programName): error: cannot write the answer "
+                        + (spool == nil ? "to standard output" : "into the spool")
+                )
+                throw ExitCode(ExitStatus.outputFailed)
+            }
+            throw error
+        }
+        await stores.shutdown()
+        if let problem = lines?.readError { logger.warning("standard input ended early: \(problem)") }
+    }
+}
