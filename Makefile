@@ -4,11 +4,12 @@
 setup:
 	scripts/install-system-packages.sh
 
-# A 10-message SQS batch through the chain of Examples/batchproc/orders.yaml (retry, then idempotency on the file
-# store in .build/idempotency-store) and fault injection: the response on stdout, logs and EMF on stderr. Run it
-# again and the eight records that succeeded are replays.
+# The SQS example (Examples/SQSOrders): eight orders through its chain (Examples/SQSOrders/orders.yaml: retry,
+# then idempotency on the embedded file store in .build/example-stores), as one Lambda invocation. The partial
+# batch response (the two refused orders) on stdout; the logs (an "order charged" line per order) and the EMF
+# metrics on stderr. Run it again and the six charged orders are replays: no "order charged" line, RecordsReplayed 6.
 run: setup
-	swift run batchproc process Examples/batchproc/events/sqs-orders.json --config Examples/batchproc/orders.yaml --fail msg-03 --fail msg-07
+	swift run sqs-orders invoke Examples/Events/sqs-orders/orders-1.json --config Examples/SQSOrders/orders.yaml
 
 # The templates checked with cfn-lint, then the test suite, with a real journald (started for the run when none is
 # running) and a real PostgreSQL server of its own (in a temporary folder, on a free local port; stopped after).

@@ -165,23 +165,18 @@ let package = Package(
             ]
         ),
         .executableTarget(
-            name: "orders-lambda-example",
-            dependencies: [
-                "BatchProcessing",
-                "Observability",
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            path: "Examples/OrdersLambda"
-        ),
-        .executableTarget(
             name: "sqs-orders",
-            dependencies: ["BatchProcessing", "BatchRunner", "Observability", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "BatchProcessing", "BatchRunner", "Observability", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Examples/SQSOrders",
             exclude: ["README.md", "orders.yaml", "orders-fifo.yaml"]
         ),
         .executableTarget(
             name: "kinesis-clickstream",
-            dependencies: ["BatchProcessing", "BatchRunner", "Observability", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "BatchProcessing", "BatchRunner", "Observability", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Examples/KinesisClickstream",
             exclude: ["README.md", "clickstream.yaml"]
         ),
@@ -196,7 +191,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "dynamodb-customers",
-            dependencies: ["BatchProcessing", "BatchRunner", "Observability", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "BatchProcessing", "BatchRunner", "Observability", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Examples/DynamoDBCustomers",
             exclude: ["README.md", "customers.yaml"]
         ),
@@ -247,7 +244,6 @@ let package = Package(
             name: "CommandLineTests",
             dependencies: [
                 "batchproc",
-                "orders-lambda-example",
                 "sqs-orders",
                 "kinesis-clickstream",
                 "msk-inventory",

@@ -56,7 +56,9 @@ enum DynamoDBCustomers {
                 if before.tier != after.tier {
                     context.logger.info(
                         "customer tier changed",
-                        metadata: ["customer_id": "\(after.customerId)", "from": "\(before.tier)", "to": "\(after.tier)"]
+                        metadata: [
+                            "customer_id": "\(after.customerId)", "from": "\(before.tier)", "to": "\(after.tier)",
+                        ]
                     )
                 } else {
                     context.logger.info("customer updated", metadata: ["customer_id": "\(after.customerId)"])
@@ -65,7 +67,10 @@ enum DynamoDBCustomers {
                 context.logger.info("customer removed", metadata: ["customer_id": "\(customer.customerId)"])
             case (nil, nil):
                 // KEYS_ONLY streams carry no image: nothing to apply.
-                context.logger.notice("change without images", metadata: ["event": "\(record.eventName?.rawValue ?? "?")"])
+                context.logger.notice(
+                    "change without images",
+                    metadata: ["event": "\(record.eventName?.rawValue ?? "?")"]
+                )
             }
         }.main()
     }

@@ -269,7 +269,10 @@ struct ExampleProgramTests {
             "invoke", ExampleProgram.file("Examples/Events/kinesis-clickstream/clicks-1.json"),
         ])
         #expect(wrong.status == 1)
-        #expect((wrong.answer["errorMessage"] as? String ?? "").contains("but the source was given as sqs"), "\(wrong.output.stdout)")
+        #expect(
+            (wrong.answer["errorMessage"] as? String ?? "").contains("but the source was given as sqs"),
+            "\(wrong.output.stdout)"
+        )
         let bad = try await Self.orders.run(["invoke", "--policy", "sometimes"])
         #expect(bad.status == 2)
         #expect(bad.output.stderr.contains("--policy must be one of"))
@@ -281,5 +284,78 @@ struct ExampleProgramTests {
         for word in ["sqs-orders", "invoke", "replay", "serve", "Charge the orders"] {
             #expect(help.output.stdout.contains(word), "help lacks \(word): \(help.output.stdout)")
         }
+    }
+
+    @Test("On Lambda: each invocation from the Runtime API answered, a whole failure as the invocation's error")
+    func lambdaRuntime() async throws {
+        let python = try #require(ChildProcess.which("python3"), "python3 runs the stand-in Runtime API")
+        let folder = ExampleFolder()
+        let output = try await ChildProcess.run(
+            python,
+            [
+                ExampleProgram.file("scripts/fake-lambda-runtime.py"),
+                "--env", "BATCH_PROCESSING_CONFIG=" + ExampleProgram.file("Examples/SQSOrders/orders.yaml"),
+                "--env", "BATCH_PROCESSING_IDEMPOTENCY_STORE_FILE_DIRECTORY=" + folder.path,
+                ExampleProgram.file("Examples/Events/sqs-orders/orders-1.json"),
+                ExampleProgram.file("Examples/Events/sqs-orders/orders-1.json"),
+                ExampleProgram.file("Examples/Events/kinesis-clickstream/clicks-1.json"),
+                "--", Self.orders.executable.path,
+            ],
+            environment: Batchproc.childEnvironment([:])
+        )
+        #expect(output.status == 0, "\(output.stderr)")
+        let result = try output.json()
+        let invocations = try #require(result["invocations"] as? [[String: Any]])
+        try #require(invocations.count == 3, "\(output.stdout)")
+        let (refused, _) = try ExampleProgram.refusedOrders("Examples/Events/sqs-orders/orders-1.json")
+        for invocation in invocations.prefix(2) {
+            let response = try #require(invocation["response"] as? [String: Any], "\(invocation)")
+            let failures = response["batchItemFailures"] as? [[String: Any]] ?? []
+            #expect(Set(failures.compactMap { $0["itemIdentifier"] as? String }) == Set(refused))
+        }
+        let error = try #require(invocations[2]["error"] as? [String: Any], "the Kinesis event fails as a whole")
+        #expect(error["errorType"] as? String == "BatchProcessingError.malformedEvent")
+        #expect(invocations[2]["errorTypeHeader"] as? String == "BatchProcessingError.malformedEvent")
+        // The program's logs: the invocation's request id, function and X-Ray trace on every record's line.
+        let logs = output.stderrLines.compactMap { try? ChildProcess.jsonObject($0) }
+        let charged = logs.filter { $0["message"] as? String == "order charged" }
+        #expect(charged.count == 6, "the second invocation is all replays")
+        let firstRequest = try #require(invocations[0]["requestId"] as? String)
+        #expect(charged.allSatisfy { $0["function_request_id"] as? String == firstRequest })
+        #expect(charged.allSatisfy { $0["xray_trace_id"] as? String == "1-5759e988-bd862e3fe1be46a994272793" })
+        #expect(charged.allSatisfy { $0["function_name"] as? String == "example" })
+        #expect(output.stderr.contains("the Lambda Runtime API at 127.0.0.1:"), "it says why it stopped")
+
+        // A program that cannot start says so to Lambda.
+        let broken = try await ChildProcess.run(
+            python,
+            [
+                ExampleProgram.file("scripts/fake-lambda-runtime.py"),
+                "--env", "BATCH_PROCESSING_CONFIG=/nonexistent/orders.yaml",
+                ExampleProgram.file("Examples/Events/sqs-orders/orders-1.json"),
+                "--", Self.orders.executable.path,
+            ],
+            environment: Batchproc.childEnvironment([:])
+        )
+        let start = try #require(try broken.json()["initError"] as? [String: Any], "\(broken.stdout)")
+        #expect(start["errorType"] as? String == "Runtime.InitError")
+        let body = try #require(start["body"] as? [String: Any])
+        #expect(
+            (body["errorMessage"] as? String ?? "").contains("/nonexistent/orders.yaml: no such configuration file")
+        )
+        #expect(try broken.json()["exitStatus"] as? Int == 2)
+    }
+
+    @Test("The example programs link neither libsystemd nor a PostgreSQL client unless they use it")
+    func linkedLibraries() async throws {
+        let ldd = try #require(ChildProcess.which("ldd"))
+        for name in ["sqs-orders", "kinesis-clickstream", "dynamodb-customers", "msk-inventory"] {
+            let output = try await ChildProcess.run(ldd, [ExampleProgram(name: name).executable.path])
+            #expect(output.status == 0, "\(output.stderr)")
+            #expect(output.stdout.contains("libc.so"), "ldd printed no libraries: \(output.stdout)")
+            #expect(!output.stdout.contains("libsystemd"), "\(name) links libsystemd")
+        }
+        let batchproc = try await ChildProcess.run(ldd, [Batchproc.executable.path])
+        #expect(batchproc.stdout.contains("libsystemd"), "the host tool, which has journald, does link it")
     }
 }

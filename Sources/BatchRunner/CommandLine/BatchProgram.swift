@@ -1,14 +1,9 @@
+public import ArgumentParser
 public import BatchProcessing
+import Foundation
 public import Logging
 public import Observability
-public import ArgumentParser
 import Synchronization
-
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 
 /// A complete command-line program around your record handler: `invoke`, `replay` and `serve`, with the runner's
 /// options (event source, policy, concurrency, chain file, logs), logs and CloudWatch EMF metrics on standard
@@ -97,7 +92,14 @@ public struct BatchProgram: Sendable {
     }
 
     /// Runs the program with `arguments` (without the program's own name) and answers its exit status.
+    ///
+    /// Without arguments, on AWS Lambda (`AWS_LAMBDA_RUNTIME_API` set, as for a `bootstrap`), it runs `lambda`.
     public func run(arguments: [String]) async -> Int32 {
+        var arguments = arguments
+        if arguments.isEmpty, !ProcessInfo.processInfo.environment[LambdaCommand.endpointVariable, default: ""].isEmpty
+        {
+            arguments = [LambdaCommand.configuration.commandName ?? "lambda"]
+        }
         ProgramCommand.current.withLock { $0 = self }
         return await RunnerMain.run(programName: name, root: ProgramCommand.self) {
             try ProgramCommand.parseAsRoot(arguments)
@@ -206,7 +208,7 @@ struct ProgramCommand: AsyncParsableCommand {
         CommandConfiguration(
             commandName: program?.name,
             abstract: program?.abstract ?? "",
-            subcommands: [ProgramInvoke.self, ProgramReplay.self, ProgramServe.self],
+            subcommands: [ProgramInvoke.self, ProgramReplay.self, ProgramServe.self, LambdaCommand.self],
             defaultSubcommand: ProgramInvoke.self
         )
     }
@@ -273,6 +275,54 @@ struct ProgramServe: AsyncParsableCommand {
 
     func run() async throws {
         try await ProgramCommand.session(options).serve(spool: serve.spool, pollInterval: serve.pollInterval)
+    }
+}
+
+/// `lambda`: the function's runtime on AWS Lambda. What a packaged `bootstrap` runs (without arguments, it is the
+/// default there).
+struct LambdaCommand: AsyncParsableCommand {
+    /// Where Lambda says its Runtime API is.
+    static let endpointVariable = "AWS_LAMBDA_RUNTIME_API"
+
+    static let configuration = CommandConfiguration(
+        commandName: "lambda",
+        abstract: "Run as the function's runtime on AWS Lambda (provided.al2023), the default there.",
+        discussion: """
+            Takes each invocation from the Lambda Runtime API (AWS_LAMBDA_RUNTIME_API), runs its event through the \
+            processor with the invocation's request id, deadline and trace header, and answers with the partial \
+            batch response; an invocation that fails as a whole (every record failed, a malformed event) is \
+            reported as the invocation's error, so Lambda retries the batch. When the program cannot start (a bad \
+            chain file or variable), the start-up error is reported to Lambda and it exits 2. Packaged as \
+            `bootstrap`, the program runs this when started without arguments.
+            """
+    )
+
+    @OptionGroup
+    var options: RunnerOptions
+
+    func run() async throws {
+        guard let endpoint = ProcessInfo.processInfo.environment[Self.endpointVariable], !endpoint.isEmpty else {
+            throw UsageError(
+                message:
+                    "\(Self.endpointVariable) is not set: `lambda` is the runtime of a function on AWS Lambda; to run an event here, use invoke"
+            )
+        }
+        let session: RunnerSession
+        do {
+            session = try ProgramCommand.session(options)
+        } catch {
+            let message = (error as? UsageError)?.message ?? "\(error)"
+            let body = try? JSONSerialization.data(
+                withJSONObject: ["errorType": "Runtime.InitError", "errorMessage": message],
+                options: [.sortedKeys]
+            )
+            try? await LambdaRuntimeClient(endpoint: endpoint).failStart(
+                errorJSON: Array(body ?? Data()),
+                errorType: "Runtime.InitError"
+            )
+            throw error
+        }
+        try await session.serveLambda(endpoint: endpoint)
     }
 }
 

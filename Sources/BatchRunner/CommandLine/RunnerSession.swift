@@ -1,10 +1,9 @@
 import ArgumentParser
 public import BatchProcessing
+import Foundation
 public import Logging
 import ServiceLifecycle
 import Synchronization
-
-import Foundation
 
 #if canImport(Glibc)
 import Glibc
@@ -284,5 +283,67 @@ public struct RunnerSession: Sendable {
         }
         await stores.shutdown()
         if let problem = lines?.readError { logger.warning("standard input ended early: \(problem)") }
+    }
+
+    // MARK: - lambda
+
+    /// The function's loop on AWS Lambda (a `provided.al2023` custom runtime): takes each invocation from the
+    /// Lambda Runtime API at `endpoint` (`AWS_LAMBDA_RUNTIME_API`), runs its event with the invocation's request id,
+    /// deadline and trace header, and answers with the partial batch response, or fails the invocation with
+    /// Lambda's error shape when it fails as a whole (so Lambda retries the batch). Runs until the Runtime API
+    /// cannot be reached, which on Lambda means the environment is going away.
+    ///
+    /// - Throws: ``UsageError`` saying which call of the Runtime API failed.
+    public func serveLambda(endpoint: String) async throws {
+        let client = LambdaRuntimeClient(endpoint: endpoint)
+        let clock = ContinuousClock()
+        while true {
+            let invocation: LambdaRuntimeClient.Invocation
+            do {
+                invocation = try await client.next()
+            } catch {
+                throw UsageError(message: "the Lambda Runtime API at \(endpoint): \(error)")
+            }
+            var deadline: ContinuousClock.Instant?
+            if let milliseconds = invocation.deadlineMilliseconds {
+                let now = Int64((Date().timeIntervalSince1970 * 1000).rounded())
+                deadline = clock.now.advanced(by: .milliseconds(milliseconds - now))
+            }
+            let context = InvocationContext(
+                requestID: invocation.requestID,
+                functionARN: invocation.functionARN,
+                traceID: invocation.traceID,
+                deadline: deadline,
+                logger: logger
+            )
+            // The answer: the partial batch response, or the invocation's error.
+            let answer: Result<[UInt8], BatchProcessingError>
+            do {
+                answer = .success(
+                    try await processor.process(
+                        eventJSON: invocation.event,
+                        source: source,
+                        context: context,
+                        handler: handler
+                    ).response.jsonBytes
+                )
+            } catch {
+                answer = .failure(error)
+            }
+            do {
+                switch answer {
+                case .success(let response):
+                    try await client.respond(to: invocation.requestID, with: response)
+                case .failure(let error):
+                    try await client.fail(
+                        invocation.requestID,
+                        errorJSON: Array(error.lambdaErrorJSON.utf8),
+                        errorType: error.errorType
+                    )
+                }
+            } catch {
+                throw UsageError(message: "the Lambda Runtime API at \(endpoint): \(error)")
+            }
+        }
     }
 }

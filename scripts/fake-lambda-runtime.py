@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""A stand-in for the Lambda Runtime API, to run a packaged `bootstrap` (or any runner program) as Lambda would.
+
+    scripts/fake-lambda-runtime.py [--env NAME=VALUE]... EVENT.json... -- PROGRAM [ARGUMENTS...]
+
+Starts an HTTP server on a free local port, starts PROGRAM with AWS_LAMBDA_RUNTIME_API pointing at it (and the
+variables Lambda sets: AWS_LAMBDA_FUNCTION_NAME, _MEMORY_SIZE, _VERSION, AWS_REGION...), hands it the events one
+invocation at a time, and when every event is answered stops the server, so that the program's next call fails and
+it exits. Prints one JSON object on standard output: each invocation's request id with its response or its error,
+any start-up error, and the program's exit status. The program's standard output and error pass through to this
+script's standard error. Gives up after 120 seconds.
+"""
+import http.server
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+args = sys.argv[1:]
+if "--" not in args:
+    sys.exit(__doc__)
+split = args.index("--")
+options, program = args[:split], args[split + 1 :]
+extra_env = {}
+events = []
+i = 0
+while i < len(options):
+    if options[i] == "--env":
+        name, _, value = options[i + 1].partition("=")
+        extra_env[name] = value
+        i += 2
+    else:
+        events.append(options[i])
+        i += 1
+if not program or not events:
+    sys.exit(__doc__)
+
+pending = [(f"req-{n}-{uuid.uuid4().hex[:8]}", open(path, "rb").read()) for n, path in enumerate(events)]
+results = {"invocations": [], "initError": None}
+answered = threading.Event()
+lock = threading.Lock()
+expected = len(pending)
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body=b"", headers=None):
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def body(self):
+        return self.rfile.read(int(self.headers.get("Content-Length", "0")))
+
+    def do_GET(self):
+        if self.path != "/2018-06-01/runtime/invocation/next":
+            return self.reply(404)
+        with lock:
+            item = pending.pop(0) if pending else None
+        if item is None:
+            # Every event was handed out: wait for the last answer, then let the connection drop.
+            answered.wait(60)
+            self.close_connection = True
+            return
+        request_id, event = item
+        deadline = int(time.time() * 1000) + 30000
+        self.reply(
+            200,
+            event,
+            {
+                "Content-Type": "application/json",
+                "Lambda-Runtime-Aws-Request-Id": request_id,
+                "Lambda-Runtime-Deadline-Ms": str(deadline),
+                "Lambda-Runtime-Invoked-Function-Arn": "arn:aws:lambda:eu-west-1:123456789012:function:example",
+                "Lambda-Runtime-Trace-Id": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+            },
+        )
+
+    def do_POST(self):
+        body = self.body()
+        parts = self.path.split("/")
+        if self.path == "/2018-06-01/runtime/init/error":
+            results["initError"] = {"errorType": self.headers.get("Lambda-Runtime-Function-Error-Type"), "body": json.loads(body or b"null")}
+            answered.set()
+            return self.reply(202, b'{"status":"OK"}')
+        if len(parts) == 6 and parts[3] == "invocation" and parts[5] in ("response", "error"):
+            entry = {"requestId": parts[4]}
+            if parts[5] == "response":
+                entry["response"] = json.loads(body)
+            else:
+                entry["error"] = json.loads(body)
+                entry["errorTypeHeader"] = self.headers.get("Lambda-Runtime-Function-Error-Type")
+            with lock:
+                results["invocations"].append(entry)
+                if len(results["invocations"]) == expected:
+                    answered.set()
+            return self.reply(202, b'{"status":"OK"}')
+        self.reply(404)
+
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+server.daemon_threads = True
+threading.Thread(target=server.serve_forever, daemon=True).start()
+env = dict(os.environ)
+env.update(
+    {
+        "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{server.server_address[1]}",
+        "AWS_LAMBDA_FUNCTION_NAME": "example",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/example",
+        "AWS_REGION": "eu-west-1",
+    }
+)
+env.update(extra_env)
+child = subprocess.Popen(program, env=env, stdout=sys.stderr, stderr=sys.stderr)
+answered.wait(120)
+server.shutdown()
+server.server_close()
+try:
+    results["exitStatus"] = child.wait(30)
+except subprocess.TimeoutExpired:
+    child.kill()
+    results["exitStatus"] = "killed: it did not exit when the Runtime API went away"
+print(json.dumps(results))
