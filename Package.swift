@@ -42,6 +42,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.0"),
         // The host worker's lifecycle (BatchRunner): graceful shutdown on SIGTERM. postgres-nio needs it too.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        // `swift package generate-documentation` for the DocC catalogs (a command plugin: nothing is linked).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.4.0"),
     ],
     targets: [
         .target(name: "BatchProcessingJSONSupport"),

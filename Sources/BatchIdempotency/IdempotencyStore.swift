@@ -17,8 +17,14 @@ public protocol IdempotencyStore: Sendable {
     /// `inProgressUntil`, whose holder is taken to have died). A live in-progress record of the same `token` is
     /// ``ClaimResult/claimed`` (the claim was repeated).
     ///
-    /// - Parameter expiresAt: when the record expires once completed; given with the claim, so that completing
-    ///   changes nothing but the state.
+    /// - Parameters:
+    ///   - key: the record's key.
+    ///   - token: the claiming attempt's own token, which later calls must give to change the record.
+    ///   - payloadHash: the record's payload hash, kept to compare with redeliveries; `nil` when not validated.
+    ///   - inProgressUntil: until when (milliseconds since 1970) the claim holds before another may take it over.
+    ///   - expiresAt: when the record expires once completed; given with the claim, so that completing changes
+    ///     nothing but the state.
+    ///   - now: the present, in milliseconds since 1970, against which expiries are judged.
     /// - Returns: what the store found and did; see ``ClaimResult``.
     func claim(
         key: IdempotencyKey,

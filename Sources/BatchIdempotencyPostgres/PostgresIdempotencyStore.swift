@@ -49,8 +49,10 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
     ///
     /// Nothing connects yet: the first state change does.
     ///
-    /// - Parameter logger: where connection events go (at debug and trace levels); the password never appears.
-    /// - Throws: ``IdempotencyStoreError`` when the configuration is invalid or its TLS settings cannot be used
+    /// - Parameters:
+    ///   - configuration: the server, the table, the timeout and the number of connections.
+    ///   - logger: where connection events go (at debug and trace levels); the password never appears.
+    /// - Throws: `IdempotencyStoreError` when the configuration is invalid or its TLS settings cannot be used
     ///   (a root certificate file that cannot be read).
     public init(
         configuration: PostgresStoreConfiguration,

@@ -108,7 +108,7 @@ public struct PostgresStoreConfiguration: Sendable, CustomStringConvertible {
     /// starts with `/`), `port`, `user`, `password`, `dbname` and `application_name`, and this store's own
     /// `prepared_statements` (`on` or `off`, ``usesPreparedStatements``).
     ///
-    /// - Throws: ``IdempotencyStoreError`` naming what is wrong; its message never contains the password.
+    /// - Throws: `IdempotencyStoreError` naming what is wrong; its message never contains the password.
     public init(url: String, environment: [String: String] = [:]) throws(IdempotencyStoreError) {
         var parts = try PostgresURL.parse(url)
         parts.fill(from: environment)

@@ -8,7 +8,7 @@ public import ServiceLifecycle
 /// never stops the worker.
 ///
 /// It is a swift-service-lifecycle `Service`: run it in a `ServiceGroup` with SIGTERM as a graceful shutdown
-/// signal. On graceful shutdown it starts no new record (``ShutdownSignal``): the records running finish, the rest
+/// signal. On graceful shutdown it starts no new record (`ShutdownSignal`): the records running finish, the rest
 /// of the batch in flight is reported in its answer (so nothing is lost), no further event is taken, and `run()`
 /// returns normally. It also returns at the end of the input.
 ///

@@ -63,7 +63,7 @@ public struct ChainConfiguration: Sendable {
         /// - Parameters:
         ///   - metricsFactory: where `RecordsReplayed` goes, unless the step's configuration names a factory.
         ///   - openStore: opens the step's store; by default file stores only.
-        /// - Throws: ``IdempotencyStoreError`` when the store cannot be opened.
+        /// - Throws: `IdempotencyStoreError` when the store cannot be opened.
         public func makeMiddleware(
             metricsFactory: (any MetricsFactory)? = nil,
             openStore: IdempotencyStoreOpener = IdempotencyStoreLocation.openFileStore
@@ -86,6 +86,7 @@ public struct ChainConfiguration: Sendable {
     /// Reads a configuration file (`.json`, `.yaml`, `.yml`; JSON is read as YAML, of which it is a part).
     ///
     /// - Parameters:
+    ///   - path: the file.
     ///   - environment: the variables that may replace settings; by default the process's.
     ///   - processorDefaults: the processor settings that the file's `processor` section and the variables change
     ///     (what the file leaves out keeps its value here); by default the library's.

@@ -6,7 +6,7 @@ public import BatchIdempotency
 /// this one does not link (so that programs without it do not carry postgres-nio): a program that wants it passes
 /// an opener to ``ChainConfiguration/makeMiddleware(metricsFactory:openStore:)``, as `batchproc` does.
 public enum IdempotencyStoreLocation: Sendable, Hashable, CustomStringConvertible {
-    /// A ``FileIdempotencyStore`` in `directory`, flushing every change to disk when `durable`.
+    /// A `FileIdempotencyStore` in `directory`, flushing every change to disk when `durable`.
     case fileSystem(directory: String, durable: Bool)
     /// A PostgreSQL table.
     case postgres(Postgres)

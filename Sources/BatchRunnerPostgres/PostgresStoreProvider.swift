@@ -11,7 +11,7 @@ import Foundation
 #endif
 
 /// Opens the idempotency stores a program's chain names, file or PostgreSQL, and closes the PostgreSQL ones'
-/// connections at ``shutdown()``. Give it to a ``BatchProgram`` whose chain file (or options) may name a PostgreSQL
+/// connections at ``shutdown()``. Give it to a `BatchProgram` whose chain file (or options) may name a PostgreSQL
 /// store:
 ///
 /// ```swift

@@ -96,10 +96,14 @@ extension JSONLogHandler {
         /// The fields of the function described by `environment`, or `nil` when it is not a Lambda function
         /// (no `AWS_LAMBDA_FUNCTION_NAME`).
         ///
-        /// - Parameter traceHeader: reads the current trace header for each line that has no `xray_trace_id`
-        ///   metadata; by default `_X_AMZN_TRACE_ID`, which Lambda's runtime interface sets per invocation.
-        ///   Runtimes that pass the trace id in their context instead (swift-aws-lambda-runtime 2.x) should put
-        ///   it in the logger's metadata, as `BatchProcessing`'s `InvocationContext(traceID:)` does.
+        /// - Parameters:
+        ///   - environment: the process's variables (`AWS_LAMBDA_FUNCTION_NAME`, `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`,
+        ///     `AWS_LAMBDA_FUNCTION_VERSION`…).
+        ///   - functionARN: the function's ARN, written as `function_arn` when given.
+        ///   - traceHeader: reads the current trace header for each line that has no `xray_trace_id`
+        ///     metadata; by default `_X_AMZN_TRACE_ID`, which Lambda's runtime interface sets per invocation.
+        ///     Runtimes that pass the trace id in their context instead (swift-aws-lambda-runtime 2.x) should put
+        ///     it in the logger's metadata, as `BatchProcessing`'s `InvocationContext(traceID:)` does.
         public init?(
             environment: [String: String],
             functionARN: String? = nil,

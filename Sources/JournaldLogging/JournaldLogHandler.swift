@@ -47,9 +47,12 @@ public struct JournaldLogHandler: LogHandler {
     /// Creates a handler for the logger `label`.
     ///
     /// - Parameters:
+    ///   - label: the logger's label, written as `LOGGER`.
     ///   - syslogIdentifier: the program's name in the journal; defaults to the executable's name.
+    ///   - logLevel: the lowest level written.
     ///   - socketPath: the journal socket to check for before sending.
     ///   - fallback: where entries go when the journal cannot take them.
+    ///   - metadataProvider: adds metadata of the moment (a span's ids) to every entry.
     public init(
         label: String,
         syslogIdentifier: String? = nil,
@@ -175,7 +178,7 @@ public struct JournaldLogHandler: LogHandler {
     /// underscores removed (they mark fields only journald may set), `F` put before a leading digit, at most
     /// 64 characters, and `META_` put before the handler's own field names and journald's well-known ones.
     /// Journald silently drops fields that break these rules. Keys that end up with the same name are kept
-    /// apart by ``entryFields(_:metadata:)``.
+    /// apart when an entry is written.
     public static func fieldName(_ key: String) -> String {
         var name = String(
             key.uppercased().unicodeScalars.map { scalar -> Character in

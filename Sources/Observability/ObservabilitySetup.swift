@@ -19,7 +19,7 @@ public import Logging
 /// ```
 ///
 /// Everything can be chosen in code instead: ``Options`` sets the service, namespace, level, format and
-/// destination; ``make(_:)`` builds the handlers without touching the global logging and metrics systems.
+/// destination; ``make(_:variables:)`` builds the handlers without touching the global logging and metrics systems.
 public struct ObservabilitySetup: Sendable {
     /// The environment the outputs were chosen for.
     public let environment: RuntimeEnvironment
@@ -90,7 +90,7 @@ public struct ObservabilitySetup: Sendable {
 
     /// Builds the log handler factory and the metrics backend for the environment, without bootstrapping.
     ///
-    /// - Throws: ``EMFConfigurationError`` when the namespace or service is not valid for CloudWatch.
+    /// - Throws: `EMFConfigurationError` when the namespace or service is not valid for CloudWatch.
     public static func make(
         _ options: Options = Options(),
         variables: [String: String] = ProcessEnvironment.variables

@@ -16,8 +16,8 @@ import Darwin
 /// - `FORMAT`, which says what the folder is;
 /// - `tables/SS.table`, one per shard (`SS` from `00` to `3f`: the key's first byte, modulo 64): a 512-byte header,
 ///   then slots of 512 bytes, each empty, free or holding one key's record as one line of text with a checksum
-///   (``SlotFormat``). A key's record is in the first slot from its home slot (its hash, modulo the table's size)
-///   that holds it; a lookup stops at an empty slot or after ``maxProbe`` slots;
+///   (the slot format). A key's record is in the first slot from its home slot (its hash, modulo the table's size)
+///   that holds it; a lookup stops at an empty slot or after a bounded number of slots;
 /// - `locks`, whose byte *n* is locked while shard *n* is read or changed;
 /// - `quarantine/`, where damaged slots and tables are copied for a look.
 ///

@@ -16,7 +16,9 @@ public struct RawBatch: Sendable {
 
     /// Reads an event.
     ///
-    /// - Parameter source: the event's source, or `nil` (the default) to detect it.
+    /// - Parameters:
+    ///   - eventJSON: the event, as JSON bytes.
+    ///   - source: the event's source, or `nil` (the default) to detect it.
     /// - Throws: ``BatchProcessingError`` (``BatchProcessingError/Code/malformedEvent``) naming the byte offset, the
     ///   record and the field; ``BatchProcessingError/Code/invalidConfiguration`` for a source the raw API does not
     ///   read.

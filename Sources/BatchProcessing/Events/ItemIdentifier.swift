@@ -127,7 +127,7 @@ extension ItemIdentifier: Codable {
     /// Decodes a JSON string, or a JSON object whose values are strings or integers.
     ///
     /// An object's field order is the decoder's (Foundation's decoder does not keep it); build object identifiers
-    /// with ``object(_:)-(([(String,FieldValue)]))`` when the order matters.
+    /// with `ItemIdentifier.object(_:)` when the order matters.
     public init(from decoder: any Decoder) throws {
         if let container = try? decoder.singleValueContainer(), let string = try? container.decode(String.self) {
             storage = .string(string)

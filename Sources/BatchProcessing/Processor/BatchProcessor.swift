@@ -249,8 +249,12 @@ public struct BatchProcessor: Sendable {
 
     /// Processes an event given as JSON bytes, as Lambda delivers it.
     ///
-    /// - Parameter source: the event's source, or `nil` (the default) to detect it from the records'
-    ///   `eventSource`. Records that do not have the forced source's shape make a malformed event.
+    /// - Parameters:
+    ///   - eventJSON: the event, as JSON bytes.
+    ///   - source: the event's source, or `nil` (the default) to detect it from the records' `eventSource`.
+    ///     Records that do not have the forced source's shape make a malformed event.
+    ///   - context: the invocation: its request id, deadline, logger, trace header, shutdown signal.
+    ///   - handler: runs each record, after the middleware; a thrown error fails the record.
     /// - Throws: ``BatchProcessingError`` as the typed `process`, and ``BatchProcessingError/Code/malformedEvent``
     ///   naming the record index and field when the event cannot be read.
     public func process(

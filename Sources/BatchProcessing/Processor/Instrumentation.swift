@@ -8,7 +8,7 @@ public import Tracing
 ///
 /// The processor knows only the swift-metrics, swift-log and swift-distributed-tracing APIs; the Observability
 /// module supplies the log and metric backends (EMF and JSON or journald) and its `flushMetrics` for
-/// ``flushMetrics``; a tracer such as swift-otel's is yours to bootstrap (see <doc:Tracing>).
+/// ``flushMetrics``; a tracer such as swift-otel's is yours to bootstrap (see <doc:TracingBatches>).
 public struct Instrumentation: Sendable {
     /// Where metrics go; `nil` means the global `MetricsSystem.factory` at the processor's creation (so
     /// bootstrap metrics before creating the processor).

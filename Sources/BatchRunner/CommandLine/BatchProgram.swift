@@ -57,8 +57,14 @@ public struct BatchProgram: Sendable {
     /// `DynamoDBEvent.Record`, `KafkaEvent.Record`), or `AnyBatchRecord` for any source.
     ///
     /// - Parameters:
+    ///   - name: the command's name, in help and error messages, and its logger's label.
+    ///   - abstract: one line that says what the program does, for `--help`.
     ///   - source: the source events are read as; by default the record type's (none for Kafka, whose events
     ///     say whether they come from MSK or a self-managed cluster, nor for `AnyBatchRecord`).
+    ///   - processor: the processor's settings before the chain file, the variables and the flags.
+    ///   - middleware: steps that always run, inside the chain file's.
+    ///   - observability: the metrics' service and namespace, a journald handler for hosts, a metadata provider.
+    ///   - stores: makes what opens the chain's idempotency stores (given the program's logger).
     ///   - handler: runs each record; a thrown error fails the record, which goes back to the event source.
     public init<Record: RunnableRecord>(
         name: String,

@@ -125,8 +125,10 @@ public struct RunnerOptions: ParsableArguments, Sendable {
     /// Logs and metrics on standard error (the journal under systemd, when `base` says how to reach it), at the
     /// options' level and format.
     ///
-    /// - Parameter base: the program's observability options (service, namespace, journal handler); the level,
-    ///   format and outputs are the options'.
+    /// - Parameters:
+    ///   - settings: the checked options.
+    ///   - base: the program's observability options (service, namespace, journal handler); the level, format and
+    ///     outputs are the options'.
     public func makeObservability(
         _ settings: Settings,
         base: ObservabilitySetup.Options = .init()
@@ -151,8 +153,11 @@ public struct RunnerOptions: ParsableArguments, Sendable {
     /// comes first (outermost), then `innerMiddleware`.
     ///
     /// - Parameters:
+    ///   - settings: the checked options.
     ///   - defaults: the program's processor settings before the file, the variables and the flags.
+    ///   - observability: the metrics the processor and the chain's middleware report to.
     ///   - stores: opens the idempotency stores the chain file names.
+    ///   - innerMiddleware: steps inside (after) the chain file's.
     ///   - environment: the variables; by default the process's.
     /// - Throws: ``UsageError`` for a bad chain file, a bad variable or a store that cannot be opened.
     public func makeProcessor(
