@@ -10,10 +10,12 @@
 # BATCH_PROCESSING_CONFIG at one (Examples/template.yaml does). The binary must need nothing from the machine beyond
 # what Amazon Linux 2023 has (glibc, libstdc++...): no Swift runtime, no libsystemd.
 #
-# With --check, each packaged bootstrap is also run as a test: `bootstrap invoke` on the example's first event, and
-# as Lambda runs it, under scripts/fake-lambda-runtime.py. With --debug, the build is a debug one (in
-# .build-lambda-debug: a program built with the Swift runtime linked in cannot share a build folder with one built
-# without), which takes less time than the release build: CI checks the packaging that way. Deploy release builds.
+# With --check, each packaged bootstrap is also run as a test (msk-inventory's needs the PostgreSQL server of
+# scripts/with-postgres.sh, where its table is made with sql/postgres/001_batch_idempotency.sql): `bootstrap invoke` on the example's first event, and
+# as Lambda runs it, under scripts/fake-lambda-runtime.py. With --debug, the build is a debug one, in
+# .build-lambda-debug (a program linked with the Swift runtime cannot share .build with one linked without: SwiftPM
+# does not tell their objects apart), which takes less time than the release build: CI checks the packaging that
+# way. Deploy release builds.
 #
 # Build on the same CPU architecture as the function (x86_64 here; arm64 for Graviton functions), on a glibc no
 # newer than Amazon Linux 2023's (2.34) for the program to start there: see Examples/README.md.
@@ -80,6 +82,7 @@ for product in "${products[@]}"; do
         if [ "$product" = msk-inventory ]; then
             variables+=("BATCH_PROCESSING_IDEMPOTENCY_STORE_POSTGRES_URL=${BATCH_TEST_POSTGRES_URL:?msk-inventory needs a PostgreSQL server: run under scripts/with-postgres.sh}")
             variables+=("BATCH_PROCESSING_IDEMPOTENCY_STORE_POSTGRES_TABLE=batch_idempotency")
+            psql "$BATCH_TEST_POSTGRES_URL" --quiet -v ON_ERROR_STOP=1 -f sql/postgres/001_batch_idempotency.sql
         fi
         answer=$(env "${variables[@]}" "$stage/bootstrap" invoke "$event" 2>/dev/null) || true
         echo "package-lambda: bootstrap invoke $event -> $answer"
