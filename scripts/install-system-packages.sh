@@ -28,6 +28,8 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v psql >/
     packages+=(postgresql)
 fi
 command -v runuser >/dev/null 2>&1 || packages+=(util-linux)
+# objdump: scripts/package-lambda.sh reads which glibc a packaged program needs.
+command -v objdump >/dev/null 2>&1 || packages+=(binutils)
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || packages+=(chromium)
 
 if [ ${#packages[@]} -gt 0 ]; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Packages example programs for AWS Lambda's provided.al2023 runtime:
 #
-#     scripts/package-lambda.sh [--check] [--debug] [PRODUCT...]     (default: every example)
+#     scripts/package-lambda.sh [--check] [--debug] [--any-glibc] [PRODUCT...]     (default: every example)
 #
 # For each product, a release build with the Swift runtime linked in (--static-swift-stdlib, in .build-lambda;
 # about 5 minutes on two cores the first time, seconds after),
@@ -17,17 +17,21 @@
 # does not tell their objects apart), which takes less time than the release build: CI checks the packaging that
 # way. Deploy release builds.
 #
-# Build on the same CPU architecture as the function (x86_64 here; arm64 for Graviton functions), on a glibc no
-# newer than Amazon Linux 2023's (2.34) for the program to start there: see Examples/README.md.
+# Build on the same CPU architecture as the function (x86_64 here; arm64 for Graviton functions), on a system whose
+# glibc and libstdc++ are no newer than Amazon Linux 2023's (glibc 2.34, GLIBCXX_3.4.29): a program linked against
+# newer ones does not start there. The script reads the versions the program needs (objdump) and stops with the
+# symbols to blame when they are too new; --any-glibc packages anyway (CI does, on Debian 12, to check the rest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 check=false
+any_glibc=false
 configuration=release
 scratch=.build-lambda
 while [ $# -gt 0 ]; do
     case "$1" in
         --check) check=true; shift ;;
+        --any-glibc) any_glibc=true; shift ;;
         --debug) configuration=debug; scratch=.build-lambda-debug; shift ;;
         *) break ;;
     esac
@@ -64,14 +68,39 @@ for product in "${products[@]}"; do
         echo "package-lambda: $product needs the libraries above at run time; Lambda's provided.al2023 lacks them" >&2
         exit 1
     fi
+    # The newest glibc and libstdc++ symbol versions the program needs, against Amazon Linux 2023's.
+    symbols=$(objdump -T "$binary")
+    newest() { grep -o "$1[0-9.]*" <<<"$symbols" | sed "s/^$1//" | sort -uV | tail -1; }
+    glibc=$(newest GLIBC_)
+    glibcxx=$(newest GLIBCXX_)
+    too_new=()
+    if [ -n "$glibc" ] && [ "$(printf '%s\n' "$glibc" 2.34 | sort -V | tail -1)" != 2.34 ]; then
+        too_new+=("glibc $glibc ($(grep -E "GLIBC_$glibc\b" <<<"$symbols" | awk '{print $NF}' | sort -u | head -3 | tr '\n' ' '))")
+    fi
+    if [ -n "$glibcxx" ] && [ "$(printf '%s\n' "$glibcxx" 3.4.29 | sort -V | tail -1)" != 3.4.29 ]; then
+        too_new+=("libstdc++ GLIBCXX_$glibcxx ($(grep -E "GLIBCXX_$glibcxx\b" <<<"$symbols" | awk '{print $NF}' | sort -u | head -3 | tr '\n' ' '))")
+    fi
+    if [ ${#too_new[@]} -gt 0 ]; then
+        message="package-lambda: $product needs ${too_new[*]}: newer than Amazon Linux 2023's (glibc 2.34, GLIBCXX_3.4.29), so it would not start on provided.al2023. Build on Amazon Linux 2023, or in a Swift image for it (Examples/README.md)."
+        if $any_glibc; then
+            echo "$message (packaged anyway: --any-glibc)" >&2
+        else
+            echo "$message" >&2
+            exit 1
+        fi
+    fi
     stage=.build-lambda/package/$product
     rm -rf "$stage" ".build-lambda/$product.zip"
     mkdir -p "$stage"
     cp "$binary" "$stage/bootstrap"
     strip "$stage/bootstrap" 2>/dev/null || true
     cp "$folder"/*.yaml "$stage/"
-    # Python's zipfile keeps the files' modes, so bootstrap stays executable (no zip package needed).
-    (cd "$stage" && python3 -m zipfile -c "../../$product.zip" ./*)
+    # zip, or Python's zipfile where zip is missing: both keep the files' modes, so bootstrap stays executable.
+    if command -v zip >/dev/null 2>&1; then
+        (cd "$stage" && zip -q -X "../../$product.zip" ./*)
+    else
+        (cd "$stage" && python3 -m zipfile -c "../../$product.zip" ./*)
+    fi
     echo "package-lambda: .build-lambda/$product.zip ($(du -h ".build-lambda/$product.zip" | cut -f1)): $(cd "$stage" && ls | tr '\n' ' ')"
 
     if $check; then
