@@ -34,6 +34,40 @@ func check(_ customer: Customer) throws {
     }
 }
 
+/// Applies one change of the customers table: an insert, a change (of tier, or of something else) or a removal.
+func apply(_ record: DynamoDBEvent.Record, logger: Logger) throws {
+    let new = try record.dynamodb.decodeNewImage(as: Customer.self)
+    let old = try record.dynamodb.decodeOldImage(as: Customer.self)
+    switch (old, new) {
+    case (nil, let customer?):
+        try check(customer)
+        logger.info(
+            "customer created",
+            metadata: ["customer_id": "\(customer.customerId)", "tier": "\(customer.tier)"]
+        )
+    case (let before?, let after?):
+        try check(after)
+        if before.tier != after.tier {
+            logger.info(
+                "customer tier changed",
+                metadata: [
+                    "customer_id": "\(after.customerId)", "from": "\(before.tier)", "to": "\(after.tier)",
+                ]
+            )
+        } else {
+            logger.info("customer updated", metadata: ["customer_id": "\(after.customerId)"])
+        }
+    case (let customer?, nil):
+        logger.info("customer removed", metadata: ["customer_id": "\(customer.customerId)"])
+    case (nil, nil):
+        // KEYS_ONLY streams carry no image: nothing to apply.
+        logger.notice(
+            "change without images",
+            metadata: ["event": "\(record.eventName?.rawValue ?? "?")"]
+        )
+    }
+}
+
 @main
 enum DynamoDBCustomers {
     static func main() async {
@@ -42,36 +76,7 @@ enum DynamoDBCustomers {
             abstract: "Follow the changes of a DynamoDB customers table, in stream order.",
             observability: .init(namespace: "ExampleShop")
         ) { (record: DynamoDBEvent.Record, context: RecordContext) in
-            let new = try record.dynamodb.decodeNewImage(as: Customer.self)
-            let old = try record.dynamodb.decodeOldImage(as: Customer.self)
-            switch (old, new) {
-            case (nil, let customer?):
-                try check(customer)
-                context.logger.info(
-                    "customer created",
-                    metadata: ["customer_id": "\(customer.customerId)", "tier": "\(customer.tier)"]
-                )
-            case (let before?, let after?):
-                try check(after)
-                if before.tier != after.tier {
-                    context.logger.info(
-                        "customer tier changed",
-                        metadata: [
-                            "customer_id": "\(after.customerId)", "from": "\(before.tier)", "to": "\(after.tier)",
-                        ]
-                    )
-                } else {
-                    context.logger.info("customer updated", metadata: ["customer_id": "\(after.customerId)"])
-                }
-            case (let customer?, nil):
-                context.logger.info("customer removed", metadata: ["customer_id": "\(customer.customerId)"])
-            case (nil, nil):
-                // KEYS_ONLY streams carry no image: nothing to apply.
-                context.logger.notice(
-                    "change without images",
-                    metadata: ["event": "\(record.eventName?.rawValue ?? "?")"]
-                )
-            }
+            try apply(record, logger: context.logger)
         }.main()
     }
 }

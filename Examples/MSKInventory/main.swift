@@ -29,6 +29,24 @@ struct ImpossibleStock: Error, CustomStringConvertible {
     var description: String { "stock of \(sku) cannot be \(quantity): a stock level is 0 or more" }
 }
 
+/// Applies one record: a tombstone withdraws its SKU; a stock level must be 0 or more.
+func apply(_ record: KafkaEvent.Record, logger: Logger) throws {
+    let sku = try record.keyString ?? "(no key)"
+    if record.isTombstone {
+        logger.info("sku withdrawn", metadata: ["sku": "\(sku)", "offset": "\(record.offset)"])
+        return
+    }
+    let level = try record.decodeValue(as: StockLevel.self)
+    guard level.quantity >= 0 else { throw ImpossibleStock(sku: level.sku, quantity: level.quantity) }
+    logger.info(
+        "stock set",
+        metadata: [
+            "sku": "\(level.sku)", "warehouse": "\(level.warehouse)", "quantity": "\(level.quantity)",
+            "offset": "\(record.offset)",
+        ]
+    )
+}
+
 @main
 enum MSKInventory {
     static func main() async {
@@ -38,20 +56,7 @@ enum MSKInventory {
             observability: .init(namespace: "ExampleShop"),
             stores: { logger in PostgresStoreProvider(logger: logger) }
         ) { (record: KafkaEvent.Record, context: RecordContext) in
-            let sku = try record.keyString ?? "(no key)"
-            if record.isTombstone {
-                context.logger.info("sku withdrawn", metadata: ["sku": "\(sku)", "offset": "\(record.offset)"])
-                return
-            }
-            let level = try record.decodeValue(as: StockLevel.self)
-            guard level.quantity >= 0 else { throw ImpossibleStock(sku: level.sku, quantity: level.quantity) }
-            context.logger.info(
-                "stock set",
-                metadata: [
-                    "sku": "\(level.sku)", "warehouse": "\(level.warehouse)", "quantity": "\(level.quantity)",
-                    "offset": "\(record.offset)",
-                ]
-            )
+            try apply(record, logger: context.logger)
         }.main()
     }
 }
