@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """A stand-in for the Lambda Runtime API, to run a packaged `bootstrap` (or any runner program) as Lambda would.
 
-    scripts/fake-lambda-runtime.py [--env NAME=VALUE]... EVENT.json... -- PROGRAM [ARGUMENTS...]
+    scripts/fake-lambda-runtime.py [--keep-alive] [--env NAME=VALUE]... EVENT.json... -- PROGRAM [ARGUMENTS...]
 
 Starts an HTTP server on a free local port, starts PROGRAM with AWS_LAMBDA_RUNTIME_API pointing at it (and the
 variables Lambda sets: AWS_LAMBDA_FUNCTION_NAME, _MEMORY_SIZE, _VERSION, AWS_REGION...), hands it the events one
 invocation at a time, and when every event is answered stops the server, so that the program's next call fails and
 it exits. Prints one JSON object on standard output: each invocation's request id with its response or its error,
 any start-up error, and the program's exit status. The program's standard output and error pass through to this
-script's standard error. Gives up after 120 seconds.
+script's standard error. With --keep-alive the server answers in HTTP/1.1 and keeps each connection open even when
+the client asks to close it, as a server may: the client must stop reading once the body is whole. Gives up after
+120 seconds.
 """
 import http.server
 import json
@@ -26,9 +28,13 @@ split = args.index("--")
 options, program = args[:split], args[split + 1 :]
 extra_env = {}
 events = []
+keep_alive = False
 i = 0
 while i < len(options):
-    if options[i] == "--env":
+    if options[i] == "--keep-alive":
+        keep_alive = True
+        i += 1
+    elif options[i] == "--env":
         name, _, value = options[i + 1].partition("=")
         extra_env[name] = value
         i += 2
@@ -46,6 +52,8 @@ expected = len(pending)
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
     def log_message(self, *args):
         pass
 
@@ -54,9 +62,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
-        self.send_header("Connection", "close")
+        if not keep_alive:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
+        self.wfile.flush()
+        if keep_alive:
+            # Ignore the client's Connection: close; the connection ends when the client closes it.
+            self.close_connection = False
 
     def body(self):
         return self.rfile.read(int(self.headers.get("Content-Length", "0")))

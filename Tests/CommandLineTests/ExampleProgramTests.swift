@@ -295,7 +295,7 @@ struct ExampleProgramTests {
             try await ChildProcess.run(
                 python,
                 [ExampleProgram.file("scripts/fake-lambda-runtime.py")]
-                    + variables.flatMap { ["--env", $0] } + events.map(ExampleProgram.file)
+                    + variables.flatMap { $0.hasPrefix("--") ? [$0] : ["--env", $0] } + events.map(ExampleProgram.file)
                     + ["--", Self.orders.executable.path],
                 environment: Batchproc.childEnvironment([:])
             )
@@ -345,6 +345,17 @@ struct ExampleProgramTests {
             (body["errorMessage"] as? String ?? "").contains("/nonexistent/orders.yaml: no such configuration file")
         )
         #expect(try broken.json()["exitStatus"] as? Int == 2)
+
+        // A Runtime API that keeps connections open: each answer is taken once its body is whole.
+        let kept = try await underLambda(
+            [
+                "--keep-alive", "BATCH_PROCESSING_CONFIG=" + ExampleProgram.file("Examples/SQSOrders/orders.yaml"),
+                "BATCH_PROCESSING_IDEMPOTENCY_STORE_FILE_DIRECTORY=" + folder.path + "/kept",
+            ],
+            ["Examples/Events/sqs-orders/orders-2.json", "Examples/Events/sqs-orders/orders-1.json"]
+        )
+        let keptInvocations = try #require(try kept.json()["invocations"] as? [[String: Any]], "\(kept.stdout)")
+        #expect(keptInvocations.count == 2 && keptInvocations.allSatisfy { $0["response"] != nil })
     }
 
     @Test("The example programs do not link libsystemd (batchproc, the host tool, does)")

@@ -142,6 +142,9 @@ struct LambdaRuntimeClient: Sendable {
             let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
             if count > 0 {
                 received.append(contentsOf: chunk[0..<count])
+                // A server that keeps the connection open despite `Connection: close` has answered once the
+                // body is whole: do not wait for it to close.
+                if isComplete(received) { break }
             } else if count == 0 {
                 break
             } else if errno != EINTR {
@@ -153,7 +156,25 @@ struct LambdaRuntimeClient: Sendable {
         return parse(received).mapError { Failure(description: "\(method) \(path): \($0.description)") }
     }
 
-    /// Parses a whole HTTP/1.1 response (the server closed the connection after it).
+    /// True when `bytes` hold a whole response: its headers, and all of the body that `Content-Length` announces
+    /// or a chunked body's last chunk. (Without either, the body ends when the server closes the connection.)
+    static func isComplete(_ bytes: [UInt8]) -> Bool {
+        guard let end = bytes.firstRange(of: [13, 10, 13, 10]) else { return false }
+        let head = String(decoding: bytes[..<end.lowerBound], as: UTF8.self).lowercased()
+        for line in head.components(separatedBy: "\r\n") {
+            if line.hasPrefix("content-length:"),
+                let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces))
+            {
+                return bytes.count - end.upperBound >= length
+            }
+            if line.hasPrefix("transfer-encoding:"), line.contains("chunked") {
+                return dechunk(Array(bytes[end.upperBound...])) != nil
+            }
+        }
+        return false
+    }
+
+    /// Parses a whole HTTP/1.1 response.
     static func parse(_ bytes: [UInt8]) -> Result<Response, Failure> {
         let separator: [UInt8] = [13, 10, 13, 10]
         guard let end = bytes.firstRange(of: separator) else {
