@@ -138,47 +138,36 @@ struct LambdaRuntimeClient: Sendable {
         }
         var received: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
+        var answer: Result<Response, Failure>?
+        while answer == nil {
             let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
             if count > 0 {
                 received.append(contentsOf: chunk[0..<count])
-                // A server that keeps the connection open despite `Connection: close` has answered once the
-                // body is whole: do not wait for it to close.
-                if isComplete(received) { break }
+                // Taken as soon as it is whole: a server may keep the connection open despite `Connection: close`.
+                answer = parse(received, atEnd: false)
             } else if count == 0 {
-                break
+                answer = parse(received, atEnd: true)
             } else if errno != EINTR {
                 return .failure(
                     Failure(description: "cannot read the answer to \(method) \(path): \(describeErrno(errno))")
                 )
             }
         }
-        return parse(received).mapError { Failure(description: "\(method) \(path): \($0.description)") }
-    }
-
-    /// True when `bytes` hold a whole response: its headers, and all of the body that `Content-Length` announces
-    /// or a chunked body's last chunk. (Without either, the body ends when the server closes the connection.)
-    static func isComplete(_ bytes: [UInt8]) -> Bool {
-        guard let end = bytes.firstRange(of: [13, 10, 13, 10]) else { return false }
-        let head = String(decoding: bytes[..<end.lowerBound], as: UTF8.self).lowercased()
-        for line in head.components(separatedBy: "\r\n") {
-            if line.hasPrefix("content-length:"),
-                let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces))
-            {
-                return bytes.count - end.upperBound >= length
-            }
-            if line.hasPrefix("transfer-encoding:"), line.contains("chunked") {
-                return dechunk(Array(bytes[end.upperBound...])) != nil
-            }
+        return (answer ?? .failure(Failure(description: "no answer"))).mapError {
+            Failure(description: "\(method) \(path): \($0.description)")
         }
-        return false
     }
 
-    /// Parses a whole HTTP/1.1 response.
-    static func parse(_ bytes: [UInt8]) -> Result<Response, Failure> {
-        let separator: [UInt8] = [13, 10, 13, 10]
-        guard let end = bytes.firstRange(of: separator) else {
-            return .failure(Failure(description: "the answer ended before its headers did"))
+    /// The response in `bytes`, or `nil` while it is not whole: the headers, then all of the body that
+    /// `Content-Length` announces or a chunked body's last chunk (without either, the body ends with the
+    /// connection). With `atEnd` (the server closed the connection) what is there is all there will be, and a part
+    /// that is missing is a failure.
+    static func parse(_ bytes: [UInt8], atEnd: Bool) -> Result<Response, Failure>? {
+        func cutShort(_ description: String) -> Result<Response, Failure>? {
+            atEnd ? .failure(Failure(description: description)) : nil
+        }
+        guard let end = bytes.firstRange(of: [13, 10, 13, 10]) else {
+            return cutShort("the answer ended before its headers did")
         }
         let head = String(decoding: bytes[..<end.lowerBound], as: UTF8.self)
         var lines = head.components(separatedBy: "\r\n")
@@ -195,16 +184,16 @@ struct LambdaRuntimeClient: Sendable {
         var body = Array(bytes[end.upperBound...])
         if headers["transfer-encoding"]?.lowercased().contains("chunked") == true {
             guard let decoded = dechunk(body) else {
-                return .failure(Failure(description: "the chunked body of the answer is cut short or malformed"))
+                return cutShort("the chunked body of the answer is cut short or malformed")
             }
             body = decoded
         } else if let length = headers["content-length"].flatMap({ Int($0) }) {
             guard body.count >= length else {
-                return .failure(
-                    Failure(description: "the answer's body has \(body.count) of its \(length) bytes")
-                )
+                return cutShort("the answer's body has \(body.count) of its \(length) bytes")
             }
             body = Array(body.prefix(length))
+        } else if !atEnd {
+            return nil
         }
         return .success(Response(status: status, headers: headers, body: body))
     }

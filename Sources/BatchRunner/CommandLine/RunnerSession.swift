@@ -57,6 +57,18 @@ public struct RunnerSession: Sendable {
 
     private static func localRequestID() -> String { "local-\(UInt32.random(in: 0...UInt32.max))" }
 
+    /// Runs `body`, then shuts the stores down, whether it returned or threw.
+    private func closingStores<Result>(_ body: () async throws -> Result) async throws -> Result {
+        do {
+            let result = try await body()
+            await stores.shutdown()
+            return result
+        } catch {
+            await stores.shutdown()
+            throw error
+        }
+    }
+
     private func writeOrFail(_ text: String, what: String) throws(ExitCode) {
         guard StandardStreams.output(text) else {
             StandardStreams.error("\(programName): error: cannot write \(what) to standard output")
@@ -73,31 +85,22 @@ public struct RunnerSession: Sendable {
     ///   - eventFile: the event's path, or `-` for standard input (any readable file: a pipe, a FIFO…).
     ///   - onResult: sees the batch's result (also of a whole failure that has one) before the answer is written.
     public func invoke(eventFile: String, onResult: ((BatchResult) -> Void)? = nil) async throws {
-        let event: [UInt8]
-        do {
-            event = try EventInput.read(eventFile)
-        } catch {
-            await stores.shutdown()
-            throw error
+        let (answer, failed) = try await closingStores { () async throws -> (String, Bool) in
+            let event = try EventInput.read(eventFile)
+            do throws(BatchProcessingError) {
+                let result = try await processor.process(
+                    eventJSON: event,
+                    source: source,
+                    context: makeContext(Self.localRequestID()),
+                    handler: handler
+                )
+                onResult?(result)
+                return (result.response.jsonString, false)
+            } catch {
+                if let result = error.result { onResult?(result) }
+                return (error.lambdaErrorJSON, true)
+            }
         }
-        let answer: String
-        let failed: Bool
-        do {
-            let result = try await processor.process(
-                eventJSON: event,
-                source: source,
-                context: makeContext(Self.localRequestID()),
-                handler: handler
-            )
-            onResult?(result)
-            answer = result.response.jsonString
-            failed = false
-        } catch {
-            if let result = error.result { onResult?(result) }
-            answer = error.lambdaErrorJSON
-            failed = true
-        }
-        await stores.shutdown()
         try writeOrFail(answer, what: "the answer")
         if failed { throw ExitCode(ExitStatus.invocationFailed) }
     }
@@ -113,13 +116,25 @@ public struct RunnerSession: Sendable {
     ///   an event failed as a whole (after the table and the report are written), 74 when the table cannot be.
     @discardableResult
     public func replay(paths: [String], report: String? = nil) async throws -> ReplaySummary {
-        let files: [String]
-        do {
-            files = try Self.eventFiles(paths)
-        } catch {
-            await stores.shutdown()
-            throw error
+        let (summary, count) = try await closingStores { () async throws -> (ReplaySummary, Int) in
+            let files = try Self.eventFiles(paths)
+            return (try await replay(files), files.count)
         }
+        if let report {
+            let page = ReplayReport.html(summary, title: "Replay of \(count) events")
+            guard FileManager.default.createFile(atPath: report, contents: Data(page.utf8)) else {
+                throw UsageError(message: "cannot write the report to \(report)")
+            }
+        }
+        try writeOrFail(String(summary.table().dropLast()), what: "the summary")
+        if summary.events.contains(where: { $0.wholeFailure != nil }) {
+            throw ExitCode(ExitStatus.invocationFailed)
+        }
+        return summary
+    }
+
+    /// Runs `files` one after another, noting each event's outcome, duration and replays in the summary.
+    private func replay(_ files: [String]) async throws -> ReplaySummary {
         // Which records of the current batch reached the handler: a succeeded record that did not was a replay.
         let ran = Mutex<Set<Int>>([])
         let handler = self.handler
@@ -132,13 +147,7 @@ public struct RunnerSession: Sendable {
         let clock = ContinuousClock()
         for (number, file) in files.enumerated() {
             if progress { Self.showProgress(number, of: files.count, file: file) }
-            let event: [UInt8]
-            do {
-                event = try EventInput.read(file)
-            } catch {
-                await stores.shutdown()
-                throw error
-            }
+            let event = try EventInput.read(file)
             ran.withLock { $0 = [] }
             let start = clock.now
             var result: BatchResult?
@@ -162,17 +171,6 @@ public struct RunnerSession: Sendable {
             )
         }
         if progress { Self.showProgress(files.count, of: files.count, file: nil) }
-        await stores.shutdown()
-        if let report {
-            let page = ReplayReport.html(summary, title: "Replay of \(files.count) events")
-            guard FileManager.default.createFile(atPath: report, contents: Data(page.utf8)) else {
-                throw UsageError(message: "cannot write the report to \(report)")
-            }
-        }
-        try writeOrFail(String(summary.table().dropLast()), what: "the summary")
-        if summary.events.contains(where: { $0.wholeFailure != nil }) {
-            throw ExitCode(ExitStatus.invocationFailed)
-        }
         return summary
     }
 
@@ -227,61 +225,45 @@ public struct RunnerSession: Sendable {
         let makeContext: @Sendable () -> InvocationContext = {
             InvocationContext(requestID: Self.localRequestID(), logger: logger)
         }
-        let service: any Service
+        func worker<Input: AsyncSequence<BatchWorkItem, Never> & Sendable>(_ input: Input) -> any Service {
+            BatchWorker(processor: processor, input: input, source: source, makeContext: makeContext, handler: handler)
+        }
         var lines: LineInput?
-        if let spool {
-            let input: SpoolInput
-            do {
-                input = try SpoolInput(directory: spool, pollInterval: pollInterval)
-            } catch {
-                await stores.shutdown()
-                throw UsageError(message: error.message)
+        try await closingStores {
+            let service: any Service
+            if let spool {
+                do throws(SpoolError) {
+                    service = worker(try SpoolInput(directory: spool, pollInterval: pollInterval))
+                } catch {
+                    throw UsageError(message: error.message)
+                }
+            } else {
+                let input = LineInput.standardInput()
+                lines = input
+                service = worker(input.answering(with: { StandardStreams.output($0) }))
             }
-            service = BatchWorker(
-                processor: processor,
-                input: input,
-                source: source,
-                makeContext: makeContext,
-                handler: handler
+            let group = ServiceGroup(
+                configuration: .init(
+                    services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+                    logger: logger
+                )
             )
-        } else {
-            let input = LineInput.standardInput()
-            lines = input
-            service = BatchWorker(
-                processor: processor,
-                input: input.answering(with: { StandardStreams.output($0) }),
-                source: source,
-                makeContext: makeContext,
-                handler: handler
-            )
-        }
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
-                logger: logger
-            )
-        )
-        // SIGTERM and SIGINT are caught before the worker takes its first event, each asking for a graceful
-        // shutdown (the group's own signal trapping registers beside its services, so a SIGTERM early in the first
-        // batch could be missed).
-        guard TerminationSignals.install({ Task { await group.triggerGracefulShutdown() } }) else {
-            await stores.shutdown()
-            throw UsageError(message: "cannot set up the handling of SIGTERM: no pipe could be made")
-        }
-        do {
-            try await group.run()
-        } catch {
-            await stores.shutdown()
-            if error is BatchWorkerOutputFailed {
+            // SIGTERM and SIGINT are caught before the worker takes its first event, each asking for a graceful
+            // shutdown (the group's own signal trapping registers beside its services, so a SIGTERM early in the
+            // first batch could be missed).
+            guard TerminationSignals.install({ Task { await group.triggerGracefulShutdown() } }) else {
+                throw UsageError(message: "cannot set up the handling of SIGTERM: no pipe could be made")
+            }
+            do {
+                try await group.run()
+            } catch is BatchWorkerOutputFailed {
                 StandardStreams.error(
                     "\(programName): error: cannot write the answer "
                         + (spool == nil ? "to standard output" : "into the spool")
                 )
                 throw ExitCode(ExitStatus.outputFailed)
             }
-            throw error
         }
-        await stores.shutdown()
         if let problem = lines?.readError { logger.warning("standard input ended early: \(problem)") }
     }
 
