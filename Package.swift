@@ -251,6 +251,7 @@ let package = Package(
                 "msk-inventory",
                 "dynamodb-customers",
                 "BatchProcessingTestProcessSupport",
+                "BatchProcessingTesting",
                 // The dashboards' contract test reads metric names from the code and the alarms' template as YAML.
                 "BatchProcessing",
                 "BatchIdempotency",

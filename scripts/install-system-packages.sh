@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs the system packages the project needs, when they are missing:
-#   libsystemd-dev + pkg-config  to build the JournaldLogging module (it links libsystemd);
+# Installs the system packages the project needs, when they are missing. `install-system-packages.sh run` installs
+# only what building and running the programs needs (what `make run` uses):
+#   libsystemd-dev + pkg-config  to build the JournaldLogging module (it links libsystemd).
+# `install-system-packages.sh test` (the default, what `make test` and CI use) adds what the tests and scripts use:
 #   systemd                      for systemd-journald and journalctl, which the journald tests use;
 #   procps                       for pgrep, with which scripts/with-journald.sh looks for a running journald;
 #   bsdutils                     for logger, with which scripts/with-journald.sh checks that journald answers;
@@ -9,28 +11,40 @@
 #                                it as the `postgres` user when the tests run as root;
 #   jsonschema (Python)          for the tests that validate EMF documents against the specification's schema;
 #   python3-venv                 for scripts/lint-templates.sh, which installs cfn-lint (PyPI) in a venv;
+#   binutils                     objdump, with which scripts/package-lambda.sh reads which glibc a program needs;
 #   chromium                     headless, for the test that opens `batchproc replay --report`'s page.
 # Debian and Ubuntu only; elsewhere it says what to install. Runs apt-get update before installing.
 set -euo pipefail
 
+purpose="${1:-test}"
+case "$purpose" in
+run | test) ;;
+*)
+    echo "usage: install-system-packages.sh [run|test]  (run: to build and run the programs; test: also the tests)" >&2
+    exit 2
+    ;;
+esac
+
 packages=()
 pkg-config --exists libsystemd 2>/dev/null || packages+=(libsystemd-dev pkg-config)
-if [ ! -x /lib/systemd/systemd-journald ] || ! command -v journalctl >/dev/null 2>&1; then
-    packages+=(systemd)
+if [ "$purpose" = test ]; then
+    if [ ! -x /lib/systemd/systemd-journald ] || ! command -v journalctl >/dev/null 2>&1; then
+        packages+=(systemd)
+    fi
+    command -v pgrep >/dev/null 2>&1 || packages+=(procps)
+    command -v logger >/dev/null 2>&1 || packages+=(bsdutils)
+    command -v python3 >/dev/null 2>&1 || packages+=(python3 python3-pip)
+    if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        packages+=(python3-venv)
+    fi
+    if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v psql >/dev/null 2>&1; then
+        packages+=(postgresql)
+    fi
+    command -v runuser >/dev/null 2>&1 || packages+=(util-linux)
+    # objdump: scripts/package-lambda.sh reads which glibc a packaged program needs.
+    command -v objdump >/dev/null 2>&1 || packages+=(binutils)
+    command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || packages+=(chromium)
 fi
-command -v pgrep >/dev/null 2>&1 || packages+=(procps)
-command -v logger >/dev/null 2>&1 || packages+=(bsdutils)
-command -v python3 >/dev/null 2>&1 || packages+=(python3 python3-pip)
-if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
-    packages+=(python3-venv)
-fi
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v psql >/dev/null 2>&1; then
-    packages+=(postgresql)
-fi
-command -v runuser >/dev/null 2>&1 || packages+=(util-linux)
-# objdump: scripts/package-lambda.sh reads which glibc a packaged program needs.
-command -v objdump >/dev/null 2>&1 || packages+=(binutils)
-command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || packages+=(chromium)
 
 if [ ${#packages[@]} -gt 0 ]; then
     if ! command -v apt-get >/dev/null 2>&1; then
@@ -47,7 +61,7 @@ if [ ${#packages[@]} -gt 0 ]; then
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${packages[@]}"
 fi
 
-if ! python3 -c 'import jsonschema' 2>/dev/null; then
+if [ "$purpose" = test ] && ! python3 -c 'import jsonschema' 2>/dev/null; then
     echo "install-system-packages: installing Python's jsonschema"
     python3 -m pip install --quiet jsonschema 2>/dev/null \
         || { command -v apt-get >/dev/null 2>&1 && ${sudo:-} env DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-jsonschema; }

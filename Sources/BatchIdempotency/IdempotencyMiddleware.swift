@@ -1,9 +1,7 @@
 public import BatchProcessing
 import BatchProcessingJSONSupport
-public import CoreMetrics
 import Logging
 import Synchronization
-import Tracing
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -54,8 +52,6 @@ public struct IdempotencyMiddleware: RecordMiddleware {
         public var missingKey: MissingKey
         /// How many completed keys to remember in memory (0, the default, for none).
         public var cacheSize: Int
-        /// Where the `RecordsReplayed` metric goes; `nil` for the global `MetricsSystem.factory` at creation.
-        public var metricsFactory: (any MetricsFactory)?
         /// The wall clock, in milliseconds since 1970: stores compare times across processes and hosts.
         public var wallClock: @Sendable () -> Int64
 
@@ -69,7 +65,6 @@ public struct IdempotencyMiddleware: RecordMiddleware {
             validatesPayload: Bool = false,
             missingKey: MissingKey = .processWithoutIdempotency,
             cacheSize: Int = 0,
-            metricsFactory: (any MetricsFactory)? = nil,
             wallClock: (@Sendable () -> Int64)? = nil
         ) {
             self.keySource = keySource
@@ -80,23 +75,42 @@ public struct IdempotencyMiddleware: RecordMiddleware {
             self.validatesPayload = validatesPayload
             self.missingKey = missingKey
             self.cacheSize = cacheSize
-            self.metricsFactory = metricsFactory
             self.wallClock = wallClock ?? { WallClock.nowMilliseconds() }
         }
     }
 
-    /// The name of the metric counting replays, with the `event_source` dimension.
-    public static let replayMetricName = "RecordsReplayed"
+    /// The name of the metric counting replays, with the `event_source` dimension. The processor emits it from
+    /// each record's `RecordResult.replay`, which this middleware sets.
+    public static let replayMetricName = Instrumentation.MetricName.recordsReplayed
     /// The attribute a replayed record's span carries (when the processor traces): where its completed key was
     /// found, `memory` (the middleware's cache) or `store`.
-    public static let replaySpanAttribute = "batch.idempotency.replayed_from"
+    public static let replaySpanAttribute = Instrumentation.TraceAttribute.replayedFrom
+
+    /// What became of a successful record's completion, noted in its `RecordResult.annotations` under this key.
+    public enum Completion: RecordAnnotationKey {
+        public typealias Value = CompletionState
+        public static let name = "idempotency_completion"
+    }
+
+    /// What became of a successful record's completion.
+    public enum CompletionState: String, Sendable, Hashable, CaseIterable {
+        /// The key is completed in the store: a redelivery is a replay.
+        case stored
+        /// Another holder took the key over while the handler ran, so this holder's completion was refused; the
+        /// other holder's outcome stands.
+        case fenced
+        /// The store could not be written (the error is logged); the key frees itself at its in-progress expiry,
+        /// and a redelivery after that runs the record again.
+        case notStored = "not_stored"
+        /// The record had no key and ran without idempotency (``MissingKey/processWithoutIdempotency``).
+        case withoutKey = "without_key"
+    }
 
     /// The store.
     public let store: any IdempotencyStore
     /// The settings.
     public let configuration: Configuration
     private let cache: CompletedKeyCache
-    private let replays: ReplayCounters
     /// `AWS_LAMBDA_FUNCTION_NAME`, read once.
     private let functionName: String?
 
@@ -105,21 +119,21 @@ public struct IdempotencyMiddleware: RecordMiddleware {
         self.store = store
         self.configuration = configuration
         self.cache = CompletedKeyCache(capacity: configuration.cacheSize)
-        self.replays = ReplayCounters(factory: configuration.metricsFactory ?? MetricsSystem.factory)
         self.functionName = ProcessInfo.processInfo.environment["AWS_LAMBDA_FUNCTION_NAME"]
     }
 
     public func handle<Record: BatchRecord>(
         _ record: Record,
         context: RecordContext,
-        next: RecordHandler<Record>
-    ) async throws {
+        next: RecordNext<Record>
+    ) async throws -> RecordResult {
         guard let part = configuration.keySource.part(of: record) else {
             switch configuration.missingKey {
             case .processWithoutIdempotency:
                 context.logger.warning("record has no idempotency key; processing it without idempotency")
-                try await next(record, context)
-                return
+                var result = await next(record, context)
+                if result.succeeded { result.annotations[Completion.self] = .withoutKey }
+                return result
             case .fail:
                 throw IdempotencyError(
                     code: .missingKey,
@@ -144,8 +158,7 @@ public struct IdempotencyMiddleware: RecordMiddleware {
         let now = configuration.wallClock()
         if let cached = cache.lookup(key, now: now) {
             try checkPayload(stored: cached.payloadHash, ours: payloadHash, key: key)
-            replay(record, context: context, logger: logger, from: "memory")
-            return
+            return replay(context: context, logger: logger, from: .memory)
         }
 
         let token = Self.newToken()
@@ -174,8 +187,7 @@ public struct IdempotencyMiddleware: RecordMiddleware {
             if let expiresAt = existing.expiresAt {
                 cache.insert(key, .init(expiresAt: expiresAt, payloadHash: existing.payloadHash))
             }
-            replay(record, context: context, logger: logger, from: "store")
-            return
+            return replay(context: context, logger: logger, from: .store)
         case .inProgress(let existing):
             let remaining = (existing.inProgressUntil ?? now) - now
             throw IdempotencyError(
@@ -193,9 +205,8 @@ public struct IdempotencyMiddleware: RecordMiddleware {
             break
         }
 
-        do {
-            try await next(record, context)
-        } catch {
+        var result = await next(record, context)
+        guard result.succeeded else {
             do {
                 _ = try await store.release(key: key, token: token)
             } catch let storeError {
@@ -204,7 +215,7 @@ public struct IdempotencyMiddleware: RecordMiddleware {
                     metadata: ["error": .string(storeError.message)]
                 )
             }
-            throw error
+            return result
         }
 
         let expiresAt = now + Self.milliseconds(configuration.expiry)
@@ -212,10 +223,12 @@ public struct IdempotencyMiddleware: RecordMiddleware {
             switch try await store.complete(key: key, token: token) {
             case .applied:
                 cache.insert(key, .init(expiresAt: expiresAt, payloadHash: payloadHash))
+                result.annotations[Completion.self] = .stored
             case .fenced:
                 logger.warning(
                     "the record succeeded, but another holder took its idempotency key over meanwhile"
                 )
+                result.annotations[Completion.self] = .fenced
             }
         } catch {
             // The handler's work is done: failing the record now would only make it run again.
@@ -223,20 +236,24 @@ public struct IdempotencyMiddleware: RecordMiddleware {
                 "the record succeeded but its completion could not be stored",
                 metadata: ["error": .string(error.message)]
             )
+            result.annotations[Completion.self] = .notStored
         }
+        return result
     }
 
-    private func replay<Record: BatchRecord>(
-        _ record: Record,
+    /// The result of a replay: a success at the context's attempt, from `place`.
+    private func replay(
         context: RecordContext,
         logger: @autoclosure () -> Logger,
-        from place: String
-    ) {
+        from place: RecordResult.Replay
+    ) -> RecordResult {
         if context.logLevel <= .debug {
-            logger().debug("record replayed: its idempotency key is completed", metadata: ["found_in": .string(place)])
+            logger().debug(
+                "record replayed: its idempotency key is completed",
+                metadata: ["found_in": .string(place.rawValue)]
+            )
         }
-        replays.counter(for: record.batchSource).increment()
-        context.span?.attributes[Self.replaySpanAttribute] = place
+        return RecordResult(attempts: context.attempt, replay: place)
     }
 
     private func checkPayload(stored: String?, ours: String?, key: IdempotencyKey) throws(IdempotencyError) {
@@ -273,27 +290,4 @@ public struct IdempotencyMiddleware: RecordMiddleware {
         return String(generator.next() as UInt64, radix: 16) + "-"
     }()
     private static let tokenCount = Atomic<UInt64>(0)
-}
-
-/// The `RecordsReplayed` counters, one per event source, made once.
-final class ReplayCounters: Sendable {
-    private let factory: any MetricsFactory
-    private let counters = Mutex<[BatchEventSource: Counter]>([:])
-
-    init(factory: any MetricsFactory) {
-        self.factory = factory
-    }
-
-    func counter(for source: BatchEventSource) -> Counter {
-        counters.withLock { counters in
-            if let counter = counters[source] { return counter }
-            let counter = Counter(
-                label: IdempotencyMiddleware.replayMetricName,
-                dimensions: [(Instrumentation.eventSourceDimension, source.rawValue)],
-                factory: factory
-            )
-            counters[source] = counter
-            return counter
-        }
-    }
 }

@@ -1,6 +1,5 @@
 public import BatchIdempotency
 public import BatchProcessing
-public import CoreMetrics
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -61,19 +60,16 @@ public struct ChainConfiguration: Sendable {
         /// The middleware of this step; an idempotency step opens its store with `openStore`.
         ///
         /// - Parameters:
-        ///   - metricsFactory: where `RecordsReplayed` goes, unless the step's configuration names a factory.
         ///   - openStore: opens the step's store; by default file stores only.
         /// - Throws: `IdempotencyStoreError` when the store cannot be opened.
         public func makeMiddleware(
-            metricsFactory: (any MetricsFactory)? = nil,
             openStore: IdempotencyStoreOpener = IdempotencyStoreLocation.openFileStore
         ) throws(IdempotencyStoreError) -> any RecordMiddleware {
             switch self {
             case .retry(let strategy):
                 return RetryMiddleware(strategy: strategy)
-            case .idempotency(var configuration, let location):
+            case .idempotency(let configuration, let location):
                 let store = try openStore(location)
-                if configuration.metricsFactory == nil { configuration.metricsFactory = metricsFactory }
                 return IdempotencyMiddleware(store: store, configuration: configuration)
             case .timeout(let timeout):
                 return TimeoutMiddleware(timeout: timeout)
@@ -141,16 +137,14 @@ public struct ChainConfiguration: Sendable {
     /// The middleware this configuration describes, opening the stores it names.
     ///
     /// - Parameters:
-    ///   - metricsFactory: where the idempotency middleware's `RecordsReplayed` goes, unless set in code.
     ///   - openStore: opens each idempotency step's store; by default file stores only (a PostgreSQL store needs
     ///     an opener from a program that links `BatchIdempotencyPostgres`).
     public func makeMiddleware(
-        metricsFactory: (any MetricsFactory)? = nil,
         openStore: IdempotencyStoreOpener = IdempotencyStoreLocation.openFileStore
     ) throws -> [any RecordMiddleware] {
         try middleware.map { step -> any RecordMiddleware in
             do {
-                return try step.makeMiddleware(metricsFactory: metricsFactory, openStore: openStore)
+                return try step.makeMiddleware(openStore: openStore)
             } catch {
                 throw ConfigurationError(message: "\(source): idempotency.store: \(error)")
             }

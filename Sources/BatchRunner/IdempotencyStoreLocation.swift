@@ -4,7 +4,7 @@ public import BatchIdempotency
 ///
 /// The runner opens file stores itself. A PostgreSQL store lives in the `BatchIdempotencyPostgres` module, which
 /// this one does not link (so that programs without it do not carry postgres-nio): a program that wants it passes
-/// an opener to ``ChainConfiguration/makeMiddleware(metricsFactory:openStore:)``, as `batchproc` does.
+/// an opener to ``ChainConfiguration/makeMiddleware(openStore:)``, as `batchproc` does.
 public enum IdempotencyStoreLocation: Sendable, Hashable, CustomStringConvertible {
     /// A `FileIdempotencyStore` in `directory`, flushing every change to disk when `durable`.
     case fileSystem(directory: String, durable: Bool)
@@ -44,7 +44,7 @@ public enum IdempotencyStoreLocation: Sendable, Hashable, CustomStringConvertibl
     }
 
     /// Opens a file store; refuses a PostgreSQL store, saying what to link. The default opener of
-    /// ``ChainConfiguration/makeMiddleware(metricsFactory:openStore:)``.
+    /// ``ChainConfiguration/makeMiddleware(openStore:)``.
     @Sendable
     public static func openFileStore(
         _ location: IdempotencyStoreLocation
@@ -79,7 +79,7 @@ public protocol IdempotencyStoreProvider: Sendable {
 }
 
 extension IdempotencyStoreProvider {
-    /// ``open(_:)`` as an ``IdempotencyStoreOpener``, for ``ChainConfiguration/makeMiddleware(metricsFactory:openStore:)``.
+    /// ``open(_:)`` as an ``IdempotencyStoreOpener``, for ``ChainConfiguration/makeMiddleware(openStore:)``.
     public var opener: IdempotencyStoreOpener {
         { location throws(IdempotencyStoreError) in try self.open(location) }
     }

@@ -58,13 +58,12 @@ public struct ReplaySummary: Sendable {
     /// An empty summary.
     public init() {}
 
-    /// Adds one event: its result, or the whole-batch failure (which carries the result when there was one), and
-    /// the indices of the records whose handler ran (a succeeded record that did not run was a replay).
+    /// Adds one event: its result, or the whole-batch failure (which carries the result when there was one). A
+    /// succeeded record whose `RecordOutcome.replay` is set counts as a replay.
     public mutating func add(
         name: String,
         result: BatchResult?,
         failure: BatchProcessingError?,
-        handlerRan: Set<Int>,
         duration: Duration
     ) {
         let result = result ?? failure?.result
@@ -83,7 +82,7 @@ public struct ReplaySummary: Sendable {
             switch outcome.status {
             case .succeeded:
                 run.succeeded += 1
-                if !handlerRan.contains(outcome.index) { run.replays += 1 }
+                if outcome.replay != nil { run.replays += 1 }
             case .failed(let error):
                 run.failed += 1
                 failuresByType[String(reflecting: type(of: error)), default: 0] += 1

@@ -1,4 +1,4 @@
-public import CoreMetrics
+import CoreMetrics
 
 /// A counter (integer or floating-point): the sum since the last flush.
 final class EMFCounter: CounterHandler, FloatingPointCounterHandler, Sendable {

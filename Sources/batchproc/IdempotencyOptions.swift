@@ -2,7 +2,6 @@ import ArgumentParser
 import BatchIdempotency
 import BatchProcessing
 import BatchRunner
-import CoreMetrics
 
 /// The options that put idempotency in `batchproc process`'s chain.
 struct IdempotencyOptions: ParsableArguments {
@@ -94,10 +93,7 @@ struct IdempotencyOptions: ParsableArguments {
     }
 
     /// The middleware, or `nil` without a store option: the same step a chain file's `idempotency` makes.
-    func middleware(
-        metricsFactory: any MetricsFactory,
-        openStore: @escaping IdempotencyStoreOpener
-    ) throws -> (any RecordMiddleware)? {
+    func middleware(openStore: @escaping IdempotencyStoreOpener) throws -> (any RecordMiddleware)? {
         guard let location else { return nil }
         let step = ChainConfiguration.Step.idempotency(
             .init(
@@ -110,7 +106,7 @@ struct IdempotencyOptions: ParsableArguments {
             store: location
         )
         do {
-            return try step.makeMiddleware(metricsFactory: metricsFactory, openStore: openStore)
+            return try step.makeMiddleware(openStore: openStore)
         } catch {
             throw UsageError(message: error.message)
         }

@@ -223,8 +223,7 @@ struct ProcessingOptions: ParsableArguments {
                 )
             )
         }
-        if let idempotent = try idempotency.middleware(metricsFactory: observability.metrics, openStore: stores.opener)
-        {
+        if let idempotent = try idempotency.middleware(openStore: stores.opener) {
             middleware.append(idempotent)
         }
         if !failIdentifiers.isEmpty || !settings.failIndices.isEmpty || settings.failFraction > 0 {

@@ -35,7 +35,6 @@ struct IdempotencyMiddlewareTests {
         ) -> IdempotencyMiddleware {
             var configuration = IdempotencyMiddleware.Configuration(
                 namespace: "tests",
-                metricsFactory: observation.metrics,
                 wallClock: clock.read
             )
             configure(&configuration)
@@ -91,6 +90,9 @@ struct IdempotencyMiddlewareTests {
         #expect(again.response.batchItemFailures.isEmpty)
         #expect(again.succeededCount == 5)
         #expect(try setup.replays() == 5)
+        #expect(again.replayedCount == 5)
+        #expect(again.outcomes.allSatisfy { $0.replay == .store && $0.attempts == 1 })
+        #expect(again.outcomes.allSatisfy { $0.result?.annotations[IdempotencyMiddleware.Completion.self] == nil })
         #expect(setup.observation.entries(withMessage: "record replayed: its idempotency key is completed").count == 5)
         // Each replayed record's span says where its completed key was found: the store (no cache by default).
         let recordSpans = setup.observation.spans.filter { $0.operationName == Instrumentation.SpanName.record }
@@ -208,6 +210,7 @@ struct IdempotencyMiddlewareTests {
             guard case .tookOver = taken else { throw TestHandlerFailure(itemIdentifier: "m0") }
         }
         #expect(result.response.batchItemFailures.isEmpty, "the handler did succeed")
+        #expect(result.outcomes.first?.result?.annotations[IdempotencyMiddleware.Completion.self] == .fenced)
         let record = try #require(try await setup.store.record(for: key))
         #expect(record.token == "successor" && record.status == .inProgress)
         #expect(
@@ -357,7 +360,8 @@ struct IdempotencyMiddlewareTests {
         let processor = setup.processor([setup.middleware()], concurrency: 2)
         let result = try await processor.process(TestEvents.sqs(["dup", "dup"])) { message, _ in
             setup.runs.note(message.messageId)
-            try await Task.sleep(for: .milliseconds(200))
+            // The twin's claim is answered while this one holds the key, however loaded the machine is.
+            try await waitUntil("the twin's claim answered") { setup.store.count("claim answered") == 2 }
         }
         #expect(setup.runs.count("dup") == 1)
         #expect(result.response.batchItemFailures.count == 1)
@@ -369,12 +373,19 @@ struct IdempotencyMiddlewareTests {
         let setup = try Setup()
         let processor = setup.processor([setup.middleware { $0.cacheSize = 10 }])
         let event = TestEvents.sqs(["m0", "m1", "m2"])
-        _ = try await processor.process(event, handler: setup.handler())
+        let first = try await processor.process(event, handler: setup.handler())
+        #expect(
+            first.outcomes.map { $0.result?.annotations[IdempotencyMiddleware.Completion.self] } == [
+                .stored, .stored, .stored,
+            ]
+        )
+        #expect(first.replayedCount == 0)
         let claims = setup.store.count("claim")
-        _ = try await processor.process(event, handler: setup.handler())
+        let replayed = try await processor.process(event, handler: setup.handler())
         #expect(setup.store.count("claim") == claims)
         #expect(setup.runs.total == 3)
         #expect(try setup.replays() == 3)
+        #expect(replayed.outcomes.map(\.replay) == [.memory, .memory, .memory])
     }
 
     @Test("The claim lasts until the invocation's deadline plus the margin")

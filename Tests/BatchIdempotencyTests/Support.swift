@@ -46,6 +46,7 @@ final class CountingStore: IdempotencyStore {
         now: Int64
     ) async throws(IdempotencyStoreError) -> ClaimResult {
         note("claim")
+        defer { note("claim answered") }
         return try await base.claim(
             key: key,
             token: token,

@@ -171,7 +171,7 @@ struct ConcurrencyTests {
                 }
             }
         }
-        while started.all.count < 3 { try await Task.sleep(for: .milliseconds(5)) }
+        try await waitUntil("records 0, 1 and 2 started") { started.all.count >= 3 }
         task.cancel()
         let result = try await task.value
         #expect(started.all == [0, 1, 2])

@@ -203,11 +203,12 @@ struct MiddlewareTests {
             func handle<Record: BatchRecord>(
                 _ record: Record,
                 context: RecordContext,
-                next: RecordHandler<Record>
-            ) async throws {
+                next: RecordNext<Record>
+            ) async throws -> RecordResult {
                 log.append("\(name)>")
-                try await next(record, context)
+                let result = await next(record, context)
                 log.append("<\(name)")
+                return result
             }
         }
         let log = EventLog<String>()
@@ -222,11 +223,11 @@ struct MiddlewareTests {
             func handle<Record: BatchRecord>(
                 _ record: Record,
                 context: RecordContext,
-                next: RecordHandler<Record>
-            ) async throws {
-                if context.index % 2 == 0 { return }
+                next: RecordNext<Record>
+            ) async throws -> RecordResult {
+                if context.index % 2 == 0 { return .succeeded(context) }
                 if context.index == 3 { throw HandlerFailure(identifier: record.itemIdentifier.description) }
-                try await next(record, context)
+                return await next(record, context)
             }
         }
         let handled = EventLog<Int>()
@@ -244,12 +245,12 @@ struct MiddlewareTests {
             func handle<Record: BatchRecord>(
                 _ record: Record,
                 context: RecordContext,
-                next: RecordHandler<Record>
-            ) async throws {
+                next: RecordNext<Record>
+            ) async throws -> RecordResult {
                 if case .sqs(let message) = record as? AnyBatchRecord, message.body.contains("poison") {
                     throw HandlerFailure(identifier: message.messageId)
                 }
-                try await next(record, context)
+                return await next(record, context)
             }
         }
         let records: [AnyBatchRecord] = [
@@ -257,6 +258,99 @@ struct MiddlewareTests {
         ]
         let result = try await BatchProcessor(middleware: [RejectPoison()]).process(records, handler: failing([]))
         #expect(result.response.itemIdentifiers == ["bad"])
+    }
+
+    @Test("A middleware's own facts reach the record's outcome, beside the attempts the chain counted")
+    func annotations() async throws {
+        enum Handled: RecordAnnotationKey {
+            typealias Value = String
+            static let name = "handled_by"
+        }
+        enum Observed: RecordAnnotationKey {
+            typealias Value = Int
+            static let name = "observed_attempts"
+        }
+        // Outside retry: sees the final attempts, and adds a fact of its own.
+        struct Outer: RecordMiddleware {
+            func handle<Record: BatchRecord>(
+                _ record: Record,
+                context: RecordContext,
+                next: RecordNext<Record>
+            ) async throws -> RecordResult {
+                var result = await next(record, context)
+                result.annotations[Observed.self] = result.attempts
+                return result
+            }
+        }
+        // Inside retry: tags each attempt's result; the last one wins.
+        struct Inner: RecordMiddleware {
+            func handle<Record: BatchRecord>(
+                _ record: Record,
+                context: RecordContext,
+                next: RecordNext<Record>
+            ) async throws -> RecordResult {
+                var result = await next(record, context)
+                result.annotations[Handled.self] = "inner #\(context.attempt)"
+                return result
+            }
+        }
+        let processor = BatchProcessor(
+            configuration: .init(throwsOnFullBatchFailure: false),
+            middleware: [Outer(), RetryMiddleware(strategy: Self.quickRetry), Inner()]
+        )
+        let result = try await processor.process(SourceKind.sqs.records(specs(2))) { _, context in
+            if context.index == 1 && context.attempt < 3 { throw HandlerFailure(identifier: "r1") }
+        }
+        #expect(result.outcomes.map(\.attempts) == [1, 3])
+        #expect(result.outcomes.map { $0.result?.annotations[Observed.self] } == [1, 3])
+        #expect(result.outcomes.map { $0.result?.annotations[Handled.self] } == ["inner #1", "inner #3"])
+        #expect(result.outcomes[1].result?.annotations.names == ["handled_by", "observed_attempts"])
+        #expect(result.response.batchItemFailures.isEmpty)
+    }
+
+    @Test("A middleware that throws fails the record at its attempt; one that sets the error keeps the inner facts")
+    func thrownAndReturnedFailures() async throws {
+        enum Fact: RecordAnnotationKey {
+            typealias Value = Bool
+            static let name = "fact"
+        }
+        struct Annotate: RecordMiddleware {
+            func handle<Record: BatchRecord>(
+                _ record: Record,
+                context: RecordContext,
+                next: RecordNext<Record>
+            ) async throws -> RecordResult {
+                var result = await next(record, context)
+                result.annotations[Fact.self] = true
+                return result
+            }
+        }
+        struct Veto: RecordMiddleware {
+            func handle<Record: BatchRecord>(
+                _ record: Record,
+                context: RecordContext,
+                next: RecordNext<Record>
+            ) async throws -> RecordResult {
+                var result = await next(record, context)
+                switch context.index {
+                case 0: throw HandlerFailure(identifier: "thrown")
+                case 1: result.error = HandlerFailure(identifier: "returned")
+                default: break
+                }
+                return result
+            }
+        }
+        let processor = BatchProcessor(
+            configuration: .init(throwsOnFullBatchFailure: false),
+            middleware: [Veto(), Annotate()]
+        )
+        let result = try await processor.process(SourceKind.sqs.records(specs(3))) { _, _ in }
+        #expect(result.response.itemIdentifiers == ["r0", "r1"])
+        #expect(result.outcomes[0].error as? HandlerFailure == HandlerFailure(identifier: "thrown"))
+        #expect(result.outcomes[0].result?.annotations.isEmpty == true)
+        #expect(result.outcomes[1].error as? HandlerFailure == HandlerFailure(identifier: "returned"))
+        #expect(result.outcomes[1].result?.annotations[Fact.self] == true)
+        #expect(result.outcomes[2].succeeded && result.outcomes[2].result?.annotations[Fact.self] == true)
     }
 
     @Test("Fault injection fails the listed identifiers and indices without calling the handler")

@@ -1,4 +1,5 @@
 import BatchProcessingTestProcessSupport
+import BatchProcessingTesting
 import Foundation
 import Synchronization
 import Testing
@@ -133,11 +134,11 @@ struct ServeCommandTests {
         #expect(reported == ids.filter { !ran.contains($0) })
     }
 
-    /// Waits until the effect log at `path` holds a line (a record ran), for up to twenty seconds.
+    /// Waits until the effect log at `path` holds a line (a record ran), for up to twenty seconds; fails after.
     static func waitForEffect(_ path: String) async throws {
-        for _ in 0..<1000 {
-            if let text = try? String(contentsOfFile: path, encoding: .utf8), !text.isEmpty { return }
-            try await Task.sleep(for: .milliseconds(20))
+        try await waitUntil("a record's effect in \(path)", checkingEvery: .milliseconds(20)) {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return false }
+            return !text.isEmpty
         }
     }
 

@@ -56,12 +56,7 @@ let benchmarks: @Sendable () -> Void = {
                 benchmark in
                 let store = try temporaryStore(durability)
                 let idempotent = processor(
-                    [
-                        IdempotencyMiddleware(
-                            store: store,
-                            configuration: .init(metricsFactory: NOOPMetricsHandler.instance)
-                        )
-                    ],
+                    [IdempotencyMiddleware(store: store)],
                     concurrency: concurrency
                 )
                 for iteration in benchmark.scaledIterations {

@@ -63,14 +63,27 @@ public struct FaultInjectionMiddleware: RecordMiddleware {
     public func handle<Record: BatchRecord>(
         _ record: Record,
         context: RecordContext,
-        next: RecordHandler<Record>
-    ) async throws {
+        next: RecordNext<Record>
+    ) async throws -> RecordResult {
         if selects(index: context.index, identifier: record.itemIdentifier),
             failingAttempts.map({ context.attempt <= $0 }) ?? true
         {
-            throw InjectedFault(index: context.index, itemIdentifier: record.itemIdentifier, attempt: context.attempt)
+            let fault = InjectedFault(
+                index: context.index,
+                itemIdentifier: record.itemIdentifier,
+                attempt: context.attempt
+            )
+            var result = RecordResult.failed(fault, context)
+            result.annotations[Injected.self] = fault
+            return result
         }
-        try await next(record, context)
+        return await next(record, context)
+    }
+
+    /// The annotation (``RecordResult/annotations``) of a record this middleware failed: the fault it injected.
+    public enum Injected: RecordAnnotationKey {
+        public typealias Value = InjectedFault
+        public static let name = "injected_fault"
     }
 }
 

@@ -47,7 +47,8 @@ public struct RetryStrategy: Sendable {
 /// Retries a record whose handler threw a retryable error, with backoff, and never sleeps past the record's
 /// deadline: when the next wait would end after it, the last error is thrown at once.
 ///
-/// The handler sees the attempt number in ``RecordContext/attempt``. `CancellationError` is never retried, and a
+/// The handler sees the attempt number in ``RecordContext/attempt``; the result's ``RecordResult/attempts`` says how
+/// many were made. `CancellationError` is never retried, and a
 /// wait cut short by cancellation ends the record with the handler's last error. Waits use the record's
 /// ``RecordContext/clock``, the processor's. When the processor traces, each retried attempt's error is recorded on
 /// the record's span, followed by a `retry` event (``Instrumentation/SpanEventName/retry``) with the delay.
@@ -69,45 +70,41 @@ public struct RetryMiddleware: RecordMiddleware {
     public func handle<Record: BatchRecord>(
         _ record: Record,
         context: RecordContext,
-        next: RecordHandler<Record>
-    ) async throws {
+        next: RecordNext<Record>
+    ) async throws -> RecordResult {
         var context = context
         var generator = SystemRandomNumberGenerator()
         while true {
-            do {
-                try await next(record, context)
-                return
-            } catch {
-                guard context.attempt < strategy.maxAttempts, !(error is CancellationError), isRetryable(error),
-                    !Task.isCancelled
-                else { throw error }
-                let delay = strategy.delay(after: context.attempt, using: &generator)
-                let clock = context.clock
-                if let deadline = context.deadline, clock.now + delay >= deadline {
-                    context.logger.debug(
-                        "not retrying: the next attempt would start after the deadline",
-                        metadata: ["attempt": "\(context.attempt)"]
-                    )
-                    throw error
-                }
+            let result = await next(record, context)
+            guard let error = result.error, context.attempt < strategy.maxAttempts, !(error is CancellationError),
+                isRetryable(error), !Task.isCancelled
+            else { return result }
+            let delay = strategy.delay(after: context.attempt, using: &generator)
+            let clock = context.clock
+            if let deadline = context.deadline, clock.now + delay >= deadline {
                 context.logger.debug(
-                    "retrying after failure",
-                    metadata: ["attempt": "\(context.attempt)", "delay": "\(delay)", "error": "\(error)"]
+                    "not retrying: the next attempt would start after the deadline",
+                    metadata: ["attempt": "\(context.attempt)"]
                 )
-                if let span = context.span {
-                    Self.noteRetry(on: span, attempt: context.attempt, error: error, delay: delay)
-                }
-                if delay > .zero {
-                    do {
-                        try await clock.sleep(until: clock.now + delay, tolerance: nil)
-                    } catch _ {
-                        // Cancelled while waiting (deadline, shutdown): the record failed with what the handler
-                        // last threw (`error`, not the sleep's), which says more than the cancellation does.
-                        throw error
-                    }
-                }
-                context.attempt += 1
+                return result
             }
+            context.logger.debug(
+                "retrying after failure",
+                metadata: ["attempt": "\(context.attempt)", "delay": "\(delay)", "error": "\(error)"]
+            )
+            if let span = context.span {
+                Self.noteRetry(on: span, attempt: context.attempt, error: error, delay: delay)
+            }
+            if delay > .zero {
+                do {
+                    try await clock.sleep(until: clock.now + delay, tolerance: nil)
+                } catch _ {
+                    // Cancelled while waiting (deadline, shutdown): the record failed with what the handler last
+                    // threw (not the sleep's error), which says more than the cancellation does.
+                    return result
+                }
+            }
+            context.attempt += 1
         }
     }
 }

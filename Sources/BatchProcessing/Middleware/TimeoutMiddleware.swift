@@ -30,50 +30,79 @@ public struct TimeoutMiddleware: RecordMiddleware {
     }
 
     private enum Finish: Sendable {
-        case done
+        case done(RecordResult)
         case timedOut
+    }
+
+    /// The annotation (``RecordResult/annotations``) of a record this middleware failed: the time it was given.
+    public enum TimedOut: RecordAnnotationKey {
+        public typealias Value = Duration
+        public static let name = "timed_out_after"
     }
 
     public func handle<Record: BatchRecord>(
         _ record: Record,
         context: RecordContext,
-        next: RecordHandler<Record>
-    ) async throws {
+        next: RecordNext<Record>
+    ) async throws -> RecordResult {
         let clock = context.clock
         let limit = clock.now + timeout
         let index = context.index
         let timeout = self.timeout
         // The task group ends before this method returns, so `next` never outlives the call.
-        try await withoutActuallyEscaping(next) { next in
+        return try await withoutActuallyEscaping(next) { next in
             try await race(next: next, record: record, context: context, limit: limit, timeout: timeout, index: index)
         }
     }
 
     private func race<Record: BatchRecord>(
-        next: @escaping RecordHandler<Record>,
+        next: @escaping RecordNext<Record>,
         record: Record,
         context: RecordContext,
         limit: ContinuousClock.Instant,
         timeout: Duration,
         index: Int
-    ) async throws {
+    ) async throws -> RecordResult {
         let clock = context.clock
-        try await withThrowingTaskGroup(of: Finish.self) { group in
+        return try await withThrowingTaskGroup(of: Finish.self) { group in
             group.addTask {
-                try await next(record, context)
-                return .done
+                .done(await next(record, context))
             }
             group.addTask {
                 try await clock.sleep(until: limit, tolerance: nil)
                 return .timedOut
             }
             defer { group.cancelAll() }
-            guard let first = try await group.next() else { return }
-            if first == .timedOut {
+            // The chain never throws, so the only error here is the timer's: cancelled, because the record's task
+            // was (the deadline, a shutdown); then the chain is cancelled too and its result is the answer.
+            var first: Finish?
+            do {
+                first = try await group.next()
+            } catch {
+                first = nil
+            }
+            switch first {
+            case .done(let result):
+                return result
+            case .timedOut:
                 group.cancelAll()
-                // Wait for the handler to stop (cooperatively), then fail the record for its time.
-                while let _ = try? await group.next() {}
-                throw RecordTimeoutError(timeout: timeout, index: index)
+                // Wait for the handler to stop (cooperatively), then fail the record for its time, keeping the facts
+                // the chain learned (its attempts).
+                var result = RecordResult.failed(RecordTimeoutError(timeout: timeout, index: index), context)
+                while let finish = try? await group.next() {
+                    if case .done(let inner) = finish {
+                        result.attempts = inner.attempts
+                        result.annotations = inner.annotations
+                    }
+                }
+                result.annotations[TimedOut.self] = timeout
+                return result
+            case nil:
+                group.cancelAll()
+                while let finish = try? await group.next() {
+                    if case .done(let result) = finish { return result }
+                }
+                throw CancellationError()
             }
         }
     }

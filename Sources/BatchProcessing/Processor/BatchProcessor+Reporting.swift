@@ -37,8 +37,9 @@ extension BatchProcessor {
         }
 
         let retries = result.outcomes.reduce(0) { $0 + max($1.attempts - 1, 0) }
+        let replays = result.replayedCount
         let reported = result.response.batchItemFailures.count
-        let summary: Logger.Metadata = [
+        var summary: Logger.Metadata = [
             "event_source": .string(result.eventSource?.rawValue ?? "none"),
             "policy": .string(result.policy.name),
             "records": .stringConvertible(result.outcomes.count),
@@ -49,6 +50,7 @@ extension BatchProcessor {
             "retries": .stringConvertible(retries),
             "duration_ms": .stringConvertible(Self.milliseconds(duration)),
         ]
+        if replays > 0 { summary["replayed"] = .stringConvertible(replays) }
         if reported > 0 {
             logger.warning("batch processed with failures", metadata: summary)
         } else {
@@ -63,6 +65,8 @@ extension BatchProcessor {
         instruments.skipped.increment(by: result.skippedCount)
         instruments.reported.increment(by: reported)
         instruments.retries.increment(by: retries)
+        // Only batches with a replay write the metric, so that a chain without idempotency adds nothing to its EMF.
+        if replays > 0 { instruments.replayed.increment(by: replays) }
         for outcome in result.outcomes {
             if let duration = outcome.duration { instruments.recordDuration.recordInterval(duration) }
         }

@@ -46,6 +46,9 @@ extension Instrumentation {
         public static let itemIdentifier = "batch.record.item_identifier"
         /// Record span: how many attempts the record took (1 without retries, 0 when skipped).
         public static let attempts = "batch.record.attempts"
+        /// Record span of a replayed record (``RecordResult/replay``): where its completed idempotency key was
+        /// found, `memory` or `store`.
+        public static let replayedFrom = "batch.idempotency.replayed_from"
         /// Record span: `succeeded`, `failed` or `skipped`.
         public static let outcome = "batch.record.outcome"
         /// Record span of a skipped record: ``RecordOutcome/SkipReason/code`` (`earlier_failure`,
@@ -135,15 +138,17 @@ final class BatchTracing: Sendable {
         return RecordTrace(span: recordSpan, producerContext: producer.isEmpty ? nil : producer)
     }
 
-    /// Ends the span of a record that ran: its attempts and outcome, and its error when it failed.
-    func endRecord(_ trace: RecordTrace, error: (any Error)?, attempts: Int) {
+    /// Ends the span of a record that ran: its attempts and outcome, where a replay was found, and its error when
+    /// it failed.
+    func endRecord(_ trace: RecordTrace, result: RecordResult) {
         typealias Name = Instrumentation.TraceAttribute
         trace.span.updateAttributes { attributes in
-            attributes[Name.attempts] = attempts
-            attributes[Name.outcome] = error == nil ? "succeeded" : "failed"
+            attributes[Name.attempts] = result.attempts
+            attributes[Name.outcome] = result.succeeded ? "succeeded" : "failed"
+            if let replay = result.replay { attributes[Name.replayedFrom] = replay.rawValue }
         }
-        if let error {
-            trace.span.recordError(error, attributes: [Name.attempt: .int64(Int64(attempts))])
+        if let error = result.error {
+            trace.span.recordError(error, attributes: [Name.attempt: .int64(Int64(result.attempts))])
             trace.span.setStatus(SpanStatus(code: .error, message: String(describing: error)))
         }
         trace.span.end()

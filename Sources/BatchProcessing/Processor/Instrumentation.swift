@@ -77,6 +77,9 @@ public struct Instrumentation: Sendable {
         public static let recordsReported = "RecordsReported"
         /// Count: extra attempts made by retrying middleware.
         public static let recordRetries = "RecordRetries"
+        /// Count: records answered from a completed idempotency key, their handler not run
+        /// (``RecordResult/replay``). Written only for batches that had a replay.
+        public static let recordsReplayed = "RecordsReplayed"
         /// Milliseconds: how long each record that ran took, all attempts included.
         public static let recordDuration = "RecordDuration"
         /// Milliseconds: how long the whole batch took.
@@ -87,7 +90,7 @@ public struct Instrumentation: Sendable {
         /// Every name, in the order above.
         public static let all = [
             recordsReceived, recordsSucceeded, recordsFailed, recordsSkipped, recordsReported, recordRetries,
-            recordDuration, batchDuration, batchFailures,
+            recordDuration, batchDuration, batchFailures, recordsReplayed,
         ]
     }
 
@@ -104,6 +107,7 @@ final class SourceInstruments: Sendable {
     let skipped: Counter
     let reported: Counter
     let retries: Counter
+    let replayed: Counter
     let recordDuration: Timer
     let batchDuration: Timer
     let batchFailures: Counter
@@ -117,6 +121,7 @@ final class SourceInstruments: Sendable {
         skipped = Counter(label: Name.recordsSkipped, dimensions: dimensions, factory: factory)
         reported = Counter(label: Name.recordsReported, dimensions: dimensions, factory: factory)
         retries = Counter(label: Name.recordRetries, dimensions: dimensions, factory: factory)
+        replayed = Counter(label: Name.recordsReplayed, dimensions: dimensions, factory: factory)
         recordDuration = Timer(label: Name.recordDuration, dimensions: dimensions, factory: factory)
         batchDuration = Timer(label: Name.batchDuration, dimensions: dimensions, factory: factory)
         batchFailures = Counter(label: Name.batchFailures, dimensions: dimensions, factory: factory)
@@ -165,29 +170,5 @@ enum ColdStart {
     /// True for the first call in the process, false after.
     static func take() -> Bool {
         !done.exchange(true, ordering: .relaxed)
-    }
-}
-
-/// The highest attempt each record of a batch reached, written by the chain's steps (whichever middleware
-/// retries) and read by the processor when the record ends.
-final class AttemptCounts: Sendable {
-    private let highest: Mutex<[Int]>
-    /// False until some record makes a second attempt: until then every record made one, and reading that takes
-    /// no lock.
-    private let anyRetried = Atomic<Bool>(false)
-
-    init(count: Int) {
-        highest = Mutex(Array(repeating: 1, count: count))
-    }
-
-    func observe(_ attempt: Int, for index: Int) {
-        guard attempt > 1 else { return }
-        highest.withLock { if index < $0.count, $0[index] < attempt { $0[index] = attempt } }
-        anyRetried.store(true, ordering: .releasing)
-    }
-
-    func attempts(of index: Int) -> Int {
-        guard anyRetried.load(ordering: .acquiring) else { return 1 }
-        return highest.withLock { index < $0.count ? $0[index] : 1 }
     }
 }

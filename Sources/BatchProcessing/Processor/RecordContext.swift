@@ -9,11 +9,9 @@ public struct RecordContext: Sendable {
     public let itemIdentifier: ItemIdentifier
     /// The service that delivered the record.
     public var eventSource: BatchEventSource { scope.eventSource }
-    /// The attempt being made, from 1. ``RetryMiddleware`` raises it before each new attempt.
-    public var attempt: Int {
-        // The processor learns how many attempts the record took, whichever middleware retried it.
-        didSet { scope.attempts?.observe(attempt, for: index) }
-    }
+    /// The attempt being made, from 1. ``RetryMiddleware`` raises it before each new attempt; the chain's
+    /// ``RecordResult/attempts`` tells the processor how many were made.
+    public var attempt: Int
     /// The instant by which the record should be done: the invocation's deadline less the processor's
     /// margin. `nil` when the invocation has no deadline. Work that would run past it should not start.
     public var deadline: ContinuousClock.Instant? { scope.deadline }
@@ -90,8 +88,7 @@ public struct RecordContext: Sendable {
                 deadline: deadline,
                 baseLogger: logger ?? invocation.loggerWithMetadata(coldStart: nil),
                 invocation: invocation,
-                clock: clock,
-                attempts: nil
+                clock: clock
             )
         )
     }
@@ -140,8 +137,6 @@ final class BatchScope: Sendable {
     let baseLogger: Logger
     let invocation: InvocationContext
     let clock: any BatchClock
-    /// The highest attempt seen for each record, when the processor runs the batch.
-    let attempts: AttemptCounts?
     /// The log keys a record adds (``BatchRecord/logMetadata`` and `record_trace_id`), by record index; read only
     /// when a record's logger is made, so a record that logs nothing costs nothing here.
     let recordMetadata: @Sendable (Int) -> [String: String]
@@ -154,7 +149,6 @@ final class BatchScope: Sendable {
         baseLogger: Logger,
         invocation: InvocationContext,
         clock: any BatchClock,
-        attempts: AttemptCounts?,
         recordMetadata: @escaping @Sendable (Int) -> [String: String] = { _ in [:] },
         traceHeader: @escaping @Sendable (Int, String) -> String? = { _, _ in nil }
     ) {
@@ -163,7 +157,6 @@ final class BatchScope: Sendable {
         self.baseLogger = baseLogger
         self.invocation = invocation
         self.clock = clock
-        self.attempts = attempts
         self.recordMetadata = recordMetadata
         self.traceHeader = traceHeader
     }

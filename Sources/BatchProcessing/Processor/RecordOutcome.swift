@@ -15,8 +15,13 @@ public struct RecordOutcome: Sendable {
     /// earlier record that failed: the response then stays the one a sequential run would give, and the record
     /// comes back (at least once, never lost).
     public let isReported: Bool
+    /// What the middleware chain returned for the record (its attempts, whether it was a replay, the facts
+    /// middleware added); `nil` when it was skipped, never run.
+    public let result: RecordResult?
     /// How many attempts the record took (0 when it was skipped; above 1 when middleware retried it).
-    public let attempts: Int
+    public var attempts: Int { result?.attempts ?? 0 }
+    /// Where the record's completed idempotency key was found, when it succeeded as a replay (its handler not run).
+    public var replay: RecordResult.Replay? { result?.replay }
     /// How long the record took, every attempt included (`nil` when it was skipped).
     public let duration: Duration?
 
@@ -108,6 +113,8 @@ public struct BatchResult: Sendable {
     public var failedCount: Int { outcomes.count { $0.error != nil } }
     /// How many records were not run.
     public var skippedCount: Int { outcomes.count { $0.skipReason != nil } }
+    /// How many records succeeded as replays: their idempotency key was completed, their handler not run.
+    public var replayedCount: Int { outcomes.count { $0.succeeded && $0.replay != nil } }
     /// True when every record of a non-empty batch is reported.
     public var allRecordsReported: Bool { !outcomes.isEmpty && outcomes.allSatisfy(\.isReported) }
 }

@@ -20,7 +20,7 @@ struct BatchRun<Record: BatchRecord> {
     let logger: Logger
     /// The batch's spans, when the processor traces.
     let tracing: BatchTracing?
-    let handler: RecordHandler<Record>
+    let handler: RecordNext<Record>
 
     private enum Event: Sendable {
         case workerDone
@@ -53,7 +53,6 @@ struct BatchRun<Record: BatchRecord> {
             baseLogger: logger,
             invocation: invocation,
             clock: clock,
-            attempts: AttemptCounts(count: records.count),
             recordMetadata: { records[$0].recordLogMetadata },
             traceHeader: { records[$0].traceHeader(named: $1) }
         )
@@ -129,14 +128,8 @@ struct BatchRun<Record: BatchRecord> {
         if let tracing { return await runTracedRecord(index, identifier: identifier, scope: scope, tracing: tracing) }
         let context = RecordContext(index: index, itemIdentifier: identifier, attempt: 1, scope: scope)
         let start = clock.now
-        var error: (any Error)?
-        do {
-            try await handler(records[index], context)
-        } catch let thrown {
-            error = thrown
-        }
-        let attempts = scope.attempts?.attempts(of: index) ?? 1
-        return RecordEnd(index: index, error: error, attempts: attempts, duration: start.duration(to: clock.now))
+        let result = await handler(records[index], context)
+        return RecordEnd(index: index, result: result, duration: start.duration(to: clock.now))
     }
 
     /// ``runRecord(_:identifier:scope:)`` inside the record's span, which is the current context while the chain
@@ -150,28 +143,21 @@ struct BatchRun<Record: BatchRecord> {
         let trace = tracing.startRecord(records[index], index: index, identifier: identifier)
         let context = RecordContext(index: index, itemIdentifier: identifier, attempt: 1, trace: trace, scope: scope)
         let start = clock.now
-        var error: (any Error)?
-        do {
-            let record = records[index]
-            let handler = self.handler
-            try await InstrumentationContext.withValue(trace.span.context) {
-                try await handler(record, context)
-            }
-        } catch let thrown {
-            error = thrown
+        let record = records[index]
+        let handler = self.handler
+        let result = await InstrumentationContext.withValue(trace.span.context) {
+            await handler(record, context)
         }
         let duration = start.duration(to: clock.now)
-        let attempts = scope.attempts?.attempts(of: index) ?? 1
-        tracing.endRecord(trace, error: error, attempts: attempts)
-        return RecordEnd(index: index, error: error, attempts: attempts, duration: duration)
+        tracing.endRecord(trace, result: result)
+        return RecordEnd(index: index, result: result, duration: duration)
     }
 }
 
 /// How one record ended.
 private struct RecordEnd: Sendable {
     var index: Int
-    var error: (any Error)?
-    var attempts: Int
+    var result: RecordResult
     var duration: Duration
 }
 
@@ -187,7 +173,7 @@ private final class RunState: Sendable {
     private struct Inner: ~Copyable {
         var scheduler: BatchScheduler
         var statuses: [RecordOutcome.Status?]
-        var attempts: [Int]
+        var results: [RecordResult?]
         var durations: [Duration?]
         var waiters: [CheckedContinuation<Wake, Never>] = []
         /// Set once no record is left to start and none is running.
@@ -226,7 +212,7 @@ private final class RunState: Sendable {
             Inner(
                 scheduler: scheduler,
                 statuses: Array(repeating: nil, count: count),
-                attempts: Array(repeating: 0, count: count),
+                results: Array(repeating: nil, count: count),
                 durations: Array(repeating: nil, count: count)
             )
         )
@@ -297,10 +283,11 @@ private final class RunState: Sendable {
     func finish(_ finished: RecordEnd) {
         inner.withLock { inner in
             let index = finished.index
-            inner.attempts[index] = finished.attempts
+            let error = finished.result.error
+            inner.results[index] = finished.result
             inner.durations[index] = finished.duration
-            inner.statuses[index] = finished.error.map { .failed($0) } ?? .succeeded
-            inner.scheduler.finished(index, failed: finished.error != nil)
+            inner.statuses[index] = error.map { .failed($0) } ?? .succeeded
+            inner.scheduler.finished(index, failed: error != nil)
             inner.wakeAll()
         }
     }
@@ -326,7 +313,7 @@ private final class RunState: Sendable {
                     itemIdentifier: identifiers[index],
                     status: status,
                     isReported: inner.scheduler.isReported(index, succeeded: succeeded),
-                    attempts: inner.attempts[index],
+                    result: inner.results[index],
                     duration: inner.durations[index]
                 )
             }

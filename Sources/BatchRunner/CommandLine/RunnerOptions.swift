@@ -184,7 +184,7 @@ public struct RunnerOptions: ParsableArguments, Sendable {
                     processorDefaults: defaults
                 )
                 configuration = chain.processor
-                middleware = try chain.makeMiddleware(metricsFactory: observability.metrics, openStore: stores.opener)
+                middleware = try chain.makeMiddleware(openStore: stores.opener)
             } catch {
                 throw UsageError(message: "\(error)")
             }

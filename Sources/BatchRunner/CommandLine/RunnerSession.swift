@@ -3,7 +3,6 @@ public import BatchProcessing
 import Foundation
 public import Logging
 import ServiceLifecycle
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -135,20 +134,12 @@ public struct RunnerSession: Sendable {
 
     /// Runs `files` one after another, noting each event's outcome, duration and replays in the summary.
     private func replay(_ files: [String]) async throws -> ReplaySummary {
-        // Which records of the current batch reached the handler: a succeeded record that did not was a replay.
-        let ran = Mutex<Set<Int>>([])
-        let handler = self.handler
-        let noting: RecordHandler<AnyBatchRecord> = { record, context in
-            ran.withLock { _ = $0.insert(context.index) }
-            try await handler(record, context)
-        }
         let progress = isatty(2) == 1
         var summary = ReplaySummary()
         let clock = ContinuousClock()
         for (number, file) in files.enumerated() {
             if progress { Self.showProgress(number, of: files.count, file: file) }
             let event = try EventInput.read(file)
-            ran.withLock { $0 = [] }
             let start = clock.now
             var result: BatchResult?
             var failure: BatchProcessingError?
@@ -157,7 +148,7 @@ public struct RunnerSession: Sendable {
                     eventJSON: event,
                     source: source,
                     context: makeContext("replay-\(number)"),
-                    handler: noting
+                    handler: handler
                 )
             } catch {
                 failure = error
@@ -166,7 +157,6 @@ public struct RunnerSession: Sendable {
                 name: file,
                 result: result,
                 failure: failure,
-                handlerRan: ran.withLock { $0 },
                 duration: start.duration(to: clock.now)
             )
         }
