@@ -202,13 +202,10 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
             guard let answer else {
                 throw IdempotencyStoreError("the claim of \(key) got no answer row from PostgreSQL")
             }
-            if answer.written == 1 {
-                guard let found = answer.found, found.token != token else { return .claimed }
-                return found.status == .inProgress && found.isExpired(at: now) ? .tookOver(previous: found) : .claimed
-            }
-            if let found = answer.found, !found.isExpired(at: now) {
-                return found.status == .completed ? .completed(found) : .inProgress(found)
-            }
+            // The statement's WHERE is the rules' `writes`: when what it wrote agrees with what the rules make of
+            // the row it read, the rules' answer is the store's.
+            let decision = IdempotencyRules.claim(existing: answer.found, token: token, now: now)
+            if decision.writes == (answer.written == 1) { return decision.answer }
         }
         throw IdempotencyStoreError("the claim of \(key) kept meeting concurrent changes; try again")
     }

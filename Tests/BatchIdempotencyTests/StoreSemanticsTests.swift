@@ -158,4 +158,82 @@ struct StoreSemanticsTests {
             }
         }
     }
+
+    // MARK: - Agreement with the rules
+
+    /// Puts `state` in the store under `key`, as a holder would: a claim, and for a completed record its completion.
+    static func prepare(_ state: StoredState, key: IdempotencyKey, in store: any IdempotencyStore) async throws {
+        guard state != .none else { return }
+        let claimed = try await store.claim(
+            key: key,
+            token: StoredState.holder,
+            payloadHash: "held",
+            inProgressUntil: StoredState.inProgressUntil,
+            expiresAt: StoredState.expiresAt,
+            now: 0
+        )
+        try #require(claimed == .claimed)
+        if state == .completed {
+            try #require(try await store.complete(key: key, token: StoredState.holder) == .applied)
+        }
+        try #require(try await store.record(for: key) == state.record(key: key), "prepared \(state)")
+    }
+
+    @Test("Every row of the claim table: the store answers and ends as the rules decide", arguments: StoreKind.allCases)
+    func claimsFollowTheRules(kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            for (index, row) in ClaimRow.all.enumerated() {
+                let key = spreadKey(index)
+                try await Self.prepare(row.state, key: key, in: store)
+                let before = try await store.record(for: key)
+                let decision = IdempotencyRules.claim(existing: before, token: row.token, now: row.now)
+                let answer = try await store.claim(
+                    key: key,
+                    token: row.token,
+                    payloadHash: "new",
+                    inProgressUntil: 30_000,
+                    expiresAt: 40_000,
+                    now: row.now
+                )
+                #expect(answer == decision.answer, "\(row.testDescription)")
+                #expect(answer == row.expectedAnswer(existing: before), "\(row.testDescription)")
+                let after = try await store.record(for: key)
+                let written = IdempotencyRecord(
+                    key: key.hex,
+                    status: .inProgress,
+                    token: row.token,
+                    expiresAt: 40_000,
+                    inProgressUntil: 30_000,
+                    payloadHash: "new"
+                )
+                #expect(after == (decision.writes ? written : before), "\(row.testDescription)")
+            }
+        }
+    }
+
+    @Test(
+        "Every row of the completion and release tables: the store answers and ends as the rules decide",
+        arguments: StoreKind.allCases
+    )
+    func changesFollowTheRules(kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            for (index, row) in FenceRow.all.enumerated() {
+                let key = spreadKey(100 + index)
+                try await Self.prepare(row.state, key: key, in: store)
+                let before = try await store.record(for: key)
+                let decision = row.decide(existing: before)
+                let answer =
+                    switch row.change {
+                    case .complete: try await store.complete(key: key, token: row.token)
+                    case .release: try await store.release(key: key, token: row.token)
+                    }
+                #expect(answer == decision.answer, "\(row.testDescription)")
+                var expected = before
+                if decision.writes {
+                    if row.change == .complete { expected?.status = .completed } else { expected = nil }
+                }
+                #expect(try await store.record(for: key) == expected, "\(row.testDescription)")
+            }
+        }
+    }
 }

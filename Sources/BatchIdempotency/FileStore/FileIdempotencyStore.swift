@@ -182,17 +182,11 @@ public final class FileIdempotencyStore: IdempotencyStore {
                 let table = try currentTable(shard)
                 let probe = try find(key, in: table, shard: shard, now: now)
                 if let found = probe.found {
-                    if !found.record.isExpired(at: now) {
-                        switch found.record.status {
-                        case .completed: return .completed(found.record)
-                        // The same holder claiming again (its first answer was lost): it holds the key already.
-                        case .inProgress where found.record.token == token: return .claimed
-                        case .inProgress: return .inProgress(found.record)
-                        }
-                    }
-                    try write(slot, at: found.slot, of: table, shard: shard)
-                    return found.record.status == .inProgress ? .tookOver(previous: found.record) : .claimed
+                    let decision = IdempotencyRules.claim(existing: found.record, token: token, now: now)
+                    if decision.writes { try write(slot, at: found.slot, of: table, shard: shard) }
+                    return decision.answer
                 }
+                // No record: the rules' first row (a claim, written).
                 if let vacancy = probe.vacancy {
                     try write(slot, at: vacancy, of: table, shard: shard)
                     return .claimed
@@ -282,19 +276,18 @@ public final class FileIdempotencyStore: IdempotencyStore {
         let shard = Self.shard(of: key)
         let result = try await withShard(shard) { () throws(IdempotencyStoreError) -> FenceResult in
             let table = try currentTable(shard)
-            guard let found = try find(key, in: table, shard: shard, now: nil).found, found.record.token == token
-            else { return .fenced }
-            if found.record.status == .completed {
-                // A completion repeated by its holder changes nothing and is applied; a release of a completed
-                // record is refused.
-                return state == .completed ? .applied : .fenced
-            }
+            let found = try find(key, in: table, shard: shard, now: nil).found
+            let decision =
+                state == .completed
+                ? IdempotencyRules.complete(existing: found?.record, token: token)
+                : IdempotencyRules.release(existing: found?.record, token: token)
+            guard decision.writes, let found else { return decision.answer }
             // The record as claimed (its expiry was written with the claim): only the state changes.
             guard let slot = SlotFormat.encode(found.record, state: state) else {
                 throw IdempotencyStoreError("the record of \(key) no longer fits its slot")
             }
             try write(slot, at: found.slot, of: table, shard: shard)
-            return .applied
+            return decision.answer
         }
         if result == .applied { try await flushIfDurable() }
         return result
