@@ -49,7 +49,10 @@ struct MalformedEventTests {
     @Test("JSON that is not an object is refused", arguments: ["[1, 2]", "\"Records\"", "42", "null"])
     func notAnObject(json: String) async throws {
         let error = await malformed(json)
-        #expect(error?.message.contains("JSON object") == true || error?.message.contains("not valid JSON") == true)
+        // Valid JSON of another type: a shape error that says what an event is, never a syntax error.
+        let message = try #require(error?.message)
+        #expect(message.contains("is not a JSON object; it must be one, with a \"Records\" array"), "\(message)")
+        #expect(!message.contains("not valid JSON"), "\(message)")
     }
 
     @Test(

@@ -220,8 +220,8 @@ struct ServeCommandTests {
         try Self.drop(Self.event(["a-1", "a-2"]), named: "1-a.json", into: spool)
         try Self.drop(Self.event(["b-1", "b-2"]), named: "2-b.json", into: spool)
         try Self.drop("{not an event", named: "3-c.json", into: spool)
-        for _ in 0..<250 where Self.files(spool, "done").count + Self.files(spool, "failed").count < 8 {
-            try await Task.sleep(for: .milliseconds(20))
+        try await waitUntil("eight files in done/ and failed/", checkingEvery: .milliseconds(20)) {
+            Self.files(spool, "done").count + Self.files(spool, "failed").count >= 8
         }
         worker.signal(SIGTERM)
         #expect(await worker.exitStatus(within: .seconds(30)) == 0)
@@ -258,8 +258,8 @@ struct ServeCommandTests {
         for index in 0..<count {
             try Self.drop(Self.event(["e\(index)"]), named: String(format: "%03d.json", index), into: spool)
         }
-        for _ in 0..<500 where Self.files(spool, "done").count < 2 * count {
-            try await Task.sleep(for: .milliseconds(20))
+        try await waitUntil("\(2 * count) files in done/", checkingEvery: .milliseconds(20)) {
+            Self.files(spool, "done").count >= 2 * count
         }
         for worker in workers { worker.signal(SIGTERM) }
         for worker in workers { #expect(await worker.exitStatus(within: .seconds(30)) == 0) }
