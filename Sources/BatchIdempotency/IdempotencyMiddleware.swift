@@ -52,6 +52,9 @@ public struct IdempotencyMiddleware: RecordMiddleware {
         public var missingKey: MissingKey
         /// How many completed keys to remember in memory (0, the default, for none).
         public var cacheSize: Int
+        /// How long to keep trying to store a success's completion when the store fails (backing off from 50 ms
+        /// to 1 s between tries), within the record's deadline and its claim; zero for one try. Default 10 s.
+        public var completionRetryTime: Duration
         /// The wall clock, in milliseconds since 1970: stores compare times across processes and hosts.
         public var wallClock: @Sendable () -> Int64
 
@@ -65,6 +68,7 @@ public struct IdempotencyMiddleware: RecordMiddleware {
             validatesPayload: Bool = false,
             missingKey: MissingKey = .processWithoutIdempotency,
             cacheSize: Int = 0,
+            completionRetryTime: Duration = .seconds(10),
             wallClock: (@Sendable () -> Int64)? = nil
         ) {
             self.keySource = keySource
@@ -75,6 +79,7 @@ public struct IdempotencyMiddleware: RecordMiddleware {
             self.validatesPayload = validatesPayload
             self.missingKey = missingKey
             self.cacheSize = cacheSize
+            self.completionRetryTime = completionRetryTime
             self.wallClock = wallClock ?? { WallClock.nowMilliseconds() }
         }
     }
@@ -162,13 +167,14 @@ public struct IdempotencyMiddleware: RecordMiddleware {
         }
 
         let token = Self.newToken()
+        let claimedUntil = inProgressUntil(context: context, now: now)
         let claim: ClaimResult
         do {
             claim = try await store.claim(
                 key: key,
                 token: token,
                 payloadHash: payloadHash,
-                inProgressUntil: inProgressUntil(context: context, now: now),
+                inProgressUntil: claimedUntil,
                 expiresAt: now + Self.milliseconds(configuration.expiry),
                 now: now
             )
@@ -219,26 +225,69 @@ public struct IdempotencyMiddleware: RecordMiddleware {
         }
 
         let expiresAt = now + Self.milliseconds(configuration.expiry)
-        do {
-            switch try await store.complete(key: key, token: token) {
-            case .applied:
-                cache.insert(key, .init(expiresAt: expiresAt, payloadHash: payloadHash))
-                result.annotations[Completion.self] = .stored
-            case .fenced:
-                logger.warning(
-                    "the record succeeded, but another holder took its idempotency key over meanwhile"
-                )
-                result.annotations[Completion.self] = .fenced
-            }
-        } catch {
-            // The handler's work is done: failing the record now would only make it run again.
-            logger.error(
-                "the record succeeded but its completion could not be stored",
-                metadata: ["error": .string(error.message)]
-            )
+        switch await complete(key, token: token, claimedUntil: claimedUntil, context: context, logger: logger) {
+        case .applied:
+            cache.insert(key, .init(expiresAt: expiresAt, payloadHash: payloadHash))
+            result.annotations[Completion.self] = .stored
+        case .fenced:
+            logger.warning("the record succeeded, but another holder took its idempotency key over meanwhile")
+            result.annotations[Completion.self] = .fenced
+        case nil:
             result.annotations[Completion.self] = .notStored
         }
         return result
+    }
+
+    /// Stores a success's completion, trying again after a failure (a lost connection, a restarting database)
+    /// while that can still help: a completion is fenced by the token, so repeating it is safe. It stops at
+    /// ``Configuration/completionRetryTime``, at the record's deadline, when the task is cancelled, or when the
+    /// claim runs out (another holder may then take the key over, and a completion would be fenced anyway).
+    /// `nil` when it gave up; the record still succeeds (its work is done: failing it would only run it again).
+    private func complete(
+        _ key: IdempotencyKey,
+        token: String,
+        claimedUntil: Int64,
+        context: RecordContext,
+        logger: @autoclosure () -> Logger
+    ) async -> FenceResult? {
+        let clock = context.clock
+        var giveUpAt = clock.now.advanced(by: max(configuration.completionRetryTime, .zero))
+        if let deadline = context.deadline, deadline < giveUpAt { giveUpAt = deadline }
+        var delay = Duration.milliseconds(50)
+        var tries = 0
+        while true {
+            tries += 1
+            let failure: IdempotencyStoreError
+            do {
+                let answer = try await store.complete(key: key, token: token)
+                if tries > 1 {
+                    logger().info("the completion was stored after \(tries) tries", metadata: ["tries": "\(tries)"])
+                }
+                return answer
+            } catch {
+                failure = error
+            }
+            let start = clock.now
+            let claimLeft = claimedUntil - configuration.wallClock()
+            guard !Task.isCancelled, start.advanced(by: delay) < giveUpAt, Self.milliseconds(delay) < claimLeft else {
+                // The handler's work is done: failing the record now would only make it run again.
+                logger().error(
+                    "the record succeeded but its completion could not be stored",
+                    metadata: ["error": .string(failure.message), "tries": "\(tries)"]
+                )
+                return nil
+            }
+            logger().warning(
+                "the completion could not be stored; trying again",
+                metadata: ["error": .string(failure.message), "retry_in_ms": "\(Self.milliseconds(delay))"]
+            )
+            do {
+                try await clock.sleep(until: start.advanced(by: delay), tolerance: nil)
+            } catch {
+                continue  // cancelled: the guard above gives up after one last try
+            }
+            delay = min(delay * 2, .seconds(1))
+        }
     }
 
     /// The result of a replay: a success at the context's attempt, from `place`.

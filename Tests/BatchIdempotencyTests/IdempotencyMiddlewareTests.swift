@@ -220,6 +220,58 @@ struct IdempotencyMiddlewareTests {
         )
     }
 
+    @Test("A completion the store failed to take is tried again until it lands: the redelivery is a replay")
+    func completionRetried() async throws {
+        let setup = try Setup()
+        setup.store.failingCompletions.withLock { $0 = 3 }
+        let processor = setup.processor([setup.middleware()])
+        let event = TestEvents.sqs(["m0"])
+        let first = try await processor.process(
+            event,
+            context: .init(logger: setup.observation.logger),
+            handler: setup.handler()
+        )
+        #expect(first.response.batchItemFailures.isEmpty)
+        #expect(setup.store.count("complete") == 4)
+        #expect(first.outcomes[0].result?.annotations[IdempotencyMiddleware.Completion.self] == .stored)
+        #expect(setup.observation.entries(withMessage: "the completion could not be stored; trying again").count == 3)
+        #expect(setup.observation.entries(withMessage: "the completion was stored after 4 tries").count == 1)
+        let again = try await processor.process(event, handler: setup.handler())
+        #expect(again.replayedCount == 1)
+        #expect(setup.runs.count("m0") == 1)
+    }
+
+    @Test("A completion that cannot be stored in time leaves the record succeeded, says so, and it runs again later")
+    func completionGivenUp() async throws {
+        let setup = try Setup()
+        setup.store.failingCompletions.withLock { $0 = 1 }
+        let processor = setup.processor([
+            setup.middleware {
+                $0.completionRetryTime = .zero
+                $0.inProgressExpiry = .seconds(5)
+            }
+        ])
+        let event = TestEvents.sqs(["m0"])
+        let first = try await processor.process(
+            event,
+            context: .init(logger: setup.observation.logger),
+            handler: setup.handler()
+        )
+        #expect(first.response.batchItemFailures.isEmpty, "the handler's work is done")
+        #expect(setup.store.count("complete") == 1)
+        #expect(first.outcomes[0].result?.annotations[IdempotencyMiddleware.Completion.self] == .notStored)
+        #expect(
+            setup.observation.entries(withMessage: "the record succeeded but its completion could not be stored").count
+                == 1
+        )
+        // Within the claim's time, a redelivery finds it in progress; after it, the record runs again.
+        let during = try await processor.process(event, handler: setup.handler())
+        #expect((during.outcomes[0].error as? IdempotencyError)?.code == .inProgress)
+        setup.clock.advance(by: 5000)
+        _ = try await processor.process(event, handler: setup.handler())
+        #expect(setup.runs.count("m0") == 2)
+    }
+
     @Test("With payload validation, the same key with another payload is an error, not a replay")
     func payloadValidation() async throws {
         let setup = try Setup()

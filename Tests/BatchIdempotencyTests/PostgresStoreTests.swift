@@ -2,6 +2,7 @@ import BatchIdempotency
 import BatchProcessing
 import BatchProcessingTesting
 import Foundation
+import Synchronization
 import Testing
 
 @testable import BatchIdempotencyPostgres
@@ -271,6 +272,41 @@ struct PostgresStoreTests {
 
 @Suite("PostgreSQL store: a batch whose connections are cut while it runs")
 struct PostgresMidBatchTests {
+    @Test("The server stopped while a handler runs and back a moment later: the completion lands, no rerun")
+    func completionAfterRestart() async throws {
+        try await TestPostgres.withFreshStore(timeout: .seconds(5), exclusive: true) { store in
+            let runs = Runs()
+            let observation = TestObservation()
+            let processor = BatchProcessor(
+                configuration: .init(throwsOnFullBatchFailure: false, instrumentation: observation.instrumentation),
+                middleware: [IdempotencyMiddleware(store: store, configuration: .init(namespace: "restart"))]
+            )
+            let event = TestEvents.sqs(["m0"])
+            let restarted = Mutex<Task<Void, any Error>?>(nil)
+            let first = try await processor.process(event, context: .init(logger: observation.logger)) { message, _ in
+                runs.note(message.messageId)
+                // The effect is done; the database goes away before the completion, and comes back later.
+                try await TestPostgres.control("stop")
+                restarted.withLock {
+                    $0 = Task {
+                        try await Task.sleep(for: .milliseconds(1500))
+                        try await TestPostgres.control("start")
+                    }
+                }
+            }
+            try await restarted.withLock { $0 }?.value
+            #expect(first.response.batchItemFailures.isEmpty)
+            #expect(first.outcomes[0].result?.annotations[IdempotencyMiddleware.Completion.self] == .stored)
+            #expect(!observation.entries(withMessage: "the completion could not be stored; trying again").isEmpty)
+            #expect(
+                observation.entries(withMessage: "the record succeeded but its completion could not be stored").isEmpty
+            )
+            let again = try await processor.process(event) { message, _ in runs.note(message.messageId) }
+            #expect(again.replayedCount == 1)
+            #expect(runs.count("m0") == 1)
+        }
+    }
+
     @Test("Connections terminated again and again mid-batch: no record runs twice, none is lost")
     func connectionsCutMidBatch() async throws {
         try await TestPostgres.withFreshStore { store in

@@ -57,8 +57,16 @@ final class CountingStore: IdempotencyStore {
         )
     }
 
+    /// How many of the next completions fail (as a lost connection would) before reaching the base store.
+    let failingCompletions = Mutex(0)
+
     func complete(key: IdempotencyKey, token: String) async throws(IdempotencyStoreError) -> FenceResult {
         note("complete")
+        let fails = failingCompletions.withLock { count in
+            defer { count = max(count - 1, 0) }
+            return count > 0
+        }
+        if fails { throw IdempotencyStoreError("the connection was lost (a test's failure)") }
         return try await base.complete(key: key, token: token)
     }
 
