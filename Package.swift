@@ -118,6 +118,7 @@ let package = Package(
             name: "BatchRunner",
             dependencies: [
                 "BatchProcessing",
+                "BatchProcessingJSONSupport",
                 "BatchIdempotency",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),

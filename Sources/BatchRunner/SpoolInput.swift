@@ -27,7 +27,9 @@ import FoundationEssentials
 ///
 /// Events are taken in name order; the folder is looked at every `pollInterval` while it is empty. An answer is
 /// written under a temporary name and renamed into place. An event whose name is already in `done/` or `failed/`
-/// replaces the earlier one.
+/// replaces the earlier one. An event whose name ends like an answer (`.response.json`, `.error.txt`) is taken under
+/// its name with `.event` added, so that it never overwrites another event's answer: `a.json.response.json` is
+/// answered in `a.json.response.json.event.response.json`.
 public struct SpoolInput: AsyncSequence, Sendable {
     public typealias Element = BatchWorkItem
 
@@ -138,6 +140,15 @@ public struct SpoolInput: AsyncSequence, Sendable {
         }
     }
 
+    /// The suffixes of the files the worker writes beside events.
+    static let answerSuffixes = [".response.json", ".error.txt"]
+
+    /// The name an event is kept under from `processing/` on: its own, or with `.event` added when it ends like an
+    /// answer, which it would otherwise overwrite (or be overwritten by).
+    static func takenName(_ name: String) -> String {
+        answerSuffixes.contains(where: name.hasSuffix) ? name + ".event" : name
+    }
+
     /// Renames atomically; false when the source is gone (another worker took it) or the rename failed.
     static func move(_ source: String, to destination: String) -> Bool {
         rename(source, destination) == 0
@@ -166,10 +177,11 @@ public struct SpoolInput: AsyncSequence, Sendable {
                 guard let names = try? spool.names(in: .incoming) else { return nil }
                 for name in names {
                     // Taking the event is the rename: when another worker renamed it first, try the next.
-                    guard SpoolInput.move(spool.path(.incoming, name), to: spool.claim.folder + "/" + name) else {
+                    let taken = SpoolInput.takenName(name)
+                    guard SpoolInput.move(spool.path(.incoming, name), to: spool.claim.folder + "/" + taken) else {
                         continue
                     }
-                    return item(named: name)
+                    return item(named: taken)
                 }
                 do {
                     try await Task.sleep(for: spool.pollInterval)

@@ -189,7 +189,8 @@ public struct JSONLogHandler: LogHandler {
         let needsQuotes =
             text.isEmpty
             || text.unicodeScalars.contains { scalar in
-                scalar == " " || scalar == "\"" || scalar == "=" || scalar == "\\" || isEscaped(scalar)
+                scalar == " " || scalar == "\"" || scalar == "=" || scalar == "\\"
+                    || ControlCharacters.isEscaped(scalar)
             }
         guard needsQuotes else { return text }
         let inner = text.replacingOccurrences("\\", with: "\\\\").replacingOccurrences("\"", with: "\\\"")
@@ -197,24 +198,7 @@ public struct JSONLogHandler: LogHandler {
     }
 
     /// `text` with every control character (and the Unicode line and paragraph separators) written as an escape.
-    static func escaped(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: isEscaped) else { return text }
-        var result = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case _ where isEscaped(scalar): result += "\\u{" + String(scalar.value, radix: 16) + "}"
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result
-    }
-
-    private static func isEscaped(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar == "\u{2028}" || scalar == "\u{2029}"
-    }
+    static func escaped(_ text: String) -> String { ControlCharacters.escaped(text) }
 }
 
 extension String {

@@ -67,6 +67,18 @@ struct ReplayCommandTests {
         #expect(missing.stderr.contains("does not exist"))
     }
 
+    @Test("A path holding a newline and a log line is printed escaped: the error stays one line")
+    func usageErrorEscapesControlCharacters() async throws {
+        let forged = "x\n{\"level\":\"ERROR\",\"message\":\"forged\"}\u{1b}[31m"
+        let output = try await Batchproc.run(["replay", "/nonexistent/" + forged])
+        #expect(output.status == 2)
+        let lines = output.stderr.split(separator: "\n", omittingEmptySubsequences: true)
+        #expect(lines.count == 1, "\(output.stderr)")
+        #expect(lines.first?.hasPrefix("batchproc: error: ") == true, "\(output.stderr)")
+        #expect(output.stderr.contains(#"x\n{"level":"ERROR","message":"forged"}\u{1b}[31m"#), "\(output.stderr)")
+        #expect(!output.stderr.unicodeScalars.contains("\u{1b}"))
+    }
+
     @Test("The report in headless Chromium: a screenshot, no console errors, and the figures of the table")
     func reportInABrowser() async throws {
         let chromium = try #require(

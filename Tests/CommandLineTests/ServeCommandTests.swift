@@ -246,6 +246,32 @@ struct ServeCommandTests {
         #expect(try worker.answers().isEmpty)
     }
 
+    @Test("An event named like another's answer never overwrites it: it is kept with .event added")
+    func spoolAnswerNames() async throws {
+        let folder = IdempotencyProcessTests.Folder()
+        let spool = folder.path + "/spool"
+        let worker = try Worker(["--spool", spool, "--spool-poll-ms", "20", "--fail", "a-2", "--log-level", "error"])
+        try await waitUntil("the spool's folders") { FileManager.default.fileExists(atPath: spool + "/incoming") }
+        try Self.drop(Self.event(["a-1", "a-2"]), named: "a.json", into: spool)
+        try await waitUntil("the answer of a.json") { Self.files(spool, "done").count >= 2 }
+        // An event whose name is a.json's answer, then one named like an error note.
+        try Self.drop(Self.event(["b-1"]), named: "a.json.response.json", into: spool)
+        try Self.drop(Self.event(["c-1"]), named: "c.error.txt", into: spool)
+        try await waitUntil("six files in done/") { Self.files(spool, "done").count >= 6 }
+        worker.signal(SIGTERM)
+        #expect(await worker.exitStatus(within: .seconds(30)) == 0)
+        #expect(
+            Self.files(spool, "done") == [
+                "a.json", "a.json.response.json", "a.json.response.json.event",
+                "a.json.response.json.event.response.json", "c.error.txt.event", "c.error.txt.event.response.json",
+            ]
+        )
+        let first = try String(contentsOfFile: spool + "/done/a.json.response.json", encoding: .utf8)
+        #expect(first == #"{"batchItemFailures":[{"itemIdentifier":"a-2"}]}"# + "\n", "a.json's answer kept")
+        let second = try String(contentsOfFile: spool + "/done/a.json.response.json.event", encoding: .utf8)
+        #expect(second.contains("b-1"), "the second event kept whole")
+    }
+
     @Test("Two workers on one spool: every event is taken once")
     func sharedSpool() async throws {
         let folder = IdempotencyProcessTests.Folder()

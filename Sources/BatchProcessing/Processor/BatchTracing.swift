@@ -1,5 +1,5 @@
 import BatchProcessingJSONSupport
-public import Tracing
+import Tracing
 
 extension Instrumentation {
     /// The names of the spans the processor starts.

@@ -1,4 +1,5 @@
 public import ArgumentParser
+import BatchProcessingJSONSupport
 
 /// Runs a command-line program built on ArgumentParser the way every runner program behaves: usage errors on
 /// standard error with status 2, `--help` on standard output with status 0, an `ExitCode` as is, and nothing that
@@ -28,7 +29,8 @@ public enum RunnerMain {
         } catch let exit as ExitCode {
             return exit.rawValue
         } catch let error as UsageError {
-            StandardStreams.error("\(programName): error: \(error.message)")
+            // A path or value from the command line may hold a newline: escaped, it cannot pass for a log line.
+            StandardStreams.error("\(programName): error: \(ControlCharacters.escaped(error.message))")
             return ExitStatus.usage
         } catch {
             let message = root.fullMessage(for: error)
