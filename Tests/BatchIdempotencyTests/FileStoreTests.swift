@@ -80,6 +80,60 @@ struct FileStoreTests {
         #expect(try await store.claim(keyA, "v", until: 5000, now: 2000) == .claimed)
     }
 
+    @Test("A header claiming more slots than the file holds: listing skips the table as a lookup refuses it")
+    func headerLongerThanFile() async throws {
+        let folder = TemporaryFolder()
+        let store = try folder.store()
+        _ = try await store.claim(keyA, "t", until: 5000, expiresAt: 90_000, now: 1000)
+        _ = try await store.claim(keyB, "t", until: 5000, expiresAt: 90_000, now: 1000)
+        #expect(Set(try store.allKeys()) == [keyA, keyB])
+        // keyA's table (2a) says 16,777,216 slots in a file of 1,024.
+        let table = folder.path + "/store/tables/2a.table"
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: table))
+        var header = [UInt8](try handle.read(upToCount: 512) ?? Data())
+        let claimed = Array("batch-idempotency-table 2 capacity 16777216\n".utf8)
+        header.replaceSubrange(0..<claimed.count, with: claimed)
+        try handle.seek(toOffset: 0)
+        try handle.write(contentsOf: header)
+        try handle.close()
+        #expect(try store.allKeys() == [keyB])
+        // A fresh store's lookup quarantines the table, saying why.
+        let fresh = try folder.store()
+        do {
+            _ = try await fresh.record(for: keyA)
+            Issue.record("a table shorter than its header says was read")
+        } catch {
+            #expect(error.message.contains("shorter than its header says"), "\(error.message)")
+        }
+    }
+
+    @Test(
+        "A store folder that is not one says what it is: a file, a dangling symbolic link, a loop of them",
+        arguments: [
+            ("file", "exists and is a file"), ("dangling", "is a symbolic link to nothing"),
+            ("loop", "is a loop of symbolic links"),
+        ]
+    )
+    func notAFolder(kind: String, says: String) throws {
+        let folder = TemporaryFolder()
+        let path = folder.path + "/store"
+        try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
+        switch kind {
+        case "file": try Data("x".utf8).write(to: URL(fileURLWithPath: path))
+        case "dangling":
+            try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: folder.path + "/gone")
+        default:
+            try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: folder.path + "/other")
+            try FileManager.default.createSymbolicLink(atPath: folder.path + "/other", withDestinationPath: path)
+        }
+        do {
+            _ = try FileIdempotencyStore(directory: path)
+            Issue.record("a store was opened on \(kind)")
+        } catch {
+            #expect(error.message == "\(path) \(says); the idempotency store needs a folder there")
+        }
+    }
+
     @Test("A crowded table grows, and another store on the same folder finds every record in the new table")
     func growth() async throws {
         let folder = TemporaryFolder()

@@ -255,7 +255,12 @@ public final class FileIdempotencyStore: IdempotencyStore {
                 throw IdempotencyStoreError("cannot open \(path): \(Self.describe(errno))", code: errno)
             }
             defer { close(descriptor) }
-            guard let capacity = try? Self.readHeader(descriptor) else { continue }
+            // What a lookup checks: a table whose header is damaged, or claims more slots than the file holds, is
+            // not scanned (a lookup quarantines it).
+            var status = stat()
+            guard fstat(descriptor, &status) == 0,
+                let capacity = try? Self.readHeader(descriptor, size: Int(status.st_size))
+            else { continue }
             try Self.forEachSlot(descriptor, capacity: capacity, path: path) { _, bytes in
                 if case .record(let record) = SlotFormat.decode(bytes), let key = IdempotencyKey(hex: record.key) {
                     keys.append(key)
@@ -430,10 +435,7 @@ public final class FileIdempotencyStore: IdempotencyStore {
         }
         let capacity: Int
         do throws(IdempotencyStoreError) {
-            capacity = try Self.readHeader(descriptor)
-            guard Int(status.st_size) >= Self.offset(ofSlot: capacity) else {
-                throw IdempotencyStoreError("it is shorter than its header says")
-            }
+            capacity = try Self.readHeader(descriptor, size: Int(status.st_size))
         } catch {
             close(descriptor)
             throw quarantineTable(shard, reason: error.message)
@@ -714,8 +716,8 @@ public final class FileIdempotencyStore: IdempotencyStore {
         }
     }
 
-    /// The capacity a table's header gives.
-    private static func readHeader(_ descriptor: Int32) throws(IdempotencyStoreError) -> Int {
+    /// The capacity a table's header gives, checked against the file's `size`.
+    private static func readHeader(_ descriptor: Int32, size: Int) throws(IdempotencyStoreError) -> Int {
         var header = [UInt8](repeating: 0, count: SlotFormat.size)
         try readAll(into: &header, from: descriptor, at: 0, path: "the table")
         let magic = Array(tableMagic.utf8)
@@ -723,6 +725,9 @@ public final class FileIdempotencyStore: IdempotencyStore {
             let capacity = Int(String(decoding: header[magic.count..<newline], as: UTF8.self)), capacity > 0,
             capacity <= maxCapacity
         else { throw IdempotencyStoreError("its header is not a table header of this store") }
+        guard size >= offset(ofSlot: capacity) else {
+            throw IdempotencyStoreError("it is shorter than its header says")
+        }
         return capacity
     }
 
@@ -904,15 +909,43 @@ public final class FileIdempotencyStore: IdempotencyStore {
         if code == EEXIST {
             var status = stat()
             if stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR { return }
-            throw IdempotencyStoreError(
-                "\(path) exists and is not a folder; the idempotency store needs a folder there"
-            )
+            throw IdempotencyStoreError(describeNonFolder(path))
         }
         if code == ENOENT, let slash = path.lastIndex(of: "/"), slash != path.startIndex {
             try makeDirectory(String(path[..<slash]))
             if mkdir(path, 0o700) == 0 || errno == EEXIST { return }
         }
         throw IdempotencyStoreError("cannot create the folder \(path): \(describe(code))", code: code)
+    }
+
+    /// Why the existing `path` cannot be the store's folder: what it is (a file, a symbolic link that leads
+    /// nowhere or in a loop, another kind of file).
+    private static func describeNonFolder(_ path: String) -> String {
+        let needed = "; the idempotency store needs a folder there"
+        var own = stat()
+        guard lstat(path, &own) == 0 else { return "\(path) cannot be examined: \(describe(errno))" }
+        if own.st_mode & S_IFMT == S_IFLNK {
+            var target = stat()
+            if stat(path, &target) != 0 {
+                let code = errno
+                let why =
+                    code == ELOOP
+                    ? "a loop of symbolic links"
+                    : code == ENOENT
+                        ? "a symbolic link to nothing" : "a symbolic link that cannot be followed (\(describe(code)))"
+                return "\(path) is \(why)\(needed)"
+            }
+            return "\(path) is a symbolic link to something that is not a folder\(needed)"
+        }
+        let kind =
+            switch own.st_mode & S_IFMT {
+            case S_IFREG: "a file"
+            case S_IFSOCK: "a socket"
+            case S_IFIFO: "a named pipe"
+            case S_IFCHR, S_IFBLK: "a device"
+            default: "not a folder"
+            }
+        return "\(path) exists and is \(kind)\(needed)"
     }
 
     /// Writes the `FORMAT` file of a new store, or checks that an existing folder is a store of this format; then
