@@ -5,10 +5,21 @@ public struct BatchWorkItem: Sendable {
     /// Delivers the answer: the partial batch response, or Lambda's error shape when `failedAsWhole`. Returns false
     /// when it could not, which stops the worker (``BatchWorkerOutputFailed``).
     public var answer: @Sendable (_ answer: String, _ failedAsWhole: Bool) -> Bool
+    /// Where the event came from, for the log lines about it (the `event_file` metadata): a spool event's file
+    /// name; `nil` when it has none (a line of standard input).
+    public var name: String?
+
+    /// The metadata key that carries ``name`` on the log lines about the item's event.
+    public static let nameMetadataKey = "event_file"
 
     /// Creates an item.
-    public init(event: [UInt8], answer: @escaping @Sendable (_ answer: String, _ failedAsWhole: Bool) -> Bool) {
+    public init(
+        event: [UInt8],
+        name: String? = nil,
+        answer: @escaping @Sendable (_ answer: String, _ failedAsWhole: Bool) -> Bool
+    ) {
         self.event = event
+        self.name = name
         self.answer = answer
     }
 }

@@ -1,4 +1,5 @@
 public import BatchProcessing
+import Logging
 public import ServiceLifecycle
 
 /// A long-running worker for hosts: takes batch events one after another (``BatchWorkItem``: lines of standard
@@ -55,6 +56,7 @@ public struct BatchWorker<Input: AsyncSequence<BatchWorkItem, Never> & Sendable>
             for await item in input.cancelOnGracefulShutdown() {
                 var context = makeContext()
                 context.shutdown = shutdown
+                if let name = item.name { context.logger[metadataKey: BatchWorkItem.nameMetadataKey] = .string(name) }
                 let answer: String
                 let failedAsWhole: Bool
                 do throws(BatchProcessingError) {

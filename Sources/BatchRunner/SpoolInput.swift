@@ -201,7 +201,7 @@ public struct SpoolInput: AsyncSequence, Sendable {
                 _ = SpoolInput.move(taken, to: spool.path(.failed, name))
                 return BatchWorkItem(event: []) { _, _ in true }
             }
-            return BatchWorkItem(event: Array(contents)) { answer, failedAsWhole in
+            return BatchWorkItem(event: Array(contents), name: name) { answer, failedAsWhole in
                 let folder: Folder = failedAsWhole ? .failed : .done
                 guard SpoolInput.write(answer + "\n", to: spool.path(folder, name + ".response.json")) else {
                     return false

@@ -63,6 +63,7 @@ struct ServeCommandTests {
         let process: Process
         let input: Pipe
         let output: URL
+        let errors: URL
         let ended = AsyncStream<Int32>.makeStream()
 
         init(_ arguments: [String]) throws {
@@ -72,10 +73,12 @@ struct ServeCommandTests {
             process.environment = Batchproc.childEnvironment([:])
             input = Pipe()
             output = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString).out")
+            errors = output.appendingPathExtension("err")
             _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
             process.standardInput = input
             process.standardOutput = try FileHandle(forWritingTo: output)
-            process.standardError = FileHandle.nullDevice
+            process.standardError = try FileHandle(forWritingTo: errors)
             let continuation = ended.continuation
             process.terminationHandler = { continuation.yield($0.terminationStatus) }
             try process.run()
@@ -98,6 +101,12 @@ struct ServeCommandTests {
                 return process.terminationReason == .uncaughtSignal ? nil : status
             }
             return nil
+        }
+
+        /// The lines the worker logged on standard error (call it after it exited).
+        func logLines() throws -> [String] {
+            defer { try? FileManager.default.removeItem(at: errors) }
+            return String(decoding: try Data(contentsOf: errors), as: UTF8.self).split(separator: "\n").map(String.init)
         }
 
         /// The lines the worker wrote (call it after it exited).
@@ -242,6 +251,12 @@ struct ServeCommandTests {
             try answer("done/2-b.json.response.json") == #"{"batchItemFailures":[{"itemIdentifier":"b-2"}]}"# + "\n"
         )
         #expect(try answer("failed/3-c.json.response.json").contains("BatchProcessingError.malformedEvent"))
+        // The log lines about an event name its file.
+        let logs = try worker.logLines()
+        let failed = logs.filter { $0.contains("record failed") }
+        #expect(failed.count == 1 && failed.allSatisfy { $0.contains(#""event_file":"2-b.json""#) }, "\(logs)")
+        let malformed = logs.filter { $0.contains("malformed") || $0.contains("3-c.json") }
+        #expect(malformed.contains { $0.contains(#""event_file":"3-c.json""#) }, "\(logs)")
         // The worker read no standard input: its stdout stays empty.
         #expect(try worker.answers().isEmpty)
     }
