@@ -293,6 +293,14 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
     enum Statement {
         case kind(any StoreStatementKind.Type)
         case text(String)
+
+        /// Whether the statement changes rows (the migration's text does).
+        var writes: Bool {
+            switch self {
+            case .kind(let kind): kind.writes
+            case .text: true
+            }
+        }
     }
 
     /// Runs one statement and reads its rows with `read`, within the store's timeout; once more on a fresh
@@ -358,6 +366,7 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
                         rows = try await Self.collect(try await connection.query(query, logger: logger))
                     }
                     let result = try read(rows)
+                    if statement.writes { try await Self.confirmCommit(on: connection, logger: logger) }
                     await connections.giveBack(connection, healthy: true)
                     return result
                 } catch {
@@ -450,6 +459,32 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
         }
     }
 
+    /// Waits until the server has committed the statement just run on `connection`.
+    ///
+    /// postgres-nio ends a statement's rows at the server's CommandComplete, but the server commits the statement's
+    /// implicit transaction only at the Sync after it, and says so with ReadyForQuery. A connection cut in between
+    /// (the server terminated, restarted or failed over) delivers rows, a written claim for instance, of a
+    /// transaction rolled back. postgres-nio starts the next statement on a connection only after ReadyForQuery,
+    /// so one more round trip that succeeds proves the commit; one that fails leaves it unknown, which the caller
+    /// treats as a lost connection (every statement of the store is safe to repeat).
+    ///
+    /// postgres-nio never answers a statement written to a channel that has closed, so the check that the
+    /// connection is open and the probe's write happen together on the connection's event loop: closed, the
+    /// commit is unknown at once; closing, postgres-nio fails the probe.
+    private static func confirmCommit(on connection: PostgresConnection, logger: Logger) async throws {
+        let probe = connection.eventLoop.flatSubmit { () -> EventLoopFuture<Void> in
+            guard !connection.isClosed else {
+                return connection.eventLoop.makeFailedFuture(ConnectionClosed())
+            }
+            return connection.query("SELECT 1", logger: logger).map { _ in }
+        }
+        do {
+            try await probe.get()
+        } catch {
+            throw CommitUnconfirmed(underlying: error)
+        }
+    }
+
     private static func collect(_ sequence: PostgresRowSequence) async throws -> [PostgresRow] {
         var rows: [PostgresRow] = []
         for try await row in sequence { rows.append(row) }
@@ -465,6 +500,16 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
         let underlying: any Error
     }
 
+    /// A write's answer arrived, but the connection failed before the server confirmed its commit.
+    struct CommitUnconfirmed: Error {
+        let underlying: any Error
+    }
+
+    /// The connection was already closed when the store was about to use it.
+    struct ConnectionClosed: Error, CustomStringConvertible {
+        var description: String { "the server closed the connection" }
+    }
+
     static func milliseconds(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
@@ -475,7 +520,18 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
 struct PostgresFailure {
     let error: any Error
 
-    init(_ error: any Error) { self.error = error }
+    /// Whether the error came after a write's answer, before its commit was confirmed.
+    let isCommitUnconfirmed: Bool
+
+    init(_ error: any Error) {
+        if let unconfirmed = error as? PostgresIdempotencyStore.CommitUnconfirmed {
+            self.error = unconfirmed.underlying
+            self.isCommitUnconfirmed = true
+        } else {
+            self.error = error
+            self.isCommitUnconfirmed = false
+        }
+    }
 
     private var psql: PSQLError? { error as? PSQLError }
     var sqlState: String? { psql?.serverInfo?[.sqlState] }
@@ -485,6 +541,8 @@ struct PostgresFailure {
 
     /// The connection went away (or never came): the statement may be tried again on another.
     var isConnectionLost: Bool {
+        // Whatever ended the confirmation, the connection's state is unknown: the statement is tried again.
+        if isCommitUnconfirmed { return true }
         guard let psql else { return false }
         switch psql.code {
         case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown:
@@ -507,6 +565,11 @@ struct PostgresFailure {
 
     /// The server's message and code, or the client's kind of error, with a hint where one helps.
     var explanation: String {
+        let prefix = isCommitUnconfirmed ? "the connection failed before the server confirmed the commit: " : ""
+        return prefix + serverExplanation
+    }
+
+    private var serverExplanation: String {
         guard let psql else { return "\(error)" }
         if psql.code == .server, let info = psql.serverInfo {
             let message = info[.message] ?? "error"

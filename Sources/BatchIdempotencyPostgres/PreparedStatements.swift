@@ -4,41 +4,49 @@ import PostgresNIO
 /// and the types of its parameters.
 protocol StoreStatementKind: Sendable {
     static var name: String { get }
+    /// True for a statement that changes rows: its answer counts only once the server has committed it.
+    static var writes: Bool { get }
     static var parameterTypes: [PostgresDataType] { get }
     static func sql(in schema: PostgresSchema) -> String
 }
 
 enum ClaimStatement: StoreStatementKind {
+    static let writes = true
     static let name = "batch_idempotency_claim"
     static let parameterTypes: [PostgresDataType] = [.text, .text, .text, .int8, .int8, .int8]
     static func sql(in schema: PostgresSchema) -> String { schema.claim }
 }
 
 enum CompleteStatement: StoreStatementKind {
+    static let writes = true
     static let name = "batch_idempotency_complete"
     static let parameterTypes: [PostgresDataType] = [.text, .text]
     static func sql(in schema: PostgresSchema) -> String { schema.complete }
 }
 
 enum ReleaseStatement: StoreStatementKind {
+    static let writes = true
     static let name = "batch_idempotency_release"
     static let parameterTypes: [PostgresDataType] = [.text, .text]
     static func sql(in schema: PostgresSchema) -> String { schema.release }
 }
 
 enum SelectStatement: StoreStatementKind {
+    static let writes = false
     static let name = "batch_idempotency_select"
     static let parameterTypes: [PostgresDataType] = [.text]
     static func sql(in schema: PostgresSchema) -> String { schema.select }
 }
 
 enum PageStatement: StoreStatementKind {
+    static let writes = false
     static let name = "batch_idempotency_page"
     static let parameterTypes: [PostgresDataType] = [.text, .int8]
     static func sql(in schema: PostgresSchema) -> String { schema.page }
 }
 
 enum PurgeStatement: StoreStatementKind {
+    static let writes = true
     static let name = "batch_idempotency_purge"
     static let parameterTypes: [PostgresDataType] = [.int8, .int8]
     static func sql(in schema: PostgresSchema) -> String { schema.purge }

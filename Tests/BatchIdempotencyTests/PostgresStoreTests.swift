@@ -170,6 +170,87 @@ struct PostgresStoreTests {
         }
     }
 
+    /// How a test makes the server fail a write at its commit, after the statement has answered.
+    enum CommitFault: String, CaseIterable, CustomTestStringConvertible {
+        /// A deferred trigger raises an error: the transaction rolls back, the connection stays.
+        case error
+        /// A deferred trigger ends its own session: what a failover or an operator's `pg_terminate_backend` does
+        /// between a statement's answer and the server's word that it committed (the server holds the end off
+        /// until the commit is through, so the write may have landed: its answer is still unknown).
+        case termination
+
+        var testDescription: String { rawValue }
+
+        var action: String {
+            switch self {
+            case .error: "RAISE EXCEPTION 'injected commit failure';"
+            case .termination: "PERFORM pg_terminate_backend(pg_backend_pid());"
+            }
+        }
+    }
+
+    /// Makes the first `count` writes on `table` fail at their commit (a sequence counts them: it is not rolled
+    /// back with the failed transaction), runs `body`, and removes the fault.
+    private func withCommitFaults<Result>(
+        _ fault: CommitFault,
+        count: Int,
+        on table: String,
+        _ body: () async throws -> Result
+    ) async throws -> Result {
+        try await TestPostgres.sql(
+            """
+            CREATE SEQUENCE \(table)_faults;
+            CREATE FUNCTION \(table)_fault() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF nextval('\(table)_faults') <= \(count) THEN \(fault.action) END IF;
+                RETURN NULL;
+            END $$;
+            CREATE CONSTRAINT TRIGGER \(table)_fault AFTER INSERT OR UPDATE OR DELETE ON \(table)
+                DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION \(table)_fault();
+            """
+        )
+        let result = try await body()
+        try await TestPostgres.sql(
+            "DROP TRIGGER \(table)_fault ON \(table); DROP FUNCTION \(table)_fault(); DROP SEQUENCE \(table)_faults;"
+        )
+        return result
+    }
+
+    @Test(
+        "A write whose commit fails after its answer came is not taken as done: tried again, or reported failed",
+        arguments: CommitFault.allCases
+    )
+    func commitFailsAfterAnswer(fault: CommitFault) async throws {
+        try await TestPostgres.withFreshStore(timeout: .seconds(10)) { store in
+            let table = store.configuration.table
+            // Once: the claim is tried again on another connection, and it holds.
+            try await withCommitFaults(fault, count: 1, on: table) { () async throws in
+                #expect(try await store.claim(keyA, "t", until: 9000, now: 0) == .claimed)
+            }
+            #expect(try await store.record(for: keyA)?.token == "t")
+            try await withCommitFaults(fault, count: 1, on: table) { () async throws in
+                #expect(try await store.complete(key: keyA, token: "t") == .applied)
+            }
+            #expect(try await store.record(for: keyA)?.status == .completed)
+            // Every time: the claim fails, saying why, and nothing is held.
+            try await withCommitFaults(fault, count: 2, on: table) { () async throws in
+                do {
+                    let answer = try await store.claim(keyB, "u", until: 9000, now: 0)
+                    Issue.record("a claim whose commit failed twice answered \(answer)")
+                } catch {
+                    #expect("\(error)".contains("before the server confirmed the commit"), "\(error)")
+                }
+            }
+            let held = try await store.record(for: keyB)
+            switch fault {
+            case .error: #expect(held == nil)
+            // Perhaps written: held in progress, so that a redelivery waits for the claim to run out, never runs
+            // the record twice and never replays it.
+            case .termination: #expect(held == nil || held?.status == .inProgress)
+            }
+        }
+    }
+
     @Test("A statement held up past the timeout fails with a message saying so, and the key is not claimed")
     func statementTimeout() async throws {
         try await TestPostgres.withFreshStore(timeout: .milliseconds(600)) { store in
@@ -274,7 +355,9 @@ struct PostgresStoreTests {
 struct PostgresMidBatchTests {
     @Test("The server stopped while a handler runs and back a moment later: the completion lands, no rerun")
     func completionAfterRestart() async throws {
-        try await TestPostgres.withFreshStore(timeout: .seconds(5), exclusive: true) { store in
+        // A generous timeout: at the start of the whole suite, a new session on two busy cores can take seconds; the
+        // server is away for 1.5 s only, and calls to a stopped server fail at once (connection refused).
+        try await TestPostgres.withFreshStore(timeout: .seconds(15), exclusive: true) { store in
             let runs = Runs()
             let observation = TestObservation()
             let processor = BatchProcessor(
