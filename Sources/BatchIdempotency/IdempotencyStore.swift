@@ -136,16 +136,68 @@ public enum FenceResult: Sendable, Hashable {
 }
 
 /// A store could not do what was asked: the file system or database failed, or a record was unreadable.
+///
+/// Switch on ``code`` to decide what to do (retry later, alert an operator, fix the configuration); the message
+/// names the path, key or server for a person.
 public struct IdempotencyStoreError: Error, Sendable, CustomStringConvertible {
+    /// The kind of failure. New codes may be added; switch with a `default`.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        enum Kind: String {
+            case invalidConfiguration
+            case invalidRequest
+            case fileSystem
+            case damaged
+            case unavailable
+            case busy
+            case full
+            case cancelled
+            case rejected
+        }
+
+        let kind: Kind
+
+        /// The store's settings cannot work: a bad URL, port, table name or TLS set-up, a store path that is
+        /// not a folder, a folder of another format. Retrying does not help; the configuration must change.
+        public static let invalidConfiguration = Code(kind: .invalidConfiguration)
+        /// The call itself was wrong (an empty token, a token too long to store, keys that are not digests): a bug
+        /// in the caller, not in the store.
+        public static let invalidRequest = Code(kind: .invalidRequest)
+        /// A file system call failed (``IdempotencyStoreError/systemErrorNumber`` has the `errno`): permissions, a
+        /// full disk, an I/O error.
+        public static let fileSystem = Code(kind: .fileSystem)
+        /// Stored data is damaged or not the store's: a table whose header or size is wrong, a record that no
+        /// longer fits. The file store quarantines what it cannot read and starts the affected keys afresh.
+        public static let damaged = Code(kind: .damaged)
+        /// The database could not be reached or did not answer in time (down, restarting, unreachable): a later
+        /// try may work.
+        public static let unavailable = Code(kind: .unavailable)
+        /// The store was too busy for the call: every connection in use, a lock held past its wait, changes that
+        /// kept racing. A later try may work; a lasting one means more connections or fewer records at once.
+        public static let busy = Code(kind: .busy)
+        /// The store has no room for another key: a file store table at its largest size. Purge expired keys
+        /// (`batchproc idempotency purge`) or shorten the expiry.
+        public static let full = Code(kind: .full)
+        /// The caller's task was cancelled while the store waited.
+        public static let cancelled = Code(kind: .cancelled)
+        /// The database answered the statement with an error of its own (a missing table, a permission, a
+        /// statement timeout); the message has the server's words and code.
+        public static let rejected = Code(kind: .rejected)
+
+        public var description: String { kind.rawValue }
+    }
+
+    /// The kind of failure.
+    public let code: Code
     /// What went wrong, in words an operator can act on (it names the path or key).
     public let message: String
-    /// The system's error number, when there is one.
-    public let code: Int32?
+    /// The system's error number (`errno`), when a system call failed.
+    public let systemErrorNumber: Int32?
 
     /// Creates an error.
-    public init(_ message: String, code: Int32? = nil) {
+    public init(_ message: String, code: Code, systemErrorNumber: Int32? = nil) {
         self.message = message
         self.code = code
+        self.systemErrorNumber = systemErrorNumber
     }
 
     public var description: String { message }

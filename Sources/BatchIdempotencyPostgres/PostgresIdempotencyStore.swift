@@ -134,7 +134,8 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
         } catch {
             throw IdempotencyStoreError(
                 "cannot set up TLS for PostgreSQL (sslmode \(configuration.tlsMode.rawValue)"
-                    + (configuration.rootCertificatePath.map { ", root certificates \($0)" } ?? "") + "): \(error)"
+                    + (configuration.rootCertificatePath.map { ", root certificates \($0)" } ?? "") + "): \(error)",
+                code: .invalidConfiguration
             )
         }
         return configuration.tlsMode == .prefer ? .prefer(context) : .require(context)
@@ -166,7 +167,9 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
         expiresAt: Int64,
         now: Int64
     ) async throws(IdempotencyStoreError) -> ClaimResult {
-        guard !token.isEmpty else { throw IdempotencyStoreError("the claim of \(key) has an empty token") }
+        guard !token.isEmpty else {
+            throw IdempotencyStoreError("the claim of \(key) has an empty token", code: .invalidRequest)
+        }
         var binds = PostgresBindings(capacity: 6)
         binds.append(key.hex)
         binds.append(token)
@@ -200,14 +203,14 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
                 return result
             }
             guard let answer else {
-                throw IdempotencyStoreError("the claim of \(key) got no answer row from PostgreSQL")
+                throw IdempotencyStoreError("the claim of \(key) got no answer row from PostgreSQL", code: .rejected)
             }
             // The statement's WHERE is the rules' `writes`: when what it wrote agrees with what the rules make of
             // the row it read, the rules' answer is the store's.
             let decision = IdempotencyRules.claim(existing: answer.found, token: token, now: now)
             if decision.writes == (answer.written == 1) { return decision.answer }
         }
-        throw IdempotencyStoreError("the claim of \(key) kept meeting concurrent changes; try again")
+        throw IdempotencyStoreError("the claim of \(key) kept meeting concurrent changes; try again", code: .busy)
     }
 
     public func complete(key: IdempotencyKey, token: String) async throws(IdempotencyStoreError) -> FenceResult {
@@ -318,7 +321,8 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
         }) {
             throw IdempotencyStoreError(
                 "the \(what) was not tried: PostgreSQL (\(configuration.description)) failed less than a second "
-                    + "ago (\(reason))"
+                    + "ago (\(reason))",
+                code: .unavailable
             )
         }
         let deadline = ContinuousClock.now + configuration.timeout + .milliseconds(250)
@@ -397,14 +401,16 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
                         "the \(what) waited \(configuration.timeout) for one of the store's "
                             + "\(configuration.maximumConnections) connections to PostgreSQL "
                             + "(\(configuration.description)), all busy: raise maxConnections or run fewer records at "
-                            + "once"
+                            + "once",
+                        code: .busy
                     )
                 case .leased(let since) where ContinuousClock.now - since < configuration.timeout / 2:
                     // The statement got a connection late, and the server has not had its own statement timeout's
                     // time to answer: that says nothing of the server either.
                     throw IdempotencyStoreError(
                         "the \(what) got no answer from PostgreSQL (\(configuration.description)) within "
-                            + "\(configuration.timeout): it waited for a free connection and started too late"
+                            + "\(configuration.timeout): it waited for a free connection and started too late",
+                        code: .busy
                     )
                 case .leased, .connecting:
                     break
@@ -413,15 +419,17 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
                 markUnreachable(reason)
                 throw IdempotencyStoreError(
                     "the \(what) got no answer from PostgreSQL (\(configuration.description)) within "
-                        + "\(configuration.timeout): the database is down, unreachable or overloaded"
+                        + "\(configuration.timeout): the database is down, unreachable or overloaded",
+                    code: .unavailable
                 )
             case .cancelled:
-                throw IdempotencyStoreError("the \(what) was cancelled")
+                throw IdempotencyStoreError("the \(what) was cancelled", code: .cancelled)
             case .failure(let error as ConnectFailure):
                 let reason = PostgresFailure(error.underlying).explanation
                 markUnreachable(reason)
                 throw IdempotencyStoreError(
-                    "the \(what) could not connect to PostgreSQL (\(configuration.description)): \(reason)"
+                    "the \(what) could not connect to PostgreSQL (\(configuration.description)): \(reason)",
+                    code: PostgresFailure(error.underlying).isRefusedLogin ? .invalidConfiguration : .unavailable
                 )
             case .failure(let error):
                 let failure = PostgresFailure(error)
@@ -433,7 +441,8 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
                     continue
                 }
                 throw IdempotencyStoreError(
-                    "the \(what) failed in PostgreSQL (\(configuration.description)): \(failure.explanation)"
+                    "the \(what) failed in PostgreSQL (\(configuration.description)): \(failure.explanation)",
+                    code: failure.storeErrorCode
                 )
             }
         }
@@ -554,6 +563,16 @@ struct PostgresFailure {
         default:
             return false
         }
+    }
+
+    /// The server refused the login (SQLSTATE class 28: a wrong password, a user it does not know).
+    var isRefusedLogin: Bool { sqlState?.hasPrefix("28") == true }
+
+    /// The store error code for a statement that failed this way.
+    var storeErrorCode: IdempotencyStoreError.Code {
+        if isConnectionLost { return .unavailable }
+        if isRefusedLogin { return .invalidConfiguration }
+        return isServerError ? .rejected : .unavailable
     }
 
     /// A short form for logs.

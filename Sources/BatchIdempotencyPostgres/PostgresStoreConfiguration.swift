@@ -126,13 +126,17 @@ public struct PostgresStoreConfiguration: Sendable, CustomStringConvertible {
     private init(parts: PostgresURL.Parts, origin: String) throws(IdempotencyStoreError) {
         guard let username = parts.user, !username.isEmpty else {
             throw IdempotencyStoreError(
-                "\(origin) names no user: put it in the URL (postgres://USER@host/db) or PGUSER"
+                "\(origin) names no user: put it in the URL (postgres://USER@host/db) or PGUSER",
+                code: .invalidConfiguration
             )
         }
         var port = 5432
         if let text = parts.port {
             guard let number = Int(text), (1...65535).contains(number) else {
-                throw IdempotencyStoreError("\(origin) has port '\(text)': a port is a number from 1 to 65535")
+                throw IdempotencyStoreError(
+                    "\(origin) has port '\(text)': a port is a number from 1 to 65535",
+                    code: .invalidConfiguration
+                )
             }
             port = number
         }
@@ -143,7 +147,8 @@ public struct PostgresStoreConfiguration: Sendable, CustomStringConvertible {
             default:
                 guard let mode = TLSMode(rawValue: text) else {
                     throw IdempotencyStoreError(
-                        "\(origin) has sslmode '\(text)': use disable, allow, prefer, require, verify-ca or verify-full"
+                        "\(origin) has sslmode '\(text)': use disable, allow, prefer, require, verify-ca or verify-full",
+                        code: .invalidConfiguration
                     )
                 }
                 tlsMode = mode
@@ -155,7 +160,10 @@ public struct PostgresStoreConfiguration: Sendable, CustomStringConvertible {
             case "on", "true", "1", "yes": usesPreparedStatements = true
             case "off", "false", "0", "no": usesPreparedStatements = false
             default:
-                throw IdempotencyStoreError("\(origin) has prepared_statements '\(text)': use on or off")
+                throw IdempotencyStoreError(
+                    "\(origin) has prepared_statements '\(text)': use on or off",
+                    code: .invalidConfiguration
+                )
             }
         }
         let host = parts.host ?? "localhost"
@@ -180,17 +188,27 @@ public struct PostgresStoreConfiguration: Sendable, CustomStringConvertible {
         guard Self.isValidTableName(table) else {
             throw IdempotencyStoreError(
                 "the table name '\(table)' is not allowed: use lower-case letters, digits and underscores, "
-                    + "optionally schema.table, each part starting with a letter or underscore"
+                    + "optionally schema.table, each part starting with a letter or underscore",
+                code: .invalidConfiguration
             )
         }
         guard maximumConnections >= 1 else {
-            throw IdempotencyStoreError("maximumConnections must be 1 or more, not \(maximumConnections)")
+            throw IdempotencyStoreError(
+                "maximumConnections must be 1 or more, not \(maximumConnections)",
+                code: .invalidConfiguration
+            )
         }
         guard timeout > .zero, connectTimeout > .zero else {
-            throw IdempotencyStoreError("the PostgreSQL store's timeouts must be above zero")
+            throw IdempotencyStoreError(
+                "the PostgreSQL store's timeouts must be above zero",
+                code: .invalidConfiguration
+            )
         }
         if host == nil, unixSocketPath == nil {
-            throw IdempotencyStoreError("the PostgreSQL store needs a host or a Unix socket path")
+            throw IdempotencyStoreError(
+                "the PostgreSQL store needs a host or a Unix socket path",
+                code: .invalidConfiguration
+            )
         }
     }
 
@@ -251,7 +269,8 @@ enum PostgresURL {
             rest = rest.dropFirst("postgresql://".count)
         } else {
             throw IdempotencyStoreError(
-                "'\(shown)' is not a PostgreSQL URL: it must start with postgres:// (postgres://user:password@host:5432/database)"
+                "'\(shown)' is not a PostgreSQL URL: it must start with postgres:// (postgres://user:password@host:5432/database)",
+                code: .invalidConfiguration
             )
         }
         var parts = Parts()
@@ -278,14 +297,20 @@ enum PostgresURL {
         // host, host:port, [v6], [v6]:port
         if rest.hasPrefix("[") {
             guard let close = rest.firstIndex(of: "]") else {
-                throw IdempotencyStoreError("'\(shown)' has an IPv6 host without its closing ]")
+                throw IdempotencyStoreError(
+                    "'\(shown)' has an IPv6 host without its closing ]",
+                    code: .invalidConfiguration
+                )
             }
             parts.host = String(rest[rest.index(after: rest.startIndex)..<close])
             let after = rest[rest.index(after: close)...]
             if after.hasPrefix(":") {
                 parts.port = String(after.dropFirst())
             } else if !after.isEmpty {
-                throw IdempotencyStoreError("'\(shown)' has '\(after)' after its IPv6 host")
+                throw IdempotencyStoreError(
+                    "'\(shown)' has '\(after)' after its IPv6 host",
+                    code: .invalidConfiguration
+                )
             }
         } else if let colon = rest.firstIndex(of: ":") {
             parts.host = String(rest[..<colon])
@@ -318,12 +343,14 @@ enum PostgresURL {
             case "prepared_statements": parts.preparedStatements = value
             case "connect_timeout", "target_session_attrs", "options", "sslcert", "sslkey":
                 throw IdempotencyStoreError(
-                    "'\(shown)' sets \(name), which the PostgreSQL store does not support; use its configuration instead"
+                    "'\(shown)' sets \(name), which the PostgreSQL store does not support; use its configuration instead",
+                    code: .invalidConfiguration
                 )
             default:
                 throw IdempotencyStoreError(
                     "'\(shown)' has the unknown query parameter '\(name)' (known: sslmode, sslrootcert, host, port, "
-                        + "user, password, dbname, application_name, prepared_statements)"
+                        + "user, password, dbname, application_name, prepared_statements)",
+                    code: .invalidConfiguration
                 )
             }
         }
@@ -344,7 +371,10 @@ enum PostgresURL {
                 guard high != utf8.endIndex, utf8.index(after: high) != utf8.endIndex,
                     let upper = hexValue(utf8[high]), let lower = hexValue(utf8[utf8.index(after: high)])
                 else {
-                    throw IdempotencyStoreError("'\(shown)' has a bad percent escape in its \(what)")
+                    throw IdempotencyStoreError(
+                        "'\(shown)' has a bad percent escape in its \(what)",
+                        code: .invalidConfiguration
+                    )
                 }
                 bytes.append(upper << 4 | lower)
                 index = utf8.index(high, offsetBy: 2)
@@ -354,7 +384,10 @@ enum PostgresURL {
             }
         }
         guard let decoded = String(validating: bytes, as: UTF8.self) else {
-            throw IdempotencyStoreError("'\(shown)' has a \(what) that is not UTF-8 once decoded")
+            throw IdempotencyStoreError(
+                "'\(shown)' has a \(what) that is not UTF-8 once decoded",
+                code: .invalidConfiguration
+            )
         }
         return decoded
     }

@@ -94,16 +94,19 @@ public struct ChainConfiguration: Sendable {
     ) throws -> ChainConfiguration {
         var isFolder = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
-            throw ConfigurationError(message: "\(path): no such configuration file")
+            throw ConfigurationError(.unreadableFile, message: "\(path): no such configuration file")
         }
         guard !isFolder else {
-            throw ConfigurationError(message: "\(path): is a folder; give the path of a JSON or YAML file")
+            throw ConfigurationError(
+                .unreadableFile,
+                message: "\(path): is a folder; give the path of a JSON or YAML file"
+            )
         }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigurationError(message: "\(path): cannot be read (permission denied?)")
+            throw ConfigurationError(.unreadableFile, message: "\(path): cannot be read (permission denied?)")
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            throw ConfigurationError(message: "\(path): is not UTF-8 text")
+            throw ConfigurationError(.unreadableFile, message: "\(path): is not UTF-8 text")
         }
         return try parse(
             text,
@@ -126,9 +129,9 @@ public struct ChainConfiguration: Sendable {
         do {
             value = try ConfigValue.parse(text)
         } catch let error as ConfigurationError {
-            throw ConfigurationError(message: "\(source): \(error.message)")
+            throw ConfigurationError(.syntax, message: "\(source): \(error.message)")
         } catch {
-            throw ConfigurationError(message: "\(source): is not valid JSON or YAML: \(error)")
+            throw ConfigurationError(.syntax, message: "\(source): is not valid JSON or YAML: \(error)")
         }
         var reader = ConfigReader(source: source, environment: environment, processorDefaults: processorDefaults)
         return try reader.read(value)
@@ -146,7 +149,7 @@ public struct ChainConfiguration: Sendable {
             do {
                 return try step.makeMiddleware(openStore: openStore)
             } catch {
-                throw ConfigurationError(message: "\(source): idempotency.store: \(error)")
+                throw ConfigurationError(.storeFailed, message: "\(source): idempotency.store: \(error)")
             }
         }
     }

@@ -19,8 +19,8 @@ struct ConfigReader {
         self.processorDefaults = processorDefaults
     }
 
-    func error(_ path: String, _ message: String) -> ConfigurationError {
-        ConfigurationError(message: "\(source): \(path.isEmpty ? "" : path + " ")\(message)")
+    func error(_ path: String, _ message: String, code: ConfigurationError.Code = .invalidValue) -> ConfigurationError {
+        ConfigurationError(code, message: "\(source): \(path.isEmpty ? "" : path + " ")\(message)")
     }
 
     // MARK: - Objects
@@ -37,7 +37,8 @@ struct ConfigReader {
             guard allowed.contains(key) else {
                 throw error(
                     path.isEmpty ? key : path + "." + key,
-                    "is not a setting here; expected one of " + allowed.joined(separator: ", ")
+                    "is not a setting here; expected one of " + allowed.joined(separator: ", "),
+                    code: .unknownSetting
                 )
             }
             guard result[key] == nil else { throw error(path.isEmpty ? key : path + "." + key, "is given twice") }
@@ -98,6 +99,7 @@ struct ConfigReader {
         }
         guard let number, number >= minimum else {
             throw ConfigurationError(
+                .invalidValue,
                 message: "\(source): \(place(origin)) must be a whole number"
                     + (minimum > Int.min ? " of at least \(minimum)" : "") + ", not \(describe(value))"
             )
@@ -123,6 +125,7 @@ struct ConfigReader {
         }
         guard let number, number.isFinite, number >= minimum else {
             throw ConfigurationError(
+                .invalidValue,
                 message: "\(source): \(place(origin)) must be a number of at least \(minimum), not \(describe(value))"
             )
         }
@@ -141,13 +144,19 @@ struct ConfigReader {
             }
         default: break
         }
-        throw ConfigurationError(message: "\(source): \(place(origin)) must be true or false, not \(describe(value))")
+        throw ConfigurationError(
+            .invalidValue,
+            message: "\(source): \(place(origin)) must be true or false, not \(describe(value))"
+        )
     }
 
     func text(_ fields: [String: ConfigValue], _ key: String, path: String, variable: String?) throws -> String? {
         guard let (value, origin) = scalar(fields, key, path: path, variable: variable) else { return nil }
         guard case .string(let text) = value, !text.isEmpty else {
-            throw ConfigurationError(message: "\(source): \(place(origin)) must be text, not \(describe(value))")
+            throw ConfigurationError(
+                .invalidValue,
+                message: "\(source): \(place(origin)) must be text, not \(describe(value))"
+            )
         }
         return text
     }
@@ -283,7 +292,7 @@ struct ConfigReader {
         case "timeout":
             let fields = try fields(options, at: path, allowed: ["seconds"])
             guard let seconds = try number(fields, "seconds", path: path, variable: variable("seconds"), minimum: 0.001)
-            else { throw error(path + ".seconds", "is required") }
+            else { throw error(path + ".seconds", "is required", code: .missingValue) }
             return .timeout(.milliseconds(Int64(seconds * 1000)))
         case "faultInjection":
             let fields = try fields(
@@ -321,7 +330,11 @@ struct ConfigReader {
         case "idempotency":
             return try readIdempotency(options, path: path, variable: variable)
         default:
-            throw error(path, "is not a middleware; expected retry, idempotency, timeout or faultInjection")
+            throw error(
+                path,
+                "is not a middleware; expected retry, idempotency, timeout or faultInjection",
+                code: .unknownSetting
+            )
         }
     }
 
@@ -394,7 +407,7 @@ struct ConfigReader {
                     variable: variable("store", "file", "directory")
                 )
             else {
-                throw error(filePath + ".directory", "is required: the folder of the file store")
+                throw error(filePath + ".directory", "is required: the folder of the file store", code: .missingValue)
             }
             let durable =
                 try boolean(file, "durable", path: filePath, variable: variable("store", "file", "durable")) ?? false
@@ -430,7 +443,11 @@ struct ConfigReader {
             )
             return .postgres(settings)
         case (nil, nil):
-            throw error(path, "is required: store: { file: { directory: … } } or store: { postgres: { url: … } }")
+            throw error(
+                path,
+                "is required: store: { file: { directory: … } } or store: { postgres: { url: … } }",
+                code: .missingValue
+            )
         }
     }
 }

@@ -46,13 +46,13 @@ enum ConfigValue: Sendable {
             var pairs: [(String, ConfigValue)] = []
             for (key, value) in mapping {
                 guard case .scalar(let keyScalar) = key else {
-                    throw ConfigurationError(message: "a key must be text, not \(key)")
+                    throw ConfigurationError(.syntax, message: "a key must be text, not \(key)")
                 }
                 pairs.append((keyScalar.string, try convert(value)))
             }
             return .object(pairs)
         case .alias:
-            throw ConfigurationError(message: "YAML aliases are not supported in the configuration")
+            throw ConfigurationError(.syntax, message: "YAML aliases are not supported in the configuration")
         }
     }
 
@@ -70,10 +70,44 @@ enum ConfigValue: Sendable {
 
 /// A configuration file or variable that does not say what the chain can do: it names the file and the key.
 public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    /// The kind of problem. New codes may be added; switch with a `default`.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        enum Kind: String {
+            case unreadableFile
+            case syntax
+            case unknownSetting
+            case invalidValue
+            case missingValue
+            case storeFailed
+        }
+
+        let kind: Kind
+
+        /// The file is missing, a folder, not readable, or not UTF-8 text.
+        public static let unreadableFile = Code(kind: .unreadableFile)
+        /// The text is not JSON or YAML this reader takes (YAML aliases, a key that is not text).
+        public static let syntax = Code(kind: .syntax)
+        /// A key that is not a setting where it stands, or a middleware kind that does not exist.
+        public static let unknownSetting = Code(kind: .unknownSetting)
+        /// A setting's value (in the file or a `BATCH_PROCESSING_*` variable) has the wrong type or range, or is
+        /// given twice, or contradicts another.
+        public static let invalidValue = Code(kind: .invalidValue)
+        /// A required setting is missing.
+        public static let missingValue = Code(kind: .missingValue)
+        /// An idempotency step's store could not be opened (the message has the store's error).
+        public static let storeFailed = Code(kind: .storeFailed)
+
+        public var description: String { kind.rawValue }
+    }
+
+    /// The kind of problem.
+    public let code: Code
     /// What is wrong and where: `orders.yaml: middleware[1].idempotency.expirySeconds must be …`.
     public let message: String
 
-    public init(message: String) {
+    /// Creates the error.
+    public init(_ code: Code, message: String) {
+        self.code = code
         self.message = message
     }
 

@@ -58,7 +58,8 @@ public enum IdempotencyStoreLocation: Sendable, Hashable, CustomStringConvertibl
             throw IdempotencyStoreError(
                 "this program does not open PostgreSQL stores: link the BatchRunnerPostgres product and give the "
                     + "program a PostgresStoreProvider (or makeMiddleware an openStore that makes a "
-                    + "PostgresIdempotencyStore)"
+                    + "PostgresIdempotencyStore)",
+                code: .invalidConfiguration
             )
         }
     }

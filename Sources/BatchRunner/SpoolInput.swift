@@ -52,7 +52,7 @@ public struct SpoolInput: AsyncSequence, Sendable {
             do {
                 try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
             } catch {
-                throw SpoolError("cannot make the spool folder \(path): \(error.localizedDescription)")
+                throw SpoolError(.cannotCreate, "cannot make the spool folder \(path): \(error.localizedDescription)")
             }
         }
         try Self.recoverAbandoned(in: directory + "/" + Folder.processing.rawValue, to: directory + "/incoming")
@@ -70,12 +70,12 @@ public struct SpoolInput: AsyncSequence, Sendable {
             folder = processing + "/" + id
             descriptor = open(processing + "/" + id + ".lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
             guard descriptor >= 0, flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-                throw SpoolError("cannot lock \(folder).lock: \(String(cString: strerror(errno)))")
+                throw SpoolError(.cannotLock, "cannot lock \(folder).lock: \(String(cString: strerror(errno)))")
             }
             do {
                 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             } catch {
-                throw SpoolError("cannot make the spool folder \(folder): \(error.localizedDescription)")
+                throw SpoolError(.cannotCreate, "cannot make the spool folder \(folder): \(error.localizedDescription)")
             }
         }
 
@@ -96,7 +96,7 @@ public struct SpoolInput: AsyncSequence, Sendable {
         do {
             entries = try FileManager.default.contentsOfDirectory(atPath: processing)
         } catch {
-            throw SpoolError("cannot read the spool folder \(processing): \(error.localizedDescription)")
+            throw SpoolError(.unreadable, "cannot read the spool folder \(processing): \(error.localizedDescription)")
         }
         for entry in entries where entry.hasSuffix(".lock") {
             let lockPath = processing + "/" + entry
@@ -136,7 +136,7 @@ public struct SpoolInput: AsyncSequence, Sendable {
                 .filter { !$0.hasPrefix(".") }
                 .sorted()
         } catch {
-            throw SpoolError("cannot read the spool folder \(path(folder)): \(error.localizedDescription)")
+            throw SpoolError(.unreadable, "cannot read the spool folder \(path(folder)): \(error.localizedDescription)")
         }
     }
 
@@ -214,8 +214,34 @@ public struct SpoolInput: AsyncSequence, Sendable {
 
 /// A spool directory that cannot be used, with the path and the reason.
 public struct SpoolError: Error, CustomStringConvertible, Sendable {
+    /// The kind of problem. New codes may be added; switch with a `default`.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        enum Kind: String {
+            case cannotCreate
+            case cannotLock
+            case unreadable
+        }
+
+        let kind: Kind
+
+        /// A folder of the spool (`incoming`, `processing`, `done`, `failed`, the worker's own) cannot be made:
+        /// permissions, a file in its place, a full disk.
+        public static let cannotCreate = Code(kind: .cannotCreate)
+        /// The worker's lock file in `processing/` cannot be made or locked.
+        public static let cannotLock = Code(kind: .cannotLock)
+        /// A folder of the spool cannot be listed.
+        public static let unreadable = Code(kind: .unreadable)
+
+        public var description: String { kind.rawValue }
+    }
+
+    /// The kind of problem.
+    public let code: Code
     /// What went wrong, and where.
     public let message: String
-    init(_ message: String) { self.message = message }
+    init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
     public var description: String { message }
 }

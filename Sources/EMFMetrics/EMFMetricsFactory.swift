@@ -29,22 +29,30 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
     /// - Throws: ``EMFConfigurationError`` when the namespace or a default dimension is not valid for CloudWatch.
     public init(configuration: Configuration) throws(EMFConfigurationError) {
         if let problem = EMFValidation.namespaceProblem(configuration.namespace) {
-            throw EMFConfigurationError(message: "namespace \(JSONText.quoted(configuration.namespace)) \(problem)")
+            throw EMFConfigurationError(
+                code: .invalidNamespace,
+                message: "namespace \(JSONText.quoted(configuration.namespace)) \(problem)"
+            )
         }
         for (name, value) in configuration.defaultDimensions {
             if let problem = EMFValidation.dimensionProblem(name: name, value: value) {
-                throw EMFConfigurationError(message: "default dimension \(JSONText.quoted(name)) \(problem)")
+                throw EMFConfigurationError(
+                    code: .invalidDimension,
+                    message: "default dimension \(JSONText.quoted(name)) \(problem)"
+                )
             }
         }
         if let functionName = configuration.coldStartFunctionName,
             let problem = EMFValidation.dimensionProblem(name: "function_name", value: functionName)
         {
             throw EMFConfigurationError(
+                code: .invalidDimension,
                 message: "the cold-start metric's function_name dimension \(JSONText.quoted(functionName)) \(problem)"
             )
         }
         guard configuration.defaultDimensions.count <= EMFValidation.maxDimensions else {
             throw EMFConfigurationError(
+                code: .tooManyDimensions,
                 message:
                     "\(configuration.defaultDimensions.count) default dimensions; EMF allows at most \(EMFValidation.maxDimensions)"
             )
@@ -414,6 +422,30 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
 
 /// A namespace or default dimension that CloudWatch would not accept.
 public struct EMFConfigurationError: Error, Sendable, CustomStringConvertible {
+    /// The kind of problem. New codes may be added; switch with a `default`.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        enum Kind: String {
+            case invalidNamespace
+            case invalidDimension
+            case tooManyDimensions
+        }
+
+        let kind: Kind
+
+        /// The namespace is empty, too long, starts with a colon, holds a character CloudWatch refuses, or is
+        /// one of AWS's own (`AWS/…`).
+        public static let invalidNamespace = Code(kind: .invalidNamespace)
+        /// A default dimension's name or value (the service, the cold-start metric's function name) is empty,
+        /// too long or holds a character CloudWatch refuses.
+        public static let invalidDimension = Code(kind: .invalidDimension)
+        /// More default dimensions than EMF allows on one metric.
+        public static let tooManyDimensions = Code(kind: .tooManyDimensions)
+
+        public var description: String { kind.rawValue }
+    }
+
+    /// The kind of problem.
+    public let code: Code
     /// What is wrong.
     public let message: String
     public var description: String { message }

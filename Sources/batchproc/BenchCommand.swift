@@ -49,7 +49,7 @@ struct BenchCommand: AsyncParsableCommand {
                 .init(logLevel: .info, logFormat: .json, logOutput: discard, metricsOutput: discard)
             )
         } catch {
-            throw UsageError(message: "cannot set up metrics: \(error)")
+            throw UsageError(.setupFailed, message: "cannot set up metrics: \(error)")
         }
         let logger = observability.logger(label: "batchproc")
         let processor = BatchProcessor(
@@ -74,7 +74,7 @@ struct BenchCommand: AsyncParsableCommand {
                 do {
                     batch = try RawBatch(eventJSON: event)
                 } catch {
-                    throw UsageError(message: "the event cannot be read: \(error.message)")
+                    throw UsageError(.unreadableInput, message: "the event cannot be read: \(error.message)")
                 }
                 if iteration > 0 { times.append(start.duration(to: clock.now)) }
                 records = batch.records.count
@@ -84,13 +84,13 @@ struct BenchCommand: AsyncParsableCommand {
             do {
                 result = try await processor.process(eventJSON: event, context: context) { _, _ in }
             } catch {
-                throw UsageError(message: "the event cannot be processed: \(error.message)")
+                throw UsageError(.unreadableInput, message: "the event cannot be processed: \(error.message)")
             }
             let response = result.response.jsonBytes
             let elapsed = start.duration(to: clock.now)
             if iteration > 0 { times.append(elapsed) }
             records = result.outcomes.count
-            guard !response.isEmpty else { throw UsageError(message: "the response came out empty") }
+            guard !response.isEmpty else { throw UsageError(.unwritableOutput, message: "the response came out empty") }
         }
         let seconds = times.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }.sorted()
         let median =

@@ -17,7 +17,10 @@ final class EffectLog: Sendable {
     init(path: String) throws(UsageError) {
         descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
-            throw UsageError(message: "cannot open the effect log '\(path)': \(String(cString: strerror(errno)))")
+            throw UsageError(
+                .unwritableOutput,
+                message: "cannot open the effect log '\(path)': \(String(cString: strerror(errno)))"
+            )
         }
     }
 

@@ -58,7 +58,7 @@ struct IdempotencyCommand: AsyncParsableCommand {
                     environment: ProcessInfo.processInfo.environment
                 )
             } catch {
-                throw UsageError(message: error.message)
+                throw UsageError(.invalidConfiguration, message: error.message)
             }
         }
     }
@@ -86,23 +86,28 @@ struct IdempotencyCommand: AsyncParsableCommand {
                 do {
                     return .postgres(try PostgresIdempotencyStore(configuration: try postgres.configuration()))
                 } catch let error as IdempotencyStoreError {
-                    throw UsageError(message: error.message)
+                    throw UsageError(.storeFailed, message: error.message)
                 }
             }
             guard let store else {
-                throw UsageError(message: "name the store: --store DIR or --idempotency-postgres URL")
+                throw UsageError(
+                    .invalidArguments,
+                    message: "name the store: --store DIR or --idempotency-postgres URL"
+                )
             }
             var isFolder = false
             do {
                 isFolder = try FileIdempotencyStore.isStore(directory: store)
             } catch {
-                throw UsageError(message: error.message)
+                throw UsageError(.storeFailed, message: error.message)
             }
-            guard isFolder else { throw UsageError(message: "\(store) is not an idempotency file store") }
+            guard isFolder else {
+                throw UsageError(.invalidArguments, message: "\(store) is not an idempotency file store")
+            }
             do {
                 return .file(try FileIdempotencyStore(directory: store))
             } catch {
-                throw UsageError(message: error.message)
+                throw UsageError(.storeFailed, message: error.message)
             }
         }
     }
@@ -130,7 +135,7 @@ struct IdempotencyCommand: AsyncParsableCommand {
             do {
                 return try await store.allRecords()
             } catch {
-                throw UsageError(message: error.message)
+                throw UsageError(.storeFailed, message: error.message)
             }
         case .file(let store):
             var records: [IdempotencyRecord] = []
@@ -223,7 +228,7 @@ struct IdempotencyCommand: AsyncParsableCommand {
                 do {
                     return try await opened.store.record(for: key)
                 } catch let error as IdempotencyStoreError {
-                    throw UsageError(message: error.message)
+                    throw UsageError(.storeFailed, message: error.message)
                 }
             }
             guard let record else {
@@ -249,7 +254,7 @@ struct IdempotencyCommand: AsyncParsableCommand {
                 do {
                     return try await opened.store.purgeExpired(now: WallClock.nowMilliseconds())
                 } catch let error as IdempotencyStoreError {
-                    throw UsageError(message: error.message)
+                    throw UsageError(.storeFailed, message: error.message)
                 }
             }
             guard StandardStreams.output("{\"purged\":\(removed)}") else { throw ExitCode(ExitStatus.outputFailed) }
@@ -276,7 +281,7 @@ struct IdempotencyCommand: AsyncParsableCommand {
                 do {
                     try offline.validate()
                 } catch {
-                    throw UsageError(message: error.message)
+                    throw UsageError(.invalidConfiguration, message: error.message)
                 }
                 configuration = offline
             } else {
@@ -292,7 +297,7 @@ struct IdempotencyCommand: AsyncParsableCommand {
             do {
                 store = try PostgresIdempotencyStore(configuration: configuration)
             } catch {
-                throw UsageError(message: error.message)
+                throw UsageError(.storeFailed, message: error.message)
             }
             do {
                 try await store.migrate()

@@ -108,7 +108,7 @@ struct IdempotencyOptions: ParsableArguments {
         do {
             return try step.makeMiddleware(openStore: openStore)
         } catch {
-            throw UsageError(message: error.message)
+            throw UsageError(.storeFailed, message: error.message)
         }
     }
 }

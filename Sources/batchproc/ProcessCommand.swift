@@ -211,6 +211,7 @@ struct ProcessingOptions: ParsableArguments {
     ) throws -> BatchProcessor {
         if runner.configPath() != nil, settings.maxAttempts > 1 || idempotency.location != nil {
             throw UsageError(
+                .invalidArguments,
                 message:
                     "--max-attempts, --idempotency-store and --idempotency-postgres describe the chain, which --config (or BATCH_PROCESSING_CONFIG) gives: use one or the other"
             )

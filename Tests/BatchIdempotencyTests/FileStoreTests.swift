@@ -69,6 +69,7 @@ struct FileStoreTests {
             _ = try await store.claim(keyA, "u", until: 5000, now: 2000)
             Issue.record("a damaged slot must not be read as a record")
         } catch {
+            #expect(error.code == .damaged)
             #expect(error.message.contains(table), "\(error.message)")
             #expect(error.message.contains("quarantine"), "\(error.message)")
             #expect(error.message.contains("slot \(home)"), "\(error.message)")
@@ -103,6 +104,7 @@ struct FileStoreTests {
             _ = try await fresh.record(for: keyA)
             Issue.record("a table shorter than its header says was read")
         } catch {
+            #expect(error.code == .damaged)
             #expect(error.message.contains("shorter than its header says"), "\(error.message)")
         }
     }
@@ -185,7 +187,10 @@ struct FileStoreTests {
         let folder = TemporaryFolder()
         try FileManager.default.createDirectory(atPath: folder.path + "/other", withIntermediateDirectories: true)
         try Data("hello".utf8).write(to: URL(fileURLWithPath: folder.path + "/other/notes.txt"))
-        #expect(throws: IdempotencyStoreError.self) { try FileIdempotencyStore(directory: folder.path + "/other") }
+        let foreign = #expect(throws: IdempotencyStoreError.self) {
+            try FileIdempotencyStore(directory: folder.path + "/other")
+        }
+        #expect(foreign?.code == .invalidConfiguration)
         try Data("a file".utf8).write(to: URL(fileURLWithPath: folder.path + "/plain"))
         #expect(throws: IdempotencyStoreError.self) { try FileIdempotencyStore(directory: folder.path + "/plain") }
         _ = try folder.store()
@@ -283,7 +288,8 @@ struct FileStoreCreationTests {
         #expect {
             _ = try folder.store()
         } throws: { error in
-            let message = (error as? IdempotencyStoreError)?.message ?? ""
+            guard let error = error as? IdempotencyStoreError, error.code == .invalidConfiguration else { return false }
+            let message = error.message
             return message.contains("earlier version") && message.contains("format 1") && message.contains("new folder")
         }
         #expect(!FileManager.default.fileExists(atPath: folder.path + "/store/tables"))

@@ -34,6 +34,7 @@ struct PostgresConfigurationTests {
             _ = try PostgresStoreConfiguration(url: "postgres://u:secret@h/d?prepared_statements=sometimes")
             Issue.record("an unknown value was accepted")
         } catch {
+            #expect(error.code == .invalidConfiguration)
             #expect(error.message.contains("prepared_statements 'sometimes'"), "\(error.message)")
             #expect(error.message.contains("use on or off"))
             #expect(!error.message.contains("secret"))
@@ -86,8 +87,8 @@ struct PostgresConfigurationTests {
         #expect {
             _ = try PostgresStoreConfiguration(url: url)
         } throws: { error in
-            let message = (error as? IdempotencyStoreError)?.message ?? ""
-            return message.contains(expected) && !message.contains("secret")
+            guard let error = error as? IdempotencyStoreError, error.code == .invalidConfiguration else { return false }
+            return error.message.contains(expected) && !error.message.contains("secret")
         }
     }
 
@@ -137,6 +138,7 @@ struct PostgresStoreTests {
             _ = try await store.claim(keyA, "t", until: 5000, now: 1000)
             Issue.record("a claim on a missing table succeeded")
         } catch {
+            #expect(error.code == .rejected)
             #expect(error.message.contains("does not exist"), "\(error.message)")
             #expect(error.message.contains("batchproc idempotency migrate"), "\(error.message)")
         }
@@ -239,6 +241,7 @@ struct PostgresStoreTests {
                     Issue.record("a claim whose commit failed twice answered \(answer)")
                 } catch {
                     #expect("\(error)".contains("before the server confirmed the commit"), "\(error)")
+                    #expect((error as? IdempotencyStoreError)?.code == .unavailable)
                 }
             }
             let held = try await store.record(for: keyB)
@@ -301,6 +304,7 @@ struct PostgresStoreTests {
                 Issue.record("claimed without a free connection")
             } catch {
                 #expect("\(error)".contains("all busy"), "\(error)")
+                #expect((error as? IdempotencyStoreError)?.code == .busy)
             }
             #expect(ContinuousClock.now - started < .seconds(2))
             await store.connections.giveBack(held, healthy: true)
@@ -323,6 +327,7 @@ struct PostgresStoreTests {
                     Issue.record("a completion succeeded with the server stopped")
                 } catch {
                     #expect("\(error)".contains("PostgreSQL"), "\(error)")
+                    #expect((error as? IdempotencyStoreError)?.code == .unavailable)
                 }
                 #expect(ContinuousClock.now - started < .seconds(4))
                 // Within the next second, calls fail at once instead of waiting out the timeout again.

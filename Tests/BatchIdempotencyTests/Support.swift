@@ -66,7 +66,7 @@ final class CountingStore: IdempotencyStore {
             defer { count = max(count - 1, 0) }
             return count > 0
         }
-        if fails { throw IdempotencyStoreError("the connection was lost (a test's failure)") }
+        if fails { throw IdempotencyStoreError("the connection was lost (a test's failure)", code: .unavailable) }
         return try await base.complete(key: key, token: token)
     }
 

@@ -85,7 +85,10 @@ struct KafkaTests {
         let tombstone = records[1]
         #expect(tombstone.isTombstone)
         #expect(try tombstone.valueBytes == nil)
-        #expect(throws: RecordPayloadError.self) { try tombstone.decodeValue(as: [String: Int].self) }
+        let tombstoneError = #expect(throws: RecordPayloadError.self) {
+            try tombstone.decodeValue(as: [String: Int].self)
+        }
+        #expect(tombstoneError?.code == .missingValue)
         #expect(try tombstone.keyString == "customer-1")
         #expect(try records[2].keyBytes == nil, "absent key")
         #expect(try records[0].decodeValue(as: [String: Int].self) == ["order": 1])
@@ -282,6 +285,7 @@ struct KafkaTests {
         #expect(result.response.itemIdentifiers.map(Self.text) == ["t-0@2", "t-0@3"])
         #expect((result.outcomes[1].error as? RecordPayloadError)?.field == "value")
         #expect((result.outcomes[2].error as? RecordPayloadError)?.field == "key")
+        #expect((result.outcomes[2].error as? RecordPayloadError)?.code == .invalidBase64)
     }
 
     /// `<topic>-<partition>@<offset>` for a Kafka identifier.

@@ -100,56 +100,79 @@ struct ChainConfigurationTests {
     @Test(
         "Unknown keys and bad values are errors that name the file and the key",
         arguments: [
-            ("processor: { maxConcurency: 2 }", "orders.yaml: processor.maxConcurency is not a setting here"),
+            (
+                "processor: { maxConcurency: 2 }", "orders.yaml: processor.maxConcurency is not a setting here",
+                ConfigurationError.Code.unknownSetting
+            ),
             (
                 "processor: { maxConcurrency: 0 }",
-                "orders.yaml: processor.maxConcurrency must be a whole number of at least 1, not 0"
+                "orders.yaml: processor.maxConcurrency must be a whole number of at least 1, not 0",
+                ConfigurationError.Code.invalidValue
             ),
-            ("processor: { policy: sometimes }", "orders.yaml: processor.policy must be one of"),
+            (
+                "processor: { policy: sometimes }", "orders.yaml: processor.policy must be one of",
+                ConfigurationError.Code.invalidValue
+            ),
             (
                 "middleware: [ { retry: { maxAttempts: two } } ]",
-                "middleware[0].retry.maxAttempts must be a whole number"
+                "middleware[0].retry.maxAttempts must be a whole number", ConfigurationError.Code.invalidValue
             ),
-            ("middleware: [ { retry: {}, timeout: {} } ]", "middleware[0] must be an object with one key"),
-            ("middleware: [ { cache: {} } ]", "middleware[0].cache is not a middleware"),
-            ("middleware: [ { timeout: {} } ]", "middleware[0].timeout.seconds is required"),
+            (
+                "middleware: [ { retry: {}, timeout: {} } ]", "middleware[0] must be an object with one key",
+                ConfigurationError.Code.invalidValue
+            ),
+            (
+                "middleware: [ { cache: {} } ]", "middleware[0].cache is not a middleware",
+                ConfigurationError.Code.unknownSetting
+            ),
+            (
+                "middleware: [ { timeout: {} } ]", "middleware[0].timeout.seconds is required",
+                ConfigurationError.Code.missingValue
+            ),
             (
                 "middleware: [ { idempotency: { key: identity } } ]",
-                "middleware[0].idempotency.store is required: store: { file: { directory: … } } or store: { postgres"
+                "middleware[0].idempotency.store is required: store: { file: { directory: … } } or store: { postgres",
+                ConfigurationError.Code.missingValue
             ),
             (
                 "middleware: [ { idempotency: { store: { file: {} } } } ]",
-                "middleware[0].idempotency.store.file.directory is required"
+                "middleware[0].idempotency.store.file.directory is required", ConfigurationError.Code.missingValue
             ),
             (
                 "middleware: [ { idempotency: { store: { file: { directory: /x }, postgres: { url: x } } } } ]",
-                "middleware[0].idempotency.store names two stores"
+                "middleware[0].idempotency.store names two stores", ConfigurationError.Code.invalidValue
             ),
             (
                 "middleware: [ { idempotency: { store: { postgres: { host: db } } } } ]",
-                "middleware[0].idempotency.store.postgres.host is not a setting here"
+                "middleware[0].idempotency.store.postgres.host is not a setting here",
+                ConfigurationError.Code.unknownSetting
             ),
             (
                 "middleware: [ { idempotency: { store: { postgres: { maxConnections: 0 } } } } ]",
-                "middleware[0].idempotency.store.postgres.maxConnections must be a whole number of at least 1"
+                "middleware[0].idempotency.store.postgres.maxConnections must be a whole number of at least 1",
+                ConfigurationError.Code.invalidValue
             ),
             (
                 "middleware: [ { idempotency: { store: { file: { directory: /x } }, key: body } } ]",
-                "must be identity, payload or json:<path>"
+                "must be identity, payload or json:<path>", ConfigurationError.Code.invalidValue
             ),
-            ("middleware: [ { faultInjection: { fraction: 2 } } ]", "fraction must be between 0 and 1"),
-            ("middleware: { retry: {} }", "middleware must be a list of steps"),
-            ("[1, 2]", "must be an object"),
-            ("retries: 3", "orders.yaml: retries is not a setting here"),
-            ("processor: [unclosed", "orders.yaml: is not valid JSON or YAML"),
+            (
+                "middleware: [ { faultInjection: { fraction: 2 } } ]", "fraction must be between 0 and 1",
+                ConfigurationError.Code.invalidValue
+            ),
+            ("middleware: { retry: {} }", "middleware must be a list of steps", ConfigurationError.Code.invalidValue),
+            ("[1, 2]", "must be an object", ConfigurationError.Code.invalidValue),
+            ("retries: 3", "orders.yaml: retries is not a setting here", ConfigurationError.Code.unknownSetting),
+            ("processor: [unclosed", "orders.yaml: is not valid JSON or YAML", ConfigurationError.Code.syntax),
         ]
     )
-    func errors(text: String, message: String) {
+    func errors(text: String, message: String, code: ConfigurationError.Code) {
         do {
             _ = try ChainConfiguration.parse(text, source: "orders.yaml")
             Issue.record("expected an error for \(text)")
         } catch {
             #expect("\(error)".contains(message), "\(error)")
+            #expect((error as? ConfigurationError)?.code == code, "\(error)")
         }
     }
 
@@ -213,7 +236,10 @@ struct ChainConfigurationTests {
 
     @Test("A missing file or a folder is named in the error")
     func files() {
-        #expect(throws: ConfigurationError.self) { try ChainConfiguration.load(path: "/no/such/file.yaml") }
+        let missing = #expect(throws: ConfigurationError.self) {
+            try ChainConfiguration.load(path: "/no/such/file.yaml")
+        }
+        #expect(missing?.code == .unreadableFile)
         do {
             _ = try ChainConfiguration.load(path: "/tmp")
         } catch {

@@ -234,10 +234,16 @@ struct EMFMetricsTests {
 
     @Test("Invalid names are refused: a bad namespace fails creation, a bad metric or dimension is dropped")
     func validation() async throws {
-        #expect(throws: EMFConfigurationError.self) { try Self.factory("") }
-        #expect(throws: EMFConfigurationError.self) { try Self.factory(":starts-with-colon") }
+        #expect(#expect(throws: EMFConfigurationError.self) { try Self.factory("") }?.code == .invalidNamespace)
+        #expect(
+            #expect(throws: EMFConfigurationError.self) { try Self.factory(":starts-with-colon") }?.code
+                == .invalidNamespace
+        )
         #expect(throws: EMFConfigurationError.self) { try Self.factory(String(repeating: "n", count: 256)) }
-        #expect(throws: EMFConfigurationError.self) { try Self.factory(dimensions: [("service", "")]) }
+        #expect(
+            #expect(throws: EMFConfigurationError.self) { try Self.factory(dimensions: [("service", "")]) }?.code
+                == .invalidDimension
+        )
         let warnings = Warnings()
         let metrics = try Self.factory(warnings: warnings)
         Counter(label: "", factory: metrics).increment()

@@ -147,7 +147,11 @@ public final class FileIdempotencyStore: IdempotencyStore {
         case .read(let bytes): return bytes == Array(formatMarker.utf8)
         case .missing: return false
         case .failed(let code):
-            throw IdempotencyStoreError("cannot read \(directory)/FORMAT: \(describe(code))", code: code)
+            throw IdempotencyStoreError(
+                "cannot read \(directory)/FORMAT: \(describe(code))",
+                code: .fileSystem,
+                systemErrorNumber: code
+            )
         }
     }
 
@@ -169,11 +173,14 @@ public final class FileIdempotencyStore: IdempotencyStore {
             inProgressUntil: inProgressUntil,
             payloadHash: payloadHash
         )
-        guard !token.isEmpty else { throw IdempotencyStoreError("the claim of \(key) has an empty token") }
+        guard !token.isEmpty else {
+            throw IdempotencyStoreError("the claim of \(key) has an empty token", code: .invalidRequest)
+        }
         guard let slot = SlotFormat.encode(fresh, state: .inProgress) else {
             throw IdempotencyStoreError(
                 "the token and payload hash of \(key) are too long for the file store (together at most "
-                    + "\(SlotFormat.maxVariableBytes) bytes as written)"
+                    + "\(SlotFormat.maxVariableBytes) bytes as written)",
+                code: .invalidRequest
             )
         }
         let shard = Self.shard(of: key)
@@ -252,7 +259,11 @@ public final class FileIdempotencyStore: IdempotencyStore {
             let descriptor = open(path, O_RDONLY | O_CLOEXEC)
             guard descriptor >= 0 else {
                 if errno == ENOENT { continue }
-                throw IdempotencyStoreError("cannot open \(path): \(Self.describe(errno))", code: errno)
+                throw IdempotencyStoreError(
+                    "cannot open \(path): \(Self.describe(errno))",
+                    code: .fileSystem,
+                    systemErrorNumber: errno
+                )
             }
             defer { close(descriptor) }
             // What a lookup checks: a table whose header is damaged, or claims more slots than the file holds, is
@@ -289,7 +300,7 @@ public final class FileIdempotencyStore: IdempotencyStore {
             guard decision.writes, let found else { return decision.answer }
             // The record as claimed (its expiry was written with the claim): only the state changes.
             guard let slot = SlotFormat.encode(found.record, state: state) else {
-                throw IdempotencyStoreError("the record of \(key) no longer fits its slot")
+                throw IdempotencyStoreError("the record of \(key) no longer fits its slot", code: .invalidRequest)
             }
             try write(slot, at: found.slot, of: table, shard: shard)
             return decision.answer
@@ -379,7 +390,8 @@ public final class FileIdempotencyStore: IdempotencyStore {
         if gate != nil && !SyncGate.flushesFileData && fsync(table.descriptor) != 0 {
             throw IdempotencyStoreError(
                 "cannot flush \(tablePath(shard)) to disk: \(Self.describe(errno))",
-                code: errno
+                code: .fileSystem,
+                systemErrorNumber: errno
             )
         }
     }
@@ -418,11 +430,19 @@ public final class FileIdempotencyStore: IdempotencyStore {
         var status = stat()
         if fstatat(tablesDescriptor, name, &status, 0) != 0 {
             guard errno == ENOENT else {
-                throw IdempotencyStoreError("cannot look at \(tablePath(shard)): \(Self.describe(errno))", code: errno)
+                throw IdempotencyStoreError(
+                    "cannot look at \(tablePath(shard)): \(Self.describe(errno))",
+                    code: .fileSystem,
+                    systemErrorNumber: errno
+                )
             }
             try makeTable(shard, capacity: Self.initialCapacity, records: [])
             guard fstatat(tablesDescriptor, name, &status, 0) == 0 else {
-                throw IdempotencyStoreError("cannot look at \(tablePath(shard)): \(Self.describe(errno))", code: errno)
+                throw IdempotencyStoreError(
+                    "cannot look at \(tablePath(shard)): \(Self.describe(errno))",
+                    code: .fileSystem,
+                    systemErrorNumber: errno
+                )
             }
         }
         let cached = tables.withLock { $0[shard] }
@@ -431,7 +451,11 @@ public final class FileIdempotencyStore: IdempotencyStore {
         }
         let descriptor = Self.openTable(at: tablesDescriptor, name)
         guard descriptor >= 0 else {
-            throw IdempotencyStoreError("cannot open \(tablePath(shard)): \(Self.describe(errno))", code: errno)
+            throw IdempotencyStoreError(
+                "cannot open \(tablePath(shard)): \(Self.describe(errno))",
+                code: .fileSystem,
+                systemErrorNumber: errno
+            )
         }
         let capacity: Int
         do throws(IdempotencyStoreError) {
@@ -500,7 +524,8 @@ public final class FileIdempotencyStore: IdempotencyStore {
         }
         if capacity <= table.capacity && minimumCapacity > table.capacity {
             throw IdempotencyStoreError(
-                "the idempotency table \(tablePath(shard)) is full (\(table.capacity) slots) and cannot grow further"
+                "the idempotency table \(tablePath(shard)) is full (\(table.capacity) slots) and cannot grow further",
+                code: .full
             )
         }
         try makeTable(shard, capacity: capacity, records: kept)
@@ -514,7 +539,8 @@ public final class FileIdempotencyStore: IdempotencyStore {
         IdempotencyStoreError(
             "the idempotency table \(path) has no room near a key's home slot although only \(records) of its "
                 + "\(capacity) slots are used: more than \(maxProbe) keys share their first hex digits (keys are "
-                + "meant to be SHA-256 digests, as IdempotencyKeySource makes them)"
+                + "meant to be SHA-256 digests, as IdempotencyKeySource makes them)",
+            code: .invalidRequest
         )
     }
 
@@ -536,12 +562,20 @@ public final class FileIdempotencyStore: IdempotencyStore {
         let path = directory + "/tables/" + temporary
         let descriptor = openat(tablesDescriptor, temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
-            throw IdempotencyStoreError("cannot create \(path): \(Self.describe(errno))", code: errno)
+            throw IdempotencyStoreError(
+                "cannot create \(path): \(Self.describe(errno))",
+                code: .fileSystem,
+                systemErrorNumber: errno
+            )
         }
         defer { close(descriptor) }
         do throws(IdempotencyStoreError) {
             guard ftruncate(descriptor, off_t(Self.offset(ofSlot: capacity))) == 0 else {
-                throw IdempotencyStoreError("cannot size \(path): \(Self.describe(errno))", code: errno)
+                throw IdempotencyStoreError(
+                    "cannot size \(path): \(Self.describe(errno))",
+                    code: .fileSystem,
+                    systemErrorNumber: errno
+                )
             }
             var header = Array((Self.tableMagic + String(capacity) + "\n").utf8)
             header += repeatElement(0, count: SlotFormat.size - header.count)
@@ -552,12 +586,17 @@ public final class FileIdempotencyStore: IdempotencyStore {
                 try Self.writeAll(bytes, to: descriptor, at: Self.offset(ofSlot: slot), path: path)
             }
             if gate != nil && fsync(descriptor) != 0 {
-                throw IdempotencyStoreError("cannot flush \(path) to disk: \(Self.describe(errno))", code: errno)
+                throw IdempotencyStoreError(
+                    "cannot flush \(path) to disk: \(Self.describe(errno))",
+                    code: .fileSystem,
+                    systemErrorNumber: errno
+                )
             }
             guard renameat(tablesDescriptor, temporary, tablesDescriptor, name) == 0 else {
                 throw IdempotencyStoreError(
                     "cannot put \(path) in place of \(tablePath(shard)): \(Self.describe(errno))",
-                    code: errno
+                    code: .fileSystem,
+                    systemErrorNumber: errno
                 )
             }
         } catch {
@@ -634,7 +673,8 @@ public final class FileIdempotencyStore: IdempotencyStore {
         }
         return IdempotencyStoreError(
             "slot \(slot) of the idempotency table \(tablePath(shard)) is damaged (\(reason)); it was copied to "
-                + "\(target) and cleared, and its key, whichever it was, starts afresh"
+                + "\(target) and cleared, and its key, whichever it was, starts afresh",
+            code: .damaged
         )
     }
 
@@ -647,13 +687,15 @@ public final class FileIdempotencyStore: IdempotencyStore {
         if rename(tablePath(shard), target) == 0 {
             return IdempotencyStoreError(
                 "the idempotency table \(tablePath(shard)) is damaged (\(reason)); it was moved to \(target), and "
-                    + "the keys of its shard start afresh"
+                    + "the keys of its shard start afresh",
+                code: .damaged
             )
         }
         return IdempotencyStoreError(
             "the idempotency table \(tablePath(shard)) is damaged (\(reason)), and it could not be moved aside: "
                 + Self.describe(errno),
-            code: errno
+            code: .damaged,
+            systemErrorNumber: errno
         )
     }
 
@@ -724,9 +766,9 @@ public final class FileIdempotencyStore: IdempotencyStore {
         guard header.starts(with: magic), let newline = header.firstIndex(of: 0x0A),
             let capacity = Int(String(decoding: header[magic.count..<newline], as: UTF8.self)), capacity > 0,
             capacity <= maxCapacity
-        else { throw IdempotencyStoreError("its header is not a table header of this store") }
+        else { throw IdempotencyStoreError("its header is not a table header of this store", code: .damaged) }
         guard size >= offset(ofSlot: capacity) else {
-            throw IdempotencyStoreError("it is shorter than its header says")
+            throw IdempotencyStoreError("it is shorter than its header says", code: .damaged)
         }
         return capacity
     }
@@ -748,7 +790,7 @@ public final class FileIdempotencyStore: IdempotencyStore {
         } catch let error as IdempotencyStoreError {
             throw error
         } catch {
-            throw IdempotencyStoreError("the idempotency store failed: \(error)")
+            throw IdempotencyStoreError("the idempotency store failed: \(error)", code: .fileSystem)
         }
     }
 
@@ -784,20 +826,25 @@ public final class FileIdempotencyStore: IdempotencyStore {
             guard reason == EAGAIN || reason == EACCES || reason == EINTR else {
                 throw IdempotencyStoreError(
                     "cannot lock \(path) (shard \(shard)): \(Self.describe(reason))",
-                    code: reason
+                    code: .fileSystem,
+                    systemErrorNumber: reason
                 )
             }
             guard clock.now < giveUp else {
                 throw IdempotencyStoreError(
                     "another process has held the lock on \(path) (shard \(shard)) for over \(lockTimeout); giving "
-                        + "up on this record"
+                        + "up on this record",
+                    code: .busy
                 )
             }
             do {
                 try await Task.sleep(for: wait)
             } catch {
                 // Cancelled while waiting: stop trying rather than spin without sleeping until the timeout.
-                throw IdempotencyStoreError("cancelled while waiting for the lock on \(path) (shard \(shard))")
+                throw IdempotencyStoreError(
+                    "cancelled while waiting for the lock on \(path) (shard \(shard))",
+                    code: .cancelled
+                )
             }
             wait = min(wait * 2, .milliseconds(20))
         }
@@ -852,7 +899,11 @@ public final class FileIdempotencyStore: IdempotencyStore {
                 for index in done..<bytes.count { bytes[index] = 0 }
                 return
             } else if errno != EINTR {
-                throw IdempotencyStoreError("cannot read \(path): \(describe(errno))", code: errno)
+                throw IdempotencyStoreError(
+                    "cannot read \(path): \(describe(errno))",
+                    code: .fileSystem,
+                    systemErrorNumber: errno
+                )
             }
         }
     }
@@ -874,7 +925,11 @@ public final class FileIdempotencyStore: IdempotencyStore {
                 continue
             } else {
                 let code = count < 0 ? errno : EIO
-                throw IdempotencyStoreError("cannot write \(path): \(describe(code))", code: code)
+                throw IdempotencyStoreError(
+                    "cannot write \(path): \(describe(code))",
+                    code: .fileSystem,
+                    systemErrorNumber: code
+                )
             }
         }
     }
@@ -882,7 +937,11 @@ public final class FileIdempotencyStore: IdempotencyStore {
     private static func writeNewFile(_ path: String, _ bytes: [UInt8]) throws(IdempotencyStoreError) {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
-            throw IdempotencyStoreError("cannot create \(path): \(describe(errno))", code: errno)
+            throw IdempotencyStoreError(
+                "cannot create \(path): \(describe(errno))",
+                code: .fileSystem,
+                systemErrorNumber: errno
+            )
         }
         defer { close(descriptor) }
         do {
@@ -897,7 +956,11 @@ public final class FileIdempotencyStore: IdempotencyStore {
     {
         let descriptor = open(path, flags, 0o600)
         guard descriptor >= 0 else {
-            throw IdempotencyStoreError("cannot open \(what) \(path): \(describe(errno))", code: errno)
+            throw IdempotencyStoreError(
+                "cannot open \(what) \(path): \(describe(errno))",
+                code: .fileSystem,
+                systemErrorNumber: errno
+            )
         }
         return descriptor
     }
@@ -909,13 +972,17 @@ public final class FileIdempotencyStore: IdempotencyStore {
         if code == EEXIST {
             var status = stat()
             if stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR { return }
-            throw IdempotencyStoreError(describeNonFolder(path))
+            throw IdempotencyStoreError(describeNonFolder(path), code: .invalidConfiguration)
         }
         if code == ENOENT, let slash = path.lastIndex(of: "/"), slash != path.startIndex {
             try makeDirectory(String(path[..<slash]))
             if mkdir(path, 0o700) == 0 || errno == EEXIST { return }
         }
-        throw IdempotencyStoreError("cannot create the folder \(path): \(describe(code))", code: code)
+        throw IdempotencyStoreError(
+            "cannot create the folder \(path): \(describe(code))",
+            code: .fileSystem,
+            systemErrorNumber: code
+        )
     }
 
     /// Why the existing `path` cannot be the store's folder: what it is (a file, a symbolic link that leads
@@ -956,13 +1023,15 @@ public final class FileIdempotencyStore: IdempotencyStore {
         case .read(let bytes) where bytes == Array(firstFormatMarker.utf8):
             throw IdempotencyStoreError(
                 "\(directory) was made by an earlier version of the file store (a file per key, format 1), which "
-                    + "this version does not read; give a new folder (the old one's records are not carried over)"
+                    + "this version does not read; give a new folder (the old one's records are not carried over)",
+                code: .invalidConfiguration
             )
         case .read(let bytes):
             guard bytes == Array(formatMarker.utf8) else {
                 throw IdempotencyStoreError(
                     "\(directory) holds something other than an idempotency file store of this version (its FORMAT "
-                        + "file does not match); give an empty folder or one this store made"
+                        + "file does not match); give an empty folder or one this store made",
+                    code: .invalidConfiguration
                 )
             }
         case .missing:
@@ -976,17 +1045,26 @@ public final class FileIdempotencyStore: IdempotencyStore {
             guard entries.isEmpty else {
                 throw IdempotencyStoreError(
                     "\(directory) is not empty and is not an idempotency file store (no FORMAT file); give an empty "
-                        + "folder or one this store made"
+                        + "folder or one this store made",
+                    code: .invalidConfiguration
                 )
             }
             let temporary = path + ".tmp-" + Self.randomSuffix()
             try Self.writeNewFile(temporary, Array(Self.formatMarker.utf8))
             if rename(temporary, path) != 0 {
                 unlink(temporary)
-                throw IdempotencyStoreError("cannot write \(path): \(Self.describe(errno))", code: errno)
+                throw IdempotencyStoreError(
+                    "cannot write \(path): \(Self.describe(errno))",
+                    code: .fileSystem,
+                    systemErrorNumber: errno
+                )
             }
         case .failed(let code):
-            throw IdempotencyStoreError("cannot read \(path): \(Self.describe(code))", code: code)
+            throw IdempotencyStoreError(
+                "cannot read \(path): \(Self.describe(code))",
+                code: .fileSystem,
+                systemErrorNumber: code
+            )
         }
         try Self.makeDirectory(directory + "/tables")
     }

@@ -50,7 +50,8 @@ final class SyncGate: Sendable {
         if result != 0 {
             throw IdempotencyStoreError(
                 "the file store could not flush its writes to disk: \(String(cString: strerror(result)))",
-                code: result
+                code: .fileSystem,
+                systemErrorNumber: result
             )
         }
     }

@@ -379,7 +379,7 @@ public struct KafkaEvent: Codable, Sendable, Equatable {
         ///   error when the value is not JSON for `type`; inside a handler either fails this record only.
         public func decodeValue<T: Decodable>(as type: T.Type) throws -> T {
             guard let bytes = try valueBytes else {
-                throw RecordPayloadError(field: "value", message: "is null: the record is a tombstone")
+                throw RecordPayloadError(.missingValue, field: "value", message: "is null: the record is a tombstone")
             }
             return try JSONDecoder().decode(type, from: Data(bytes))
         }
@@ -429,6 +429,7 @@ public struct KafkaEvent: Codable, Sendable, Equatable {
                 try numbers.map { number throws(RecordPayloadError) in
                     guard (-128...255).contains(number) else {
                         throw RecordPayloadError(
+                            .invalidValue,
                             field: "headers.\(name)",
                             message: "holds \(number), which is not a byte (-128…255)"
                         )

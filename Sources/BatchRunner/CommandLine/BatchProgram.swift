@@ -220,7 +220,7 @@ struct ProgramCommand: AsyncParsableCommand {
     }
 
     static func session(_ options: RunnerOptions) throws -> RunnerSession {
-        guard let program else { throw UsageError(message: "no program to run") }
+        guard let program else { throw UsageError(.invalidArguments, message: "no program to run") }
         return try program.session(options)
     }
 }
@@ -309,6 +309,7 @@ struct LambdaCommand: AsyncParsableCommand {
     func run() async throws {
         guard let endpoint = ProcessInfo.processInfo.environment[Self.endpointVariable], !endpoint.isEmpty else {
             throw UsageError(
+                .invalidArguments,
                 message:
                     "\(Self.endpointVariable) is not set: `lambda` is the runtime of a function on AWS Lambda; to run an event here, use invoke"
             )

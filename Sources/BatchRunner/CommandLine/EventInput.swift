@@ -15,13 +15,16 @@ public enum EventInput {
     public static func read(_ path: String) throws(UsageError) -> [UInt8] {
         if path == "-" {
             if StandardStreams.closedAtStart.contains(0) {
-                throw UsageError(message: "cannot read standard input: it is closed; give an event file or pipe one in")
+                throw UsageError(
+                    .unreadableInput,
+                    message: "cannot read standard input: it is closed; give an event file or pipe one in"
+                )
             }
             return try readAll(descriptor: 0, name: "standard input")
         }
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
-            throw UsageError(message: "cannot read event file '\(path)': \(describeErrno(errno))")
+            throw UsageError(.unreadableInput, message: "cannot read event file '\(path)': \(describeErrno(errno))")
         }
         defer { close(descriptor) }
         return try readAll(descriptor: descriptor, name: "event file '\(path)'")
@@ -30,10 +33,13 @@ public enum EventInput {
     private static func readAll(descriptor: Int32, name: String) throws(UsageError) -> [UInt8] {
         var status = stat()
         if fstat(descriptor, &status) != 0 {
-            throw UsageError(message: "cannot read \(name): \(describeErrno(errno))")
+            throw UsageError(.unreadableInput, message: "cannot read \(name): \(describeErrno(errno))")
         }
         if status.st_mode & S_IFMT == S_IFDIR {
-            throw UsageError(message: "cannot read \(name): it is a directory; give the path of an event file")
+            throw UsageError(
+                .unreadableInput,
+                message: "cannot read \(name): it is a directory; give the path of an event file"
+            )
         }
         var bytes: [UInt8] = []
         if status.st_mode & S_IFMT == S_IFREG, status.st_size > 0 {
@@ -49,7 +55,7 @@ public enum EventInput {
             } else if count == 0 {
                 return bytes
             } else if errno != EINTR {
-                throw UsageError(message: "cannot read \(name): \(describeErrno(errno))")
+                throw UsageError(.unreadableInput, message: "cannot read \(name): \(describeErrno(errno))")
             }
         }
     }

@@ -142,7 +142,7 @@ public struct RunnerOptions: ParsableArguments, Sendable {
         do {
             return try ObservabilitySetup.make(options)
         } catch {
-            throw UsageError(message: "cannot set up metrics: \(error)")
+            throw UsageError(.setupFailed, message: "cannot set up metrics: \(error)")
         }
     }
 
@@ -186,13 +186,13 @@ public struct RunnerOptions: ParsableArguments, Sendable {
                 configuration = chain.processor
                 middleware = try chain.makeMiddleware(openStore: stores.opener)
             } catch {
-                throw UsageError(message: "\(error)")
+                throw UsageError(.invalidConfiguration, message: "\(error)")
             }
         } else {
             do {
                 configuration = try defaults.applyingEnvironment(environment)
             } catch {
-                throw UsageError(message: error.message)
+                throw UsageError(.invalidConfiguration, message: error.message)
             }
         }
         configuration.instrumentation.metricsFactory = observability.metrics

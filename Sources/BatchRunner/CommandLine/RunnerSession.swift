@@ -122,7 +122,7 @@ public struct RunnerSession: Sendable {
         if let report {
             let page = ReplayReport.html(summary, title: "Replay of \(count) events")
             guard FileManager.default.createFile(atPath: report, contents: Data(page.utf8)) else {
-                throw UsageError(message: "cannot write the report to \(report)")
+                throw UsageError(.unwritableOutput, message: "cannot write the report to \(report)")
             }
         }
         try writeOrFail(String(summary.table().dropLast()), what: "the summary")
@@ -172,21 +172,26 @@ public struct RunnerSession: Sendable {
         for path in paths {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-                throw UsageError(message: "\(path) does not exist")
+                throw UsageError(.unreadableInput, message: "\(path) does not exist")
             }
             if isDirectory.boolValue {
                 let names: [String]
                 do {
                     names = try FileManager.default.contentsOfDirectory(atPath: path)
                 } catch {
-                    throw UsageError(message: "cannot read the directory \(path): \(error.localizedDescription)")
+                    throw UsageError(
+                        .unreadableInput,
+                        message: "cannot read the directory \(path): \(error.localizedDescription)"
+                    )
                 }
                 files += names.filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.sorted().map { path + "/" + $0 }
             } else {
                 files.append(path)
             }
         }
-        guard !files.isEmpty else { throw UsageError(message: "no event file in \(paths.joined(separator: ", "))") }
+        guard !files.isEmpty else {
+            throw UsageError(.unreadableInput, message: "no event file in \(paths.joined(separator: ", "))")
+        }
         return files
     }
 
@@ -225,7 +230,7 @@ public struct RunnerSession: Sendable {
                 do throws(SpoolError) {
                     service = worker(try SpoolInput(directory: spool, pollInterval: pollInterval))
                 } catch {
-                    throw UsageError(message: error.message)
+                    throw UsageError(.setupFailed, message: error.message)
                 }
             } else {
                 let input = LineInput.standardInput()
@@ -242,7 +247,7 @@ public struct RunnerSession: Sendable {
             // shutdown (the group's own signal trapping registers beside its services, so a SIGTERM early in the
             // first batch could be missed).
             guard TerminationSignals.install({ Task { await group.triggerGracefulShutdown() } }) else {
-                throw UsageError(message: "cannot set up the handling of SIGTERM: no pipe could be made")
+                throw UsageError(.setupFailed, message: "cannot set up the handling of SIGTERM: no pipe could be made")
             }
             do {
                 try await group.run()
@@ -274,7 +279,7 @@ public struct RunnerSession: Sendable {
             do {
                 invocation = try await client.next()
             } catch {
-                throw UsageError(message: "the Lambda Runtime API at \(endpoint): \(error)")
+                throw UsageError(.setupFailed, message: "the Lambda Runtime API at \(endpoint): \(error)")
             }
             var deadline: ContinuousClock.Instant?
             if let milliseconds = invocation.deadlineMilliseconds {
@@ -314,7 +319,7 @@ public struct RunnerSession: Sendable {
                     )
                 }
             } catch {
-                throw UsageError(message: "the Lambda Runtime API at \(endpoint): \(error)")
+                throw UsageError(.setupFailed, message: "the Lambda Runtime API at \(endpoint): \(error)")
             }
         }
     }

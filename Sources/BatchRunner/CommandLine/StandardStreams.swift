@@ -20,12 +20,46 @@ public enum ExitStatus {
 
 /// A usage error found while running (an unreadable file, a bad environment value): said on standard error, exit
 /// status 2.
-public struct UsageError: Error, CustomStringConvertible {
+public struct UsageError: Error, Sendable, CustomStringConvertible {
+    /// The kind of problem. New codes may be added; switch with a `default`.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        enum Kind: String {
+            case invalidArguments
+            case invalidConfiguration
+            case unreadableInput
+            case unwritableOutput
+            case storeFailed
+            case setupFailed
+        }
+
+        let kind: Kind
+
+        /// Arguments or options that do not fit together or name nothing (`lambda` without its variable, the
+        /// chain given twice, no store named).
+        public static let invalidArguments = Code(kind: .invalidArguments)
+        /// The chain file or a `BATCH_PROCESSING_*` variable is wrong (the message has the file and the key).
+        public static let invalidConfiguration = Code(kind: .invalidConfiguration)
+        /// An event file, folder or standard input cannot be read, or holds no event.
+        public static let unreadableInput = Code(kind: .unreadableInput)
+        /// A file the command writes (the replay report, the effect log) cannot be written.
+        public static let unwritableOutput = Code(kind: .unwritableOutput)
+        /// An idempotency store could not be opened or used.
+        public static let storeFailed = Code(kind: .storeFailed)
+        /// What the command needs around it could not be set up: the metrics backend, the SIGTERM handling, the
+        /// spool, the Lambda Runtime API.
+        public static let setupFailed = Code(kind: .setupFailed)
+
+        public var description: String { kind.rawValue }
+    }
+
+    /// The kind of problem.
+    public var code: Code
     /// What is wrong and where, in one line.
     public var message: String
 
     /// Creates the error.
-    public init(message: String) {
+    public init(_ code: Code, message: String) {
+        self.code = code
         self.message = message
     }
 
