@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "JournaldLogging", targets: ["JournaldLogging"]),
         .library(name: "Observability", targets: ["Observability"]),
         .library(name: "BatchProcessingTesting", targets: ["BatchProcessingTesting"]),
+        .library(name: "BatchIdempotencyTesting", targets: ["BatchIdempotencyTesting"]),
         .library(name: "BatchIdempotency", targets: ["BatchIdempotency"]),
         .library(name: "BatchRunner", targets: ["BatchRunner"]),
         // The runner's PostgreSQL store provider: a product of its own, so that only its users link postgres-nio.
@@ -139,6 +140,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // An in-memory store and the store conformance checks, for tests (BatchIdempotency only: no database client).
+        .target(name: "BatchIdempotencyTesting", dependencies: ["BatchIdempotency"]),
         .target(
             name: "BatchProcessingTesting",
             dependencies: [
@@ -227,6 +230,7 @@ let package = Package(
             name: "BatchIdempotencyTests",
             dependencies: [
                 "BatchIdempotency",
+                "BatchIdempotencyTesting",
                 "BatchIdempotencyPostgres",
                 "BatchProcessingTestProcessSupport",
                 .product(name: "Logging", package: "swift-log"),

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 targets=(BatchProcessing BatchIdempotency BatchIdempotencyPostgres BatchRunner BatchRunnerPostgres Observability
-    JSONLogging EMFMetrics JournaldLogging BatchProcessingTesting)
+    JSONLogging EMFMetrics JournaldLogging BatchProcessingTesting BatchIdempotencyTesting)
 arguments=()
 for target in "${targets[@]}"; do arguments+=(--target "$target"); done
 log=$(mktemp)

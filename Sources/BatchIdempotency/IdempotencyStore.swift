@@ -9,8 +9,9 @@
 /// it holds is ``ClaimResult/claimed`` again, and a second completion is ``FenceResult/applied``. So a store whose
 /// answer was lost on the way (a dropped database connection) may send the same change again without risk.
 ///
-/// Every store passes the same semantic suite (`StoreSemantics` in the tests): the file store and the PostgreSQL
-/// store (`BatchIdempotencyPostgres`) behave alike.
+/// Every store passes the same conformance checks (`IdempotencyStoreConformance`, in the `BatchIdempotencyTesting`
+/// product): the file store, the PostgreSQL store (`BatchIdempotencyPostgres`) and the in-memory store behave
+/// alike, and a store of your own can run the checks too.
 public protocol IdempotencyStore: Sendable {
     /// Claims `key` for a new attempt by the holder `token`: creates an in-progress record when there is none, or
     /// when the one there has expired (a completed record past its expiry, or an in-progress one past

@@ -1,4 +1,5 @@
 import BatchIdempotency
+import BatchIdempotencyTesting
 import BatchProcessing
 import BatchProcessingTesting
 import Foundation

@@ -1,5 +1,6 @@
 import BatchIdempotency
 import BatchIdempotencyPostgres
+import BatchIdempotencyTesting
 import BatchProcessingTestProcessSupport
 import Foundation
 import Logging
@@ -7,6 +8,7 @@ import Testing
 
 /// The stores every semantic test runs against.
 enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case memory
     case file
     case postgres
     /// PostgreSQL with plain statements (`prepared_statements=off`), as behind a pooler that cannot carry
@@ -20,6 +22,8 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
         _ body: (any IdempotencyStore) async throws -> Result
     ) async throws -> Result {
         switch self {
+        case .memory:
+            return try await body(InMemoryIdempotencyStore())
         case .file:
             let folder = TemporaryFolder()
             return try await body(try folder.store())

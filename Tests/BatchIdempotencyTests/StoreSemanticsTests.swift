@@ -1,239 +1,97 @@
 import BatchIdempotency
+import BatchIdempotencyTesting
+import BatchProcessing
+import BatchProcessingTesting
 import Foundation
+import Synchronization
 import Testing
 
-/// The store protocol's meaning, one suite for every store: the file store on real files, the PostgreSQL store on
-/// a real server.
+/// The store protocol's meaning, one suite for every store: BatchIdempotencyTesting's conformance checks on the file
+/// store (real files), the PostgreSQL store (a real server, with and without prepared statements) and the in-memory
+/// store.
 @Suite("Store semantics: the same state machine in every store")
 struct StoreSemanticsTests {
-    @Test("Claim, complete, replay, expire: each transition as the store records it", arguments: StoreKind.allCases)
-    func lifecycle(kind: StoreKind) async throws {
-        try await kind.withStore { store in
-            #expect(try await store.record(for: keyA) == nil)
-            #expect(
-                try await store.claim(
-                    key: keyA,
-                    token: "t1",
-                    payloadHash: "h",
-                    inProgressUntil: 2000,
-                    expiresAt: 10_000,
-                    now: 1000
-                ) == .claimed
-            )
-            let held = try #require(try await store.record(for: keyA))
-            #expect(
-                held.status == .inProgress && held.token == "t1" && held.inProgressUntil == 2000
-                    && held.payloadHash == "h" && held.expiresAt == 10_000 && held.key == keyA.hex
-            )
-            // A live in-progress record of another holder is reported, not taken.
-            #expect(try await store.claim(keyA, "t2", until: 3000, now: 1500) == .inProgress(held))
-            #expect(try await store.complete(key: keyA, token: "t1") == .applied)
-            let done = try #require(try await store.record(for: keyA))
-            #expect(done.status == .completed && done.expiresAt == 10_000 && done.token == "t1")
-            #expect(try await store.claim(keyA, "t3", until: 9000, now: 5000) == .completed(done))
-            // Expired completed record: claimed afresh, the new holder's now.
-            #expect(try await store.claim(keyA, "t4", until: 20_000, now: 10_000) == .claimed)
-            let fresh = try #require(try await store.record(for: keyA))
-            #expect(fresh.token == "t4" && fresh.status == .inProgress && fresh.payloadHash == nil)
-        }
-    }
-
     @Test(
-        "An in-progress record past its holder's time is taken over; the old holder is fenced out",
-        arguments: StoreKind.allCases
+        "Every store passes every conformance check",
+        arguments: StoreKind.allCases,
+        IdempotencyStoreConformance.Check.allCases
     )
-    func takeoverAndFencing(kind: StoreKind) async throws {
+    func conformance(kind: StoreKind, check: IdempotencyStoreConformance.Check) async throws {
         try await kind.withStore { store in
-            _ = try await store.claim(keyA, "old", until: 2000, now: 1000)
-            let result = try await store.claim(keyA, "new", until: 9000, now: 2000)
-            guard case .tookOver(let previous) = result else {
-                Issue.record("expected a takeover, got \(result)")
-                return
-            }
-            #expect(previous.token == "old" && previous.inProgressUntil == 2000)
-            // The old holder comes back late: it can neither complete nor release the new holder's record.
-            #expect(try await store.complete(key: keyA, token: "old") == .fenced)
-            #expect(try await store.release(key: keyA, token: "old") == .fenced)
-            let current = try #require(try await store.record(for: keyA))
-            #expect(current.token == "new" && current.status == .inProgress)
-            #expect(try await store.complete(key: keyA, token: "new") == .applied)
-            // A completed record cannot be released, not even by its holder.
-            #expect(try await store.release(key: keyA, token: "new") == .fenced)
-            #expect(try await store.record(for: keyA)?.status == .completed)
+            let failures = await IdempotencyStoreConformance.run(check, on: store)
+            #expect(failures.isEmpty, "\(failures)")
         }
     }
 
-    @Test("Release removes the holder's record, and the key starts afresh", arguments: StoreKind.allCases)
-    func release(kind: StoreKind) async throws {
-        try await kind.withStore { store in
-            _ = try await store.claim(keyB, "t", until: 5000, now: 1000)
-            #expect(try await store.release(key: keyB, token: "t") == .applied)
-            #expect(try await store.record(for: keyB) == nil)
-            #expect(try await store.release(key: keyB, token: "t") == .fenced)
-            #expect(try await store.complete(key: keyB, token: "t") == .fenced)
-            #expect(try await store.claim(keyB, "u", until: 5000, now: 1000) == .claimed)
-        }
+    @Test("The in-memory store under the middleware: a redelivered batch is replayed, its records completed")
+    func inMemoryUnderTheMiddleware() async throws {
+        let store = InMemoryIdempotencyStore()
+        let processor = BatchProcessor(middleware: [IdempotencyMiddleware(store: store)])
+        let event = TestEvents.sqs(["m1", "m2"])
+        let runs = Mutex(0)
+        _ = try await processor.process(event) { _, _ in runs.withLock { $0 += 1 } }
+        let again = try await processor.process(event) { _, _ in runs.withLock { $0 += 1 } }
+        #expect(again.replayedCount == 2)
+        #expect(runs.withLock { $0 } == 2)
+        #expect(store.allRecords.map(\.status) == [.completed, .completed])
     }
 
-    @Test(
-        "A change repeated by its holder (its answer lost) finds its own: claimed again, applied again",
-        arguments: StoreKind.allCases
-    )
-    func repeatedByHolder(kind: StoreKind) async throws {
-        try await kind.withStore { store in
-            #expect(try await store.claim(keyA, "t", until: 5000, now: 1000) == .claimed)
-            #expect(try await store.claim(keyA, "t", until: 5000, now: 1200) == .claimed)
-            #expect(try await store.record(for: keyA)?.token == "t")
-            #expect(try await store.complete(key: keyA, token: "t") == .applied)
-            #expect(try await store.complete(key: keyA, token: "t") == .applied)
-            let done = try #require(try await store.record(for: keyA))
-            #expect(done.status == .completed)
-            // Once completed, the holder's own claim is a replay like anyone's.
-            #expect(try await store.claim(keyA, "t", until: 5000, now: 1300) == .completed(done))
-        }
+    @Test("The checks find a store that breaks the rules: one that never fences, one that forgets completions")
+    func findsBrokenStores() async {
+        let unfenced = await IdempotencyStoreConformance.runAll { BrokenStore(.neverFences) }
+        #expect(Set(unfenced.map(\.check)).isSuperset(of: [.takeover, .release, .fenceTable]), "\(unfenced)")
+        let forgetful = await IdempotencyStoreConformance.runAll { BrokenStore(.forgetsCompletions) }
+        #expect(Set(forgetful.map(\.check)).isSuperset(of: [.lifecycle, .repeatedByHolder, .manyKeys]), "\(forgetful)")
+        #expect(forgetful.contains { $0.message.contains("completed") }, "\(forgetful)")
     }
+}
 
-    @Test(
-        "Purge removes expired records, in progress and completed, and keeps live ones",
-        arguments: StoreKind.allCases
-    )
-    func purge(kind: StoreKind) async throws {
-        try await kind.withStore { store in
-            let keys = (0..<6).map(spreadKey)
-            for (index, key) in keys.enumerated() {
-                let time = 1000 + Int64(index) * 1000
-                _ = try await store.claim(key, "t", until: time, expiresAt: time, now: 0)
-                if index % 2 == 0 { _ = try await store.complete(key: key, token: "t") }
-            }
-            #expect(try await store.purgeExpired(now: 3500) == 3)
-            for (index, key) in keys.enumerated() {
-                #expect((try await store.record(for: key) != nil) == (index >= 3), "key \(index)")
-            }
-            #expect(try await store.purgeExpired(now: 3500) == 0)
-        }
-    }
+/// An in-memory store with one deliberate defect, to show that the conformance checks can fail.
+final class BrokenStore: IdempotencyStore {
+    enum Defect { case neverFences, forgetsCompletions }
+    let defect: Defect
+    let base = InMemoryIdempotencyStore()
 
-    @Test("Many tasks claiming one key at once: exactly one holds it", arguments: StoreKind.allCases)
-    func concurrentClaims(kind: StoreKind) async throws {
-        try await kind.withStore { store in
-            let results = try await withThrowingTaskGroup(of: ClaimResult.self) { group in
-                for index in 0..<32 {
-                    group.addTask { try await store.claim(keyA, "t\(index)", until: 9000, now: 0) }
-                }
-                var all: [ClaimResult] = []
-                for try await result in group { all.append(result) }
-                return all
-            }
-            #expect(results.filter { $0 == .claimed }.count == 1)
-            let holder = try #require(try await store.record(for: keyA))
-            #expect(results.filter { $0 == .inProgress(holder) }.count == 31)
-        }
-    }
+    init(_ defect: Defect) { self.defect = defect }
 
-    @Test("Many keys at once, each through its whole life", arguments: StoreKind.allCases)
-    func manyKeys(kind: StoreKind) async throws {
-        try await kind.withStore { store in
-            let keys = (0..<200).map(spreadKey)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for (index, key) in keys.enumerated() {
-                    group.addTask { () async throws -> Void in
-                        let claimed = try await store.claim(key, "t\(index)", until: 9000, now: 0)
-                        #expect(claimed == .claimed)
-                        let ended =
-                            index % 4 == 0
-                            ? try await store.release(key: key, token: "t\(index)")
-                            : try await store.complete(key: key, token: "t\(index)")
-                        #expect(ended == .applied)
-                    }
-                }
-                try await group.waitForAll()
-            }
-            for (index, key) in keys.enumerated() {
-                let record = try await store.record(for: key)
-                if index % 4 == 0 {
-                    #expect(record == nil)
-                } else {
-                    #expect(record?.status == .completed && record?.token == "t\(index)")
-                }
-            }
-        }
-    }
-
-    // MARK: - Agreement with the rules
-
-    /// Puts `state` in the store under `key`, as a holder would: a claim, and for a completed record its completion.
-    static func prepare(_ state: StoredState, key: IdempotencyKey, in store: any IdempotencyStore) async throws {
-        guard state != .none else { return }
-        let claimed = try await store.claim(
+    func claim(
+        key: IdempotencyKey,
+        token: String,
+        payloadHash: String?,
+        inProgressUntil: Int64,
+        expiresAt: Int64,
+        now: Int64
+    ) async throws(IdempotencyStoreError) -> ClaimResult {
+        try await base.claim(
             key: key,
-            token: StoredState.holder,
-            payloadHash: "held",
-            inProgressUntil: StoredState.inProgressUntil,
-            expiresAt: StoredState.expiresAt,
-            now: 0
+            token: token,
+            payloadHash: payloadHash,
+            inProgressUntil: inProgressUntil,
+            expiresAt: expiresAt,
+            now: now
         )
-        try #require(claimed == .claimed)
-        if state == .completed {
-            try #require(try await store.complete(key: key, token: StoredState.holder) == .applied)
-        }
-        try #require(try await store.record(for: key) == state.record(key: key), "prepared \(state)")
     }
 
-    @Test("Every row of the claim table: the store answers and ends as the rules decide", arguments: StoreKind.allCases)
-    func claimsFollowTheRules(kind: StoreKind) async throws {
-        try await kind.withStore { store in
-            for (index, row) in ClaimRow.all.enumerated() {
-                let key = spreadKey(index)
-                try await Self.prepare(row.state, key: key, in: store)
-                let before = try await store.record(for: key)
-                let decision = IdempotencyRules.claim(existing: before, token: row.token, now: row.now)
-                let answer = try await store.claim(
-                    key: key,
-                    token: row.token,
-                    payloadHash: "new",
-                    inProgressUntil: 30_000,
-                    expiresAt: 40_000,
-                    now: row.now
-                )
-                #expect(answer == decision.answer, "\(row.testDescription)")
-                #expect(answer == row.expectedAnswer(existing: before), "\(row.testDescription)")
-                let after = try await store.record(for: key)
-                let written = IdempotencyRecord(
-                    key: key.hex,
-                    status: .inProgress,
-                    token: row.token,
-                    expiresAt: 40_000,
-                    inProgressUntil: 30_000,
-                    payloadHash: "new"
-                )
-                #expect(after == (decision.writes ? written : before), "\(row.testDescription)")
-            }
+    func complete(key: IdempotencyKey, token: String) async throws(IdempotencyStoreError) -> FenceResult {
+        switch defect {
+        case .neverFences:
+            _ = try await base.complete(key: key, token: token)
+            return .applied
+        case .forgetsCompletions:
+            return .applied
         }
     }
 
-    @Test(
-        "Every row of the completion and release tables: the store answers and ends as the rules decide",
-        arguments: StoreKind.allCases
-    )
-    func changesFollowTheRules(kind: StoreKind) async throws {
-        try await kind.withStore { store in
-            for (index, row) in FenceRow.all.enumerated() {
-                let key = spreadKey(100 + index)
-                try await Self.prepare(row.state, key: key, in: store)
-                let before = try await store.record(for: key)
-                let decision = row.decide(existing: before)
-                let answer =
-                    switch row.change {
-                    case .complete: try await store.complete(key: key, token: row.token)
-                    case .release: try await store.release(key: key, token: row.token)
-                    }
-                #expect(answer == decision.answer, "\(row.testDescription)")
-                var expected = before
-                if decision.writes {
-                    if row.change == .complete { expected?.status = .completed } else { expected = nil }
-                }
-                #expect(try await store.record(for: key) == expected, "\(row.testDescription)")
-            }
-        }
+    func release(key: IdempotencyKey, token: String) async throws(IdempotencyStoreError) -> FenceResult {
+        let answer = try await base.release(key: key, token: token)
+        return defect == .neverFences ? .applied : answer
+    }
+
+    func record(for key: IdempotencyKey) async throws(IdempotencyStoreError) -> IdempotencyRecord? {
+        try await base.record(for: key)
+    }
+
+    func purgeExpired(now: Int64) async throws(IdempotencyStoreError) -> Int {
+        try await base.purgeExpired(now: now)
     }
 }

@@ -107,20 +107,3 @@ extension IdempotencyStore {
         )
     }
 }
-
-/// Key number `number`, spread over shards and slots as SHA-256 digests are (four rounds of splitmix64), so that
-/// tests with many keys meet the store as real keys do.
-func spreadKey(_ number: Int) -> IdempotencyKey {
-    var state = UInt64(truncatingIfNeeded: number) &+ 0x9E37_79B9_7F4A_7C15
-    var hex = ""
-    for _ in 0..<4 {
-        state = state &+ 0x9E37_79B9_7F4A_7C15
-        var mixed = state
-        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        mixed ^= mixed >> 31
-        let digits = String(mixed, radix: 16)
-        hex += String(repeating: "0", count: 16 - digits.count) + digits
-    }
-    return IdempotencyKey(hex: hex)!
-}
