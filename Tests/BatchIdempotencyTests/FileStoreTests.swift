@@ -1,4 +1,5 @@
 import BatchIdempotency
+import BatchIdempotencyTesting
 import Foundation
 import Testing
 
@@ -106,7 +107,54 @@ struct FileStoreTests {
         } catch {
             #expect(error.code == .damaged)
             #expect(error.message.contains("shorter than its header says"), "\(error.message)")
+            #expect(
+                error.message.contains("the 1 record(s) read from its slots are in a new table"),
+                "\(error.message)"
+            )
         }
+        // The readable record is kept: keyA is still held, not free to run again.
+        #expect(try await fresh.record(for: keyA)?.token == "t")
+        #expect(FileIdempotencyStoreTestsSupport.entries(folder.path + "/store/quarantine").count == 1)
+    }
+
+    @Test("A damaged header: the readable slots go to a new table, the unreadable ones are counted and start afresh")
+    func damagedHeaderSalvage() async throws {
+        let folder = TemporaryFolder()
+        let store = try folder.store()
+        // Ten keys of shard 2a, completed, spread over its slots.
+        let keys = (0..<8000).map(spreadKey).filter { $0.hex.hasPrefix("2a") }.prefix(10)
+        try #require(keys.count == 10)
+        for key in keys {
+            _ = try await store.claim(key, "t", until: 5000, expiresAt: 90_000, now: 1000)
+            #expect(try await store.complete(key: key, token: "t") == .applied)
+        }
+        let table = folder.path + "/store/tables/2a.table"
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: table)))
+        // A header that is not a header, and one record's slot with a byte changed.
+        bytes.replaceSubrange(0..<8, with: Array("garbage!".utf8))
+        let damagedSlot = try #require(
+            (1..<(bytes.count / 512)).first { bytes[$0 * 512] == UInt8(ascii: "C") },
+            "no completed slot found"
+        )
+        bytes[damagedSlot * 512 + 10] ^= 0x01
+        try Data(bytes).write(to: URL(fileURLWithPath: table))
+        let fresh = try folder.store()
+        do {
+            _ = try await fresh.record(for: keys[keys.startIndex])
+            Issue.record("a table with a damaged header was read")
+        } catch let error as IdempotencyStoreError {
+            #expect(error.code == .damaged)
+            #expect(
+                error.message.contains("the 9 record(s) read from its slots are in a new table"),
+                "\(error.message)"
+            )
+            #expect(error.message.contains("1 unreadable slot(s) were left out"), "\(error.message)")
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+        var kept = 0
+        for key in keys where try await fresh.record(for: key)?.status == .completed { kept += 1 }
+        #expect(kept == 9)
     }
 
     @Test(
