@@ -61,7 +61,8 @@ def shown_part(path):
 
 
 def blocks(document):
-    """(marker path or None, line number of the fence, block lines, first and last line index) per swift block."""
+    """The document's lines, and per swift block: the marker's path (or None), the index of its first line (the
+    fence's line number), the index after its last line, its lines and their indent."""
     with open(document, encoding="utf-8") as handle:
         lines = handle.read().split("\n")
     result = []
@@ -78,7 +79,7 @@ def blocks(document):
             while end < len(lines) and lines[end].strip() != "```":
                 end += 1
             body = [line[len(indent) :] if line.startswith(indent) else line for line in lines[index + 1 : end]]
-            result.append((marker, index + 1, body, index + 1, end, indent))
+            result.append((marker, index + 1, end, body, indent))
             index = end + 1
         else:
             index += 1
@@ -143,8 +144,8 @@ def main():
     for document in documents():
         lines, found = blocks(document)
         changed = False
-        for marker, line_number, body, first, end, indent in reversed(found):
-            where = f"{os.path.relpath(document, ROOT)}:{line_number}"
+        for marker, first, end, body, indent in reversed(found):
+            where = f"{os.path.relpath(document, ROOT)}:{first}"
             count += 1
             if marker is None:
                 failures.append(f"{where}: a swift block without a `<!-- code: FILE -->` line before it")

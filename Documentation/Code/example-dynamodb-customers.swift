@@ -14,7 +14,8 @@ let runtime = LambdaRuntime { (event: DynamoDBEvent, context: LambdaContext) asy
         remainingTime: context.getRemainingTime(),
         logger: logger
     )
-    return try await processor.process(event, context: invocation) { (change: DynamoDBEvent.Record, record: RecordContext) in
+    return try await processor.process(event, context: invocation) {
+        (change: DynamoDBEvent.Record, record: RecordContext) in
         try apply(change, logger: record.logger)  // main.swift's apply(_:logger:)
     }.response
 }

@@ -14,7 +14,8 @@ let runtime = LambdaRuntime { (event: KinesisEvent, context: LambdaContext) asyn
         remainingTime: context.getRemainingTime(),
         logger: logger
     )
-    return try await processor.process(event, context: invocation) { (click: KinesisEvent.Record, record: RecordContext) in
+    return try await processor.process(event, context: invocation) {
+        (click: KinesisEvent.Record, record: RecordContext) in
         let view = try click.kinesis.decodeData(as: PageView.self)
         record.logger.info("page view", metadata: ["session_id": "\(view.sessionId)", "page": "\(view.page)"])
     }.response

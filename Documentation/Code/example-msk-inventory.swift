@@ -14,7 +14,8 @@ let runtime = LambdaRuntime { (event: KafkaEvent, context: LambdaContext) async 
         remainingTime: context.getRemainingTime(),
         logger: logger
     )
-    return try await processor.process(event, context: invocation) { (message: KafkaEvent.Record, record: RecordContext) in
+    return try await processor.process(event, context: invocation) {
+        (message: KafkaEvent.Record, record: RecordContext) in
         try apply(message, logger: record.logger)  // main.swift's apply(_:logger:)
     }.response
 }

@@ -14,7 +14,8 @@ let runtime = LambdaRuntime { (event: SQSEvent, context: LambdaContext) async th
         remainingTime: context.getRemainingTime(),
         logger: logger
     )
-    return try await processor.process(event, context: invocation) { (message: SQSEvent.Message, record: RecordContext) in
+    return try await processor.process(event, context: invocation) {
+        (message: SQSEvent.Message, record: RecordContext) in
         try charge(try message.decodeBody(as: Order.self), logger: record.logger)
     }.response
 }

@@ -2,6 +2,7 @@
 import AWSLambdaRuntime
 import BatchProcessing
 import BatchRunner
+import Logging
 import Observability
 
 let observability = try ObservabilitySetup.bootstrap(.init(namespace: "ExampleShop"))
@@ -33,7 +34,5 @@ try await runtime.run()
 // docs: end
 
 // Not shown: what Examples/SQSOrders/main.swift defines, with its signatures.
-import Logging
-
 struct Order: Decodable, Sendable { var orderId: String }
 func charge(_ order: Order, logger: Logger) throws {}

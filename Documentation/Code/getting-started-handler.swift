@@ -15,7 +15,8 @@ let processor = BatchProcessor(
 
 func handle(_ event: SQSEvent, remaining: Duration) async throws -> PartialBatchResponse {
     let result = try await processor.process(event, context: InvocationContext(remainingTime: remaining)) {
-        message, context in
+        message,
+        context in
         let order = try message.decodeBody(as: Order.self)
         context.logger.info("charging", metadata: ["order": "\(order.orderId)"])
         try await charge(order)

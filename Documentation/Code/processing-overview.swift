@@ -8,7 +8,8 @@ let processor = BatchProcessor(middleware: [RetryMiddleware(strategy: .exponenti
 
 func answer(_ event: SQSEvent, remaining: Duration) async throws -> PartialBatchResponse {
     let result = try await processor.process(event, context: InvocationContext(remainingTime: remaining)) {
-        message, context in
+        message,
+        context in
         try await handle(message.decodeBody(as: Order.self))
     }
     return result.response

@@ -2,7 +2,7 @@ import BatchProcessing
 
 struct Order: Decodable { var orderId: Int; var amount: Double }
 
-func charge(_ order: Order) async throws { /* … your work; a thrown error fails this record only … */ }
+func charge(_ order: Order) async throws { /* … your work; a thrown error fails this record only … */  }
 
 // Made once per execution environment: warm invocations reuse it.
 let processor = BatchProcessor(

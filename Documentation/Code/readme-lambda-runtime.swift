@@ -3,7 +3,7 @@ import BatchProcessing
 
 struct Order: Decodable { var orderId: Int; var amount: Double }
 
-func charge(_ order: Order) async throws { /* … */ }
+func charge(_ order: Order) async throws { /* … */  }
 
 let processor = BatchProcessor(middleware: [RetryMiddleware()])
 

@@ -3,7 +3,9 @@ import BatchProcessing
 // docs: begin
 struct Timing: RecordMiddleware {
     func handle<Record: BatchRecord>(
-        _ record: Record, context: RecordContext, next: RecordNext<Record>
+        _ record: Record,
+        context: RecordContext,
+        next: RecordNext<Record>
     ) async throws -> RecordResult {
         let start = ContinuousClock.now
         let result = await next(record, context)  // never throws: a failure is in result.error

@@ -9,7 +9,7 @@ func answer() async throws -> [UInt8] {
     let responseJSON: [UInt8] = try await processor.processJSON(eventBytes) { record, context in
         switch record {
         case .sqs(let message): try await handle(message.body)
-        case .kinesis(let record): try await handle(record.kinesis.data)  // base64 decoded here; bad data fails the record
+        case .kinesis(let record): try await handle(record.kinesis.data)  // from base64; bad data fails the record
         case .dynamoDB(let record): try await handle(record.dynamodb.newImage)
         case .kafka(let record): try await handle(record.valueBytes)  // nil for a tombstone
         }

@@ -425,11 +425,11 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
             case .cancelled:
                 throw IdempotencyStoreError("the \(what) was cancelled", code: .cancelled)
             case .failure(let error as ConnectFailure):
-                let reason = PostgresFailure(error.underlying).explanation
-                markUnreachable(reason)
+                let failure = PostgresFailure(error.underlying)
+                markUnreachable(failure.explanation)
                 throw IdempotencyStoreError(
-                    "the \(what) could not connect to PostgreSQL (\(configuration.description)): \(reason)",
-                    code: PostgresFailure(error.underlying).isRefusedLogin ? .invalidConfiguration : .unavailable
+                    "the \(what) could not connect to PostgreSQL (\(configuration.description)): \(failure.explanation)",
+                    code: failure.isRefusedLogin ? .invalidConfiguration : .unavailable
                 )
             case .failure(let error):
                 let failure = PostgresFailure(error)

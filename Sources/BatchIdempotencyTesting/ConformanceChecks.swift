@@ -185,14 +185,14 @@ extension IdempotencyStoreConformance {
             expiresAt: StoredState.expiresAt,
             now: 0
         )
-        _ = try check.require(claimed == .claimed ? true : nil, "preparing \(state): the claim answered \(claimed)")
+        try check.require(claimed == .claimed, "preparing \(state): the claim answered \(claimed)")
         if state == .completed {
             let completed = try await store.complete(key: key, token: StoredState.holder)
-            _ = try check.require(completed == .applied ? true : nil, "preparing \(state): completion \(completed)")
+            try check.require(completed == .applied, "preparing \(state): completion \(completed)")
         }
         let record = try await store.record(for: key)
-        _ = try check.require(
-            record == state.record(key: key) ? true : nil,
+        try check.require(
+            record == state.record(key: key),
             "preparing \(state): the store holds \(String(describing: record))"
         )
     }

@@ -118,6 +118,14 @@ public enum IdempotencyStoreConformance {
             if !condition { fail(message()) }
         }
 
+        /// A failure and the end of the check unless `condition` holds.
+        func require(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+            guard condition else {
+                fail(message())
+                throw Stop()
+            }
+        }
+
         /// `value`, or a failure and the end of the check when it is `nil`.
         func require<T>(_ value: T?, _ message: @autoclosure () -> String) throws -> T {
             guard let value else {

@@ -6,7 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         // docs: begin
-        .package(url: "https://github.com/…/swift-batch-processing.git", from: "0.1.0"),
+        .package(url: "https://github.com/…/swift-batch-processing.git", from: "0.1.0")
         // docs: end
     ],
     targets: [

@@ -1,9 +1,9 @@
 // docs: begin
 import BatchProcessing
-import Foundation
+import BatchRunner
 import Logging
-import Observability
 import OTel
+import Observability
 import ServiceLifecycle
 
 let service = "orders-worker"  // one name for the spans' resource and the logs' and metrics' `service`
@@ -32,15 +32,18 @@ struct OneBatch: Service {
     var path: String
 
     func run() async throws {
-        let event = try JSONDecoder().decode(SQSEvent.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
-        let result = try await processor.process(event) { message, context in
+        let event = try EventInput.read(path)  // an unreadable file is an error that names it
+        let answer = try await processor.processJSON(event) { record, context in
+            guard case .sqs(let message) = record else { return }
             context.logger.info("charging", metadata: ["message_id": "\(message.messageId)"])
             if message.body.contains("refuse") { throw RefusedOrder() }
         }
-        print(String(decoding: try JSONEncoder().encode(result.response), as: UTF8.self))
+        // Written with a call that reports a closed or full output instead of trapping.
+        guard StandardStreams.output(String(decoding: answer, as: UTF8.self)) else { throw AnswerNotWritten() }
     }
 }
 
+struct AnswerNotWritten: Error {}
 struct RefusedOrder: Error {}
 
 // The exporter works in the background beside the work. When the work returns, the group shuts down gracefully:
