@@ -48,10 +48,15 @@ let package = Package(
     ],
     targets: [
         .target(name: "BatchProcessingJSONSupport"),
+        // The system calls on files, pipes and sockets (EINTR loops, whole reads and writes), `LineWriter` and
+        // `ProcessEnvironment`: what the logging, metrics, runner and file store share below JSON. JSONLogging
+        // re-exports its public types.
+        .target(name: "BatchProcessingSystemSupport"),
         .target(
             name: "JSONLogging",
             dependencies: [
                 "BatchProcessingJSONSupport",
+                "BatchProcessingSystemSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -59,7 +64,7 @@ let package = Package(
             name: "EMFMetrics",
             dependencies: [
                 "BatchProcessingJSONSupport",
-                "JSONLogging",
+                "BatchProcessingSystemSupport",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
@@ -73,6 +78,7 @@ let package = Package(
             dependencies: [
                 // libsystemd exists on Linux only; elsewhere the handler falls back to JSON lines on stderr.
                 .target(name: "CSystemd", condition: .when(platforms: [.linux])),
+                "BatchProcessingSystemSupport",
                 "JSONLogging",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -101,6 +107,7 @@ let package = Package(
             dependencies: [
                 "BatchProcessing",
                 "BatchProcessingJSONSupport",
+                "BatchProcessingSystemSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -120,6 +127,7 @@ let package = Package(
             dependencies: [
                 "BatchProcessing",
                 "BatchProcessingJSONSupport",
+                "BatchProcessingSystemSupport",
                 "BatchIdempotency",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -159,6 +167,7 @@ let package = Package(
                 "BatchIdempotency",
                 "BatchIdempotencyPostgres",
                 "BatchProcessingJSONSupport",
+                "BatchProcessingSystemSupport",
                 "BatchRunner",
                 "BatchRunnerPostgres",
                 "Observability",

@@ -1,4 +1,4 @@
-public import BatchIdempotency
+package import BatchIdempotency
 
 /// The states a key's stored record can be in for the rules' tables: none, a holder's in-progress record (its time
 /// ends at 2,000 ms), or a completed one (it expires at 10,000 ms).

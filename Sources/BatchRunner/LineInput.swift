@@ -1,13 +1,6 @@
+import BatchProcessingSystemSupport
 import Foundation
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -102,19 +95,11 @@ public struct LineInput: AsyncSequence, Sendable {
             continuation.yield(line)
         }
         while true {
-            let count = chunk.withUnsafeMutableBytes { buffer in
-                #if canImport(Glibc)
-                Glibc.read(descriptor, buffer.baseAddress, buffer.count)
-                #elseif canImport(Musl)
-                Musl.read(descriptor, buffer.baseAddress, buffer.count)
-                #else
-                Darwin.read(descriptor, buffer.baseAddress, buffer.count)
-                #endif
-            }
-            if count < 0 {
-                if errno == EINTR { continue }
-                let reason = String(cString: strerror(errno))
-                shared.failure.withLock { $0 = "cannot read the input: \(reason)" }
+            let count: Int
+            do {
+                count = try SystemIO.read(descriptor, into: &chunk)
+            } catch {
+                shared.failure.withLock { $0 = "cannot read the input: \(error)" }
                 break
             }
             if count == 0 { break }

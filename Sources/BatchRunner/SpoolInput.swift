@@ -1,3 +1,4 @@
+import BatchProcessingSystemSupport
 import Foundation
 
 #if canImport(Glibc)
@@ -156,13 +157,7 @@ public struct SpoolInput: AsyncSequence, Sendable {
 
     /// Writes `text` to `path` through a temporary file renamed into place; false when it could not be written.
     static func write(_ text: String, to path: String) -> Bool {
-        let temporary = path + ".tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8)) else { return false }
-        guard move(temporary, to: path) else {
-            unlink(temporary)
-            return false
-        }
-        return true
+        (try? SystemIO.replaceFile(path, Array(text.utf8), mode: 0o644)) != nil
     }
 
     public func makeAsyncIterator() -> Iterator { Iterator(spool: self) }

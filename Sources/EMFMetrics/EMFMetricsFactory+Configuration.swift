@@ -1,4 +1,4 @@
-public import JSONLogging
+public import BatchProcessingSystemSupport
 
 extension EMFMetricsFactory {
     /// How an ``EMFMetricsFactory`` names, dimensions and writes its metrics.

@@ -1,6 +1,6 @@
 import BatchProcessingJSONSupport
+import BatchProcessingSystemSupport
 public import CoreMetrics
-import JSONLogging
 import Synchronization
 
 /// A swift-metrics backend that aggregates counters, recorders, timers and meters in memory and writes them as

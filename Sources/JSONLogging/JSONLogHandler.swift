@@ -1,4 +1,5 @@
 import BatchProcessingJSONSupport
+@_exported public import BatchProcessingSystemSupport
 public import Logging
 
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import BatchProcessingSystemSupport
 import BatchRunner
 
 #if canImport(Glibc)
@@ -15,12 +16,10 @@ final class EffectLog: Sendable {
     private let descriptor: Int32
 
     init(path: String) throws(UsageError) {
-        descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
-            throw UsageError(
-                .unwritableOutput,
-                message: "cannot open the effect log '\(path)': \(String(cString: strerror(errno)))"
-            )
+        do {
+            descriptor = try SystemIO.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, mode: 0o644)
+        } catch {
+            throw UsageError(.unwritableOutput, message: "cannot open the effect log '\(path)': \(error)")
         }
     }
 
@@ -31,9 +30,11 @@ final class EffectLog: Sendable {
     /// Appends `line` and a newline in one write.
     func append(_ line: String) throws {
         let bytes = Array((line + "\n").utf8)
-        let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        guard written == bytes.count else {
-            throw EffectLogError(message: "the effect log could not be written: \(String(cString: strerror(errno)))")
+        // One write call for a line this short: the kernel keeps an `O_APPEND` write whole.
+        do {
+            try SystemIO.write(bytes, to: descriptor)
+        } catch {
+            throw EffectLogError(message: "the effect log could not be written: \(error)")
         }
     }
 }

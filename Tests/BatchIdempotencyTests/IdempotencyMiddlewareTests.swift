@@ -224,7 +224,8 @@ struct IdempotencyMiddlewareTests {
     func completionRetried() async throws {
         let setup = try Setup()
         setup.store.failingCompletions.withLock { $0 = 3 }
-        let processor = setup.processor([setup.middleware()])
+        // A window far longer than the three backoff waits (350 ms): the full suite can hold a task up for seconds.
+        let processor = setup.processor([setup.middleware { $0.completionRetryTime = .seconds(300) }])
         let event = TestEvents.sqs(["m0"])
         let first = try await processor.process(
             event,

@@ -1,6 +1,7 @@
 import BatchIdempotency
 import BatchIdempotencyTesting
 import BatchProcessing
+import BatchProcessingTestProcessSupport
 import BatchProcessingTesting
 import Foundation
 import Synchronization

@@ -121,37 +121,6 @@ enum TestPostgres {
     }
 }
 
-/// Tests that stop the server run alone; the others share it.
-actor ServerAccess {
-    static let shared = ServerAccess()
-    private var readers = 0
-    private var writing = false
-    private var waiting: [(exclusive: Bool, continuation: CheckedContinuation<Void, Never>)] = []
-
-    func acquire(exclusive: Bool) async {
-        if waiting.isEmpty, canEnter(exclusive: exclusive) {
-            enter(exclusive: exclusive)
-            return
-        }
-        await withCheckedContinuation { waiting.append((exclusive, $0)) }
-    }
-
-    func release(exclusive: Bool) {
-        if exclusive { writing = false } else { readers -= 1 }
-        while let next = waiting.first, canEnter(exclusive: next.exclusive) {
-            waiting.removeFirst()
-            enter(exclusive: next.exclusive)
-            next.continuation.resume()
-        }
-    }
-
-    private func canEnter(exclusive: Bool) -> Bool { exclusive ? !writing && readers == 0 : !writing }
-
-    private func enter(exclusive: Bool) {
-        if exclusive { writing = true } else { readers += 1 }
-    }
-}
-
 struct ShellError: Error, CustomStringConvertible {
     let message: String
     var description: String { message }

@@ -192,41 +192,47 @@ struct ExampleProgramTests {
 
     @Test("msk-inventory on PostgreSQL: per-partition order, a tombstone withdraws its SKU, the rerun is all replays")
     func mskInventory() async throws {
-        guard let url = ProcessInfo.processInfo.environment["BATCH_TEST_POSTGRES_URL"], !url.isEmpty else {
-            Issue.record(
-                "BATCH_TEST_POSTGRES_URL is not set: run the tests with scripts/with-postgres.sh (make test does)"
+        // The PostgreSQL server is shared: no test may stop it meanwhile.
+        try await ServerAccess.with {
+            guard let url = ProcessInfo.processInfo.environment["BATCH_TEST_POSTGRES_URL"], !url.isEmpty else {
+                Issue.record(
+                    "BATCH_TEST_POSTGRES_URL is not set: run the tests with scripts/with-postgres.sh (make test does)"
+                )
+                return
+            }
+            let table = "inventory_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+            let migrated = try await Batchproc.run([
+                "idempotency", "migrate", "--idempotency-postgres", url, "--table", table,
+            ])
+            #expect(migrated.status == 0, "\(migrated.stderr)")
+            let program = ExampleProgram(name: "msk-inventory")
+            let environment = [
+                "BATCH_PROCESSING_IDEMPOTENCY_STORE_POSTGRES_URL": url,
+                "BATCH_PROCESSING_IDEMPOTENCY_STORE_POSTGRES_TABLE": table,
+            ]
+            let arguments = [
+                "invoke", ExampleProgram.file("Examples/Events/msk-inventory/inventory-1.json"),
+                "--config", ExampleProgram.file("Examples/MSKInventory/inventory.yaml"),
+            ]
+            let first = try await program.run(arguments, environment: environment)
+            #expect(first.status == 0, "\(first.output.stderr)")
+            #expect(first.reported == ["inventory-1@881", "inventory-1@882", "inventory-1@883"])
+            #expect(
+                first.logs("stock set").compactMap { $0["offset"] as? String }.sorted() == [
+                    "4100", "4101", "4102", "880",
+                ]
             )
-            return
-        }
-        let table = "inventory_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        let migrated = try await Batchproc.run([
-            "idempotency", "migrate", "--idempotency-postgres", url, "--table", table,
-        ])
-        #expect(migrated.status == 0, "\(migrated.stderr)")
-        let program = ExampleProgram(name: "msk-inventory")
-        let environment = [
-            "BATCH_PROCESSING_IDEMPOTENCY_STORE_POSTGRES_URL": url,
-            "BATCH_PROCESSING_IDEMPOTENCY_STORE_POSTGRES_TABLE": table,
-        ]
-        let arguments = [
-            "invoke", ExampleProgram.file("Examples/Events/msk-inventory/inventory-1.json"),
-            "--config", ExampleProgram.file("Examples/MSKInventory/inventory.yaml"),
-        ]
-        let first = try await program.run(arguments, environment: environment)
-        #expect(first.status == 0, "\(first.output.stderr)")
-        #expect(first.reported == ["inventory-1@881", "inventory-1@882", "inventory-1@883"])
-        #expect(
-            first.logs("stock set").compactMap { $0["offset"] as? String }.sorted() == ["4100", "4101", "4102", "880"]
-        )
-        #expect(first.logs("sku withdrawn").compactMap { $0["sku"] as? String } == ["SKU-SOCK-3"])
-        let failure = try #require(first.logs("record failed").first)
-        #expect((failure["exception"] as? String ?? "").contains("stock of SKU-HIKE-9 cannot be -5"))
-        #expect(first.count("RecordsFailed") == 1 && first.count("RecordsSkipped") == 2)
+            #expect(first.logs("sku withdrawn").compactMap { $0["sku"] as? String } == ["SKU-SOCK-3"])
+            let failure = try #require(first.logs("record failed").first)
+            #expect((failure["exception"] as? String ?? "").contains("stock of SKU-HIKE-9 cannot be -5"))
+            #expect(first.count("RecordsFailed") == 1 && first.count("RecordsSkipped") == 2)
 
-        let second = try await program.run(arguments, environment: environment)
-        #expect(second.reported == first.reported)
-        #expect(second.logs("stock set").isEmpty && second.logs("sku withdrawn").isEmpty)
-        #expect(second.count("RecordsReplayed") == 5)
+            let second = try await program.run(arguments, environment: environment)
+            #expect(second.status == 0, "\(second.output.stderr)")
+            #expect(second.reported == first.reported)
+            #expect(second.logs("stock set").isEmpty && second.logs("sku withdrawn").isEmpty)
+            #expect(second.count("RecordsReplayed") == 5)
+        }
     }
 
     @Test("A program's replay and serve: the summary table over the bundled events, one answer line per event line")

@@ -67,21 +67,24 @@ struct IdempotencyProcessTests {
         arguments: SharedStore.allCases
     )
     func rerun(store: SharedStore) async throws {
-        let folder = Folder()
-        let event = folder.path + "/event.json"
-        try Self.writeEvent(event, ids: 0..<20)
-        let options = try await store.options(folder)
-        let arguments = ["process", event, "--effect-log", folder.path + "/effects"] + options.process
-        let first = try await Batchproc.run(arguments)
-        #expect(first.status == 0, "\(first.stderr)")
-        let second = try await Batchproc.run(arguments)
-        #expect(second.stdout == "{\"batchItemFailures\":[]}\n")
-        let effects = try String(contentsOfFile: folder.path + "/effects", encoding: .utf8)
-        #expect(effects.split(separator: "\n").count == 20)
-        let emf = try #require(second.stderrLines.first { $0.contains("\"RecordsReplayed\"") })
-        #expect(try ChildProcess.jsonObject(emf)["RecordsReplayed"] as? Int == 20)
-        let count = try await Batchproc.run(["idempotency", "count"] + options.operate)
-        #expect(count.stdout == #"{"completed":20,"in_progress":0,"expired":0}"# + "\n")
+        // The PostgreSQL server is shared: no test may stop it meanwhile.
+        try await ServerAccess.with {
+            let folder = Folder()
+            let event = folder.path + "/event.json"
+            try Self.writeEvent(event, ids: 0..<20)
+            let options = try await store.options(folder)
+            let arguments = ["process", event, "--effect-log", folder.path + "/effects"] + options.process
+            let first = try await Batchproc.run(arguments)
+            #expect(first.status == 0, "\(first.stderr)")
+            let second = try await Batchproc.run(arguments)
+            #expect(second.stdout == "{\"batchItemFailures\":[]}\n")
+            let effects = try String(contentsOfFile: folder.path + "/effects", encoding: .utf8)
+            #expect(effects.split(separator: "\n").count == 20)
+            let emf = try #require(second.stderrLines.first { $0.contains("\"RecordsReplayed\"") })
+            #expect(try ChildProcess.jsonObject(emf)["RecordsReplayed"] as? Int == 20)
+            let count = try await Batchproc.run(["idempotency", "count"] + options.operate)
+            #expect(count.stdout == #"{"completed":20,"in_progress":0,"expired":0}"# + "\n")
+        }
     }
 
     @Test(
@@ -89,44 +92,49 @@ struct IdempotencyProcessTests {
         arguments: SharedStore.allCases
     )
     func contention(store: SharedStore) async throws {
-        let folder = Folder()
-        let options = try await store.options(folder)
-        let effects = folder.path + "/effects"
-        for index in 0..<8 {
-            try Self.writeEvent(folder.path + "/event-\(index).json", ids: (index * 250)..<(index * 250 + 1000))
-        }
-        let outputs = try await withThrowingTaskGroup(of: ChildProcess.Output.self) { group in
+        // The PostgreSQL server is shared: no test may stop it meanwhile.
+        try await ServerAccess.with {
+            let folder = Folder()
+            let options = try await store.options(folder)
+            let effects = folder.path + "/effects"
             for index in 0..<8 {
-                group.addTask {
-                    try await Batchproc.run(
-                        [
-                            "process", folder.path + "/event-\(index).json", "--effect-log", effects, "--concurrency",
-                            "4", "--no-throw-on-full-batch-failure", "--log-level", "error",
-                        ] + options.process
-                    )
+                try Self.writeEvent(folder.path + "/event-\(index).json", ids: (index * 250)..<(index * 250 + 1000))
+            }
+            let outputs = try await withThrowingTaskGroup(of: ChildProcess.Output.self) { group in
+                for index in 0..<8 {
+                    group.addTask {
+                        try await Batchproc.run(
+                            [
+                                "process", folder.path + "/event-\(index).json", "--effect-log", effects,
+                                "--concurrency",
+                                "4", "--no-throw-on-full-batch-failure", "--log-level", "error",
+                            ] + options.process
+                        )
+                    }
                 }
+                var all: [ChildProcess.Output] = []
+                for try await output in group { all.append(output) }
+                return all
             }
-            var all: [ChildProcess.Output] = []
-            for try await output in group { all.append(output) }
-            return all
+            for output in outputs { #expect(output.status == 0, "\(output.stderr.prefix(2000))") }
+            let lines = try String(contentsOfFile: effects, encoding: .utf8).split(separator: "\n").map(String.init)
+            let counted = Dictionary(lines.map { ($0, 1) }, uniquingKeysWith: +)
+            #expect(
+                counted.values.allSatisfy { $0 == 1 },
+                "run twice: \(counted.filter { $0.value > 1 }.keys.sorted().prefix(10))"
+            )
+            // Every record either ran once or was reported by a process that found another holding it; none was lost.
+            let reported = Set(
+                try outputs.flatMap { output -> [String] in
+                    let failures =
+                        try ChildProcess.jsonObject(output.stdout)["batchItemFailures"] as? [[String: Any]] ?? []
+                    return failures.compactMap { $0["itemIdentifier"] as? String }
+                }
+            )
+            let all = Set((0..<2750).map { "m\($0)" })
+            #expect(Set(counted.keys).union(reported) == all)
+            #expect(Set(counted.keys).isSubset(of: all))
         }
-        for output in outputs { #expect(output.status == 0, "\(output.stderr.prefix(2000))") }
-        let lines = try String(contentsOfFile: effects, encoding: .utf8).split(separator: "\n").map(String.init)
-        let counted = Dictionary(lines.map { ($0, 1) }, uniquingKeysWith: +)
-        #expect(
-            counted.values.allSatisfy { $0 == 1 },
-            "run twice: \(counted.filter { $0.value > 1 }.keys.sorted().prefix(10))"
-        )
-        // Every record either ran once or was reported by a process that found another holding it; none was lost.
-        let reported = Set(
-            try outputs.flatMap { output -> [String] in
-                let failures = try ChildProcess.jsonObject(output.stdout)["batchItemFailures"] as? [[String: Any]] ?? []
-                return failures.compactMap { $0["itemIdentifier"] as? String }
-            }
-        )
-        let all = Set((0..<2750).map { "m\($0)" })
-        #expect(Set(counted.keys).union(reported) == all)
-        #expect(Set(counted.keys).isSubset(of: all))
     }
 
     @Test(

@@ -1,3 +1,5 @@
+import BatchProcessingSystemSupport
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -22,9 +24,14 @@ public enum EventInput {
             }
             return try readAll(descriptor: 0, name: "standard input")
         }
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw UsageError(.unreadableInput, message: "cannot read event file '\(path)': \(describeErrno(errno))")
+        let descriptor: Int32
+        do {
+            descriptor = try SystemIO.open(path, O_RDONLY | O_CLOEXEC)
+        } catch {
+            throw UsageError(
+                .unreadableInput,
+                message: "cannot read event file '\(path)': \(describeErrno(error.code))"
+            )
         }
         defer { close(descriptor) }
         return try readAll(descriptor: descriptor, name: "event file '\(path)'")
@@ -41,33 +48,12 @@ public enum EventInput {
                 message: "cannot read \(name): it is a directory; give the path of an event file"
             )
         }
-        var bytes: [UInt8] = []
-        if status.st_mode & S_IFMT == S_IFREG, status.st_size > 0 {
-            bytes.reserveCapacity(Int(status.st_size))
+        let size = status.st_mode & S_IFMT == S_IFREG ? Int(status.st_size) : 0
+        do {
+            return try SystemIO.readToEnd(descriptor, expectedSize: size)
+        } catch {
+            throw UsageError(.unreadableInput, message: "cannot read \(name): \(describeErrno(error.code))")
         }
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { buffer in
-                systemRead(descriptor, buffer.baseAddress, buffer.count)
-            }
-            if count > 0 {
-                bytes.append(contentsOf: chunk[0..<count])
-            } else if count == 0 {
-                return bytes
-            } else if errno != EINTR {
-                throw UsageError(.unreadableInput, message: "cannot read \(name): \(describeErrno(errno))")
-            }
-        }
-    }
-
-    private static func systemRead(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
-        #if canImport(Glibc)
-        Glibc.read(descriptor, buffer, count)
-        #elseif canImport(Musl)
-        Musl.read(descriptor, buffer, count)
-        #else
-        Darwin.read(descriptor, buffer, count)
-        #endif
     }
 
     private static func describeErrno(_ code: Int32) -> String {

@@ -1,3 +1,4 @@
+import BatchProcessingSystemSupport
 import Foundation
 
 #if canImport(Glibc)
@@ -133,24 +134,27 @@ struct LambdaRuntimeClient: Sendable {
         request += "Connection: close\r\nContent-Length: \(body.count)\r\n"
         for (name, value) in headers.sorted(by: { $0.key < $1.key }) { request += "\(name): \(value)\r\n" }
         request += "\r\n"
-        guard writeAll(descriptor, Array(request.utf8) + body) else {
-            return .failure(Failure(description: "cannot send \(method) \(path): \(describeErrno(errno))"))
+        do {
+            try SystemIO.send(Array(request.utf8) + body, on: descriptor)
+        } catch {
+            return .failure(Failure(description: "cannot send \(method) \(path): \(error)"))
         }
         var received: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         var answer: Result<Response, Failure>?
         while answer == nil {
-            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            let count: Int
+            do {
+                count = try SystemIO.read(descriptor, into: &chunk)
+            } catch {
+                return .failure(Failure(description: "cannot read the answer to \(method) \(path): \(error)"))
+            }
             if count > 0 {
                 received.append(contentsOf: chunk[0..<count])
                 // Taken as soon as it is whole: a server may keep the connection open despite `Connection: close`.
                 answer = parse(received, atEnd: false)
-            } else if count == 0 {
+            } else {
                 answer = parse(received, atEnd: true)
-            } else if errno != EINTR {
-                return .failure(
-                    Failure(description: "cannot read the answer to \(method) \(path): \(describeErrno(errno))")
-                )
             }
         }
         return (answer ?? .failure(Failure(description: "no answer"))).mapError {
@@ -238,53 +242,22 @@ struct LambdaRuntimeClient: Sendable {
         while let address = entry {
             let descriptor = socket(address.pointee.ai_family, address.pointee.ai_socktype, address.pointee.ai_protocol)
             if descriptor >= 0 {
-                if systemConnect(descriptor, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 {
+                do throws(SystemCallError) {
+                    try SystemIO.connect(
+                        descriptor,
+                        to: address.pointee.ai_addr,
+                        length: Int(address.pointee.ai_addrlen)
+                    )
                     return .success(descriptor)
+                } catch {
+                    lastError = error.code
+                    close(descriptor)
                 }
-                lastError = errno
-                close(descriptor)
             } else {
                 lastError = errno
             }
             entry = address.pointee.ai_next
         }
-        return .failure(Failure(description: "cannot connect to \(endpoint): \(describeErrno(lastError))"))
+        return .failure(Failure(description: "cannot connect to \(endpoint): \(SystemIO.describe(lastError))"))
     }
-
-    private static func systemConnect(
-        _ descriptor: Int32,
-        _ address: UnsafeMutablePointer<sockaddr>?,
-        _ length: socklen_t
-    ) -> Int32 {
-        #if canImport(Glibc)
-        Glibc.connect(descriptor, address, length)
-        #elseif canImport(Musl)
-        Musl.connect(descriptor, address, length)
-        #else
-        Darwin.connect(descriptor, address, length)
-        #endif
-    }
-
-    private static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) -> Bool {
-        // A server that went away is an error to report, not a SIGPIPE.
-        #if canImport(Darwin)
-        let flags: Int32 = 0
-        #else
-        let flags = Int32(MSG_NOSIGNAL)
-        #endif
-        var offset = 0
-        while offset < bytes.count {
-            let count = bytes[offset...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, flags) }
-            if count > 0 {
-                offset += count
-            } else if count < 0, errno == EINTR {
-                continue
-            } else {
-                return false
-            }
-        }
-        return true
-    }
-
-    private static func describeErrno(_ code: Int32) -> String { String(cString: strerror(code)) }
 }

@@ -1,3 +1,4 @@
+import BatchProcessingSystemSupport
 import Foundation
 
 #if canImport(Glibc)
@@ -28,11 +29,8 @@ enum TerminationSignals {
         writeEnd = ends[1]
         let readEnd = ends[0]
         let thread = Thread {
-            var byte: UInt8 = 0
-            while true {
-                let count = read(readEnd, &byte, 1)
-                if count < 0 && errno == EINTR { continue }
-                guard count == 1 else { return }
+            var byte: [UInt8] = [0]
+            while (try? SystemIO.read(readEnd, into: &byte)) == 1 {
                 onSignal()
             }
         }

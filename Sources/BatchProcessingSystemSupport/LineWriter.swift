@@ -1,13 +1,5 @@
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Writes whole lines to a file descriptor, one at a time, so that lines written from concurrent tasks never
 /// interleave. Share one writer per descriptor: the JSON log handler and the EMF backend both use
 /// ``standardOutput`` and ``standardError``.
@@ -52,31 +44,17 @@ public final class LineWriter: Sendable {
     public func writeLine(_ line: [UInt8]) throws(WriteError) {
         var line = line
         if line.last != UInt8(ascii: "\n") { line.append(UInt8(ascii: "\n")) }
-        let failure: WriteError? = lock.withLock { _ in
+        let failure: WriteError? = lock.withLock { _ -> WriteError? in
             switch target {
             case .sink(let sink):
                 sink(line)
                 return nil
             case .fileDescriptor(let descriptor):
-                return line.withUnsafeBytes { buffer -> WriteError? in
-                    guard let base = buffer.baseAddress else { return nil }
-                    var offset = 0
-                    while offset < buffer.count {
-                        let written = systemWrite(descriptor, base + offset, buffer.count - offset)
-                        if written > 0 {
-                            offset += written
-                        } else if written < 0 && errno == EINTR {
-                            continue
-                        } else {
-                            let code = written < 0 ? errno : 0
-                            let reason = code == 0 ? "nothing was written" : String(cString: strerror(code))
-                            return WriteError(
-                                code: code,
-                                message: "cannot write to descriptor \(descriptor): \(reason)"
-                            )
-                        }
-                    }
+                do throws(SystemCallError) {
+                    try SystemIO.write(line, to: descriptor)
                     return nil
+                } catch {
+                    return WriteError(code: error.code, message: "cannot write to descriptor \(descriptor): \(error)")
                 }
             }
         }
@@ -93,14 +71,4 @@ public final class LineWriter: Sendable {
     public func write(line: String) {
         write(line: Array(line.utf8))
     }
-}
-
-private func systemWrite(_ descriptor: Int32, _ pointer: UnsafeRawPointer, _ count: Int) -> Int {
-    #if canImport(Glibc)
-    return Glibc.write(descriptor, pointer, count)
-    #elseif canImport(Musl)
-    return Musl.write(descriptor, pointer, count)
-    #else
-    return Darwin.write(descriptor, pointer, count)
-    #endif
 }
