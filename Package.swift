@@ -253,7 +253,14 @@ let package = Package(
         ),
         .testTarget(
             name: "BatchRunnerTests",
-            dependencies: ["BatchRunner", "BatchIdempotency", "BatchProcessing"]
+            dependencies: [
+                "BatchRunner",
+                "BatchIdempotency",
+                "BatchProcessing",
+                "JSONLogging",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // batchproc and the example, run as real processes.
         .testTarget(

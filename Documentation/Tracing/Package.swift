@@ -25,7 +25,7 @@ let package = Package(
             dependencies: [
                 .product(name: "BatchProcessing", package: root),
                 .product(name: "Observability", package: root),
-                .product(name: "BatchRunner", package: root),
+                .product(name: "JSONLogging", package: root),
                 .product(name: "OTel", package: "swift-otel"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

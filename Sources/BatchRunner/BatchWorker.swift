@@ -2,11 +2,11 @@ public import BatchProcessing
 import Logging
 public import ServiceLifecycle
 
-/// A long-running worker for hosts: takes batch events one after another (``BatchWorkItem``: lines of standard
-/// input with ``LineInput``, files of a spool directory with ``SpoolInput``), runs each through a processor, and
-/// answers each exactly once, in order: the partial batch response, or Lambda's error shape
-/// (`{"errorType":…,"errorMessage":…}`) for an event that is not valid or whose batch failed as a whole. A bad event
-/// never stops the worker.
+/// A long-running worker for hosts: takes batch events one after another from any async sequence of
+/// ``BatchWorkItem``s (the runner's `serve` gives it the lines of standard input, or the files of a spool
+/// directory), runs each through a processor, and answers each exactly once, in order, with its
+/// ``InvocationAnswer``: the partial batch response, or Lambda's error shape for an event that is not valid or whose
+/// batch failed as a whole. A bad event never stops the worker.
 ///
 /// It is a swift-service-lifecycle `Service`: run it in a `ServiceGroup` with SIGTERM as a graceful shutdown
 /// signal. On graceful shutdown it starts no new record (`ShutdownSignal`): the records running finish, the rest
@@ -14,8 +14,8 @@ public import ServiceLifecycle
 /// returns normally. It also returns at the end of the input.
 ///
 /// ```swift
-/// let input = LineInput.standardInput().answering(with: { line in writeLine(line) })  // false: could not write
-/// let worker = BatchWorker(processor: processor, input: input) { record, context in
+/// // `events`: an AsyncStream<BatchWorkItem> your consumer feeds, each item with where its answer goes.
+/// let worker = BatchWorker(processor: processor, input: events) { record, context in
 ///     try await handle(record)
 /// }
 /// try await ServiceGroup(services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
@@ -57,21 +57,13 @@ public struct BatchWorker<Input: AsyncSequence<BatchWorkItem, Never> & Sendable>
                 var context = makeContext()
                 context.shutdown = shutdown
                 if let name = item.name { context.logger[metadataKey: BatchWorkItem.nameMetadataKey] = .string(name) }
-                let answer: String
-                let failedAsWhole: Bool
-                do throws(BatchProcessingError) {
-                    answer = try await processor.process(
-                        eventJSON: item.event,
-                        source: source,
-                        context: context,
-                        handler: handler
-                    ).response.jsonString
-                    failedAsWhole = false
-                } catch {
-                    answer = error.lambdaErrorJSON
-                    failedAsWhole = true
-                }
-                guard item.answer(answer, failedAsWhole) else { throw BatchWorkerOutputFailed() }
+                let answer = await processor.answer(
+                    eventJSON: item.event,
+                    source: source,
+                    context: context,
+                    handler: handler
+                )
+                guard item.answer(answer) else { throw BatchWorkerOutputFailed() }
                 if shutdown.isRequested { return }
             }
         } onGracefulShutdown: {

@@ -45,6 +45,8 @@ public struct ChainConfiguration: Sendable {
     public var middleware: [Step]
     /// Where it was read from, for messages.
     public var source: String
+    /// The keys the file's `processor` section gives (`policy`, `maxConcurrency`…), whatever their variables say.
+    package var processorKeysGiven: Set<String> = []
 
     /// One middleware of the chain, as the file describes it.
     public enum Step: Sendable {
@@ -92,6 +94,22 @@ public struct ChainConfiguration: Sendable {
         environment: [String: String]? = nil,
         processorDefaults: BatchProcessor.Configuration = BatchProcessor.Configuration()
     ) throws -> ChainConfiguration {
+        try load(
+            path: path,
+            environment: environment,
+            processorDefaults: processorDefaults,
+            readsProcessorVariables: true
+        )
+    }
+
+    /// Reads a configuration file; without `readsProcessorVariables`, the `processor` section is the file's alone
+    /// (the runner puts the variables and flags over it itself, and keeps where each setting came from).
+    package static func load(
+        path: String,
+        environment: [String: String]?,
+        processorDefaults: BatchProcessor.Configuration,
+        readsProcessorVariables: Bool
+    ) throws -> ChainConfiguration {
         var isFolder = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
             throw ConfigurationError(.unreadableFile, message: "\(path): no such configuration file")
@@ -112,7 +130,8 @@ public struct ChainConfiguration: Sendable {
             text,
             source: path,
             environment: environment ?? ProcessInfo.processInfo.environment,
-            processorDefaults: processorDefaults
+            processorDefaults: processorDefaults,
+            readsProcessorVariables: readsProcessorVariables
         )
     }
 
@@ -125,6 +144,22 @@ public struct ChainConfiguration: Sendable {
     ) throws
         -> ChainConfiguration
     {
+        try parse(
+            text,
+            source: source,
+            environment: environment,
+            processorDefaults: processorDefaults,
+            readsProcessorVariables: true
+        )
+    }
+
+    static func parse(
+        _ text: String,
+        source: String,
+        environment: [String: String],
+        processorDefaults: BatchProcessor.Configuration,
+        readsProcessorVariables: Bool
+    ) throws -> ChainConfiguration {
         let value: ConfigValue
         do {
             value = try ConfigValue.parse(text)
@@ -133,7 +168,12 @@ public struct ChainConfiguration: Sendable {
         } catch {
             throw ConfigurationError(.syntax, message: "\(source): is not valid JSON or YAML: \(error)")
         }
-        var reader = ConfigReader(source: source, environment: environment, processorDefaults: processorDefaults)
+        var reader = ConfigReader(
+            source: source,
+            environment: environment,
+            processorDefaults: processorDefaults,
+            readsProcessorVariables: readsProcessorVariables
+        )
         return try reader.read(value)
     }
 

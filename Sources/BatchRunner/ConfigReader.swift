@@ -8,15 +8,19 @@ struct ConfigReader {
     let environment: [String: String]
     /// The processor settings that the file and the variables change.
     let processorDefaults: BatchProcessor.Configuration
+    /// Whether `BATCH_PROCESSING_POLICY` and the other processor variables replace the file's `processor` section.
+    let readsProcessorVariables: Bool
 
     init(
         source: String,
         environment: [String: String],
-        processorDefaults: BatchProcessor.Configuration = BatchProcessor.Configuration()
+        processorDefaults: BatchProcessor.Configuration = BatchProcessor.Configuration(),
+        readsProcessorVariables: Bool = true
     ) {
         self.source = source
         self.environment = environment
         self.processorDefaults = processorDefaults
+        self.readsProcessorVariables = readsProcessorVariables
     }
 
     func error(_ path: String, _ message: String, code: ConfigurationError.Code = .invalidValue) -> ConfigurationError {
@@ -151,6 +155,16 @@ struct ConfigReader {
     }
 
     func text(_ fields: [String: ConfigValue], _ key: String, path: String, variable: String?) throws -> String? {
+        try textAndOrigin(fields, key, path: path, variable: variable)?.text
+    }
+
+    /// The text at `key` (or in its variable), and where it came from, for a message about its value.
+    func textAndOrigin(
+        _ fields: [String: ConfigValue],
+        _ key: String,
+        path: String,
+        variable: String?
+    ) throws -> (text: String, origin: String)? {
         guard let (value, origin) = scalar(fields, key, path: path, variable: variable) else { return nil }
         guard case .string(let text) = value, !text.isEmpty else {
             throw ConfigurationError(
@@ -158,7 +172,7 @@ struct ConfigReader {
                 message: "\(source): \(place(origin)) must be text, not \(describe(value))"
             )
         }
-        return text
+        return (text, origin)
     }
 
     func list<T>(
@@ -194,7 +208,7 @@ struct ConfigReader {
 
     mutating func read(_ value: ConfigValue) throws -> ChainConfiguration {
         let top = try fields(value, at: "", allowed: ["processor", "middleware"])
-        let processor = try readProcessor(top["processor"])
+        let (processor, processorKeysGiven) = try readProcessor(top["processor"])
         var steps: [ChainConfiguration.Step] = []
         var seen: Set<String> = []
         if let middleware = top["middleware"] {
@@ -215,23 +229,31 @@ struct ConfigReader {
                 steps.append(try readStep(kind, options, path: path + "." + kind, variables: firstOfKind))
             }
         }
-        return ChainConfiguration(processor: processor, middleware: steps, source: source)
+        var chain = ChainConfiguration(processor: processor, middleware: steps, source: source)
+        chain.processorKeysGiven = processorKeysGiven
+        return chain
     }
 
-    private func readProcessor(_ value: ConfigValue?) throws -> BatchProcessor.Configuration {
+    private func readProcessor(_ value: ConfigValue?) throws -> (BatchProcessor.Configuration, Set<String>) {
         let path = "processor"
         let fields = try fields(
             value,
             at: path,
             allowed: ["policy", "maxConcurrency", "deadlineMarginMs", "throwOnFullBatchFailure"]
         )
+        func variable(_ name: String) -> String? { readsProcessorVariables ? name : nil }
         var configuration = processorDefaults
-        if let name = try text(fields, "policy", path: path, variable: "BATCH_PROCESSING_POLICY") {
+        if let (name, origin) = try textAndOrigin(
+            fields,
+            "policy",
+            path: path,
+            variable: variable("BATCH_PROCESSING_POLICY")
+        ) {
             guard let policy = FailurePolicy(name: name) else {
-                throw error(
-                    environment["BATCH_PROCESSING_POLICY"] != nil ? "" : "processor.policy",
-                    "\(environment["BATCH_PROCESSING_POLICY"].map { "(BATCH_PROCESSING_POLICY=\($0)) " } ?? "")must be "
-                        + "one of \(FailurePolicy.all.map(\.name).joined(separator: ", ")), not \"\(name)\""
+                throw ConfigurationError(
+                    .invalidValue,
+                    message: "\(source): \(place(origin)) must be one of "
+                        + "\(FailurePolicy.all.map(\.name).joined(separator: ", ")), not \"\(name)\""
                 )
             }
             configuration.policy = policy
@@ -240,7 +262,7 @@ struct ConfigReader {
             fields,
             "maxConcurrency",
             path: path,
-            variable: "BATCH_PROCESSING_MAX_CONCURRENCY",
+            variable: variable("BATCH_PROCESSING_MAX_CONCURRENCY"),
             minimum: 1
         ) {
             configuration.maxConcurrency = value
@@ -249,7 +271,7 @@ struct ConfigReader {
             fields,
             "deadlineMarginMs",
             path: path,
-            variable: "BATCH_PROCESSING_DEADLINE_MARGIN_MS",
+            variable: variable("BATCH_PROCESSING_DEADLINE_MARGIN_MS"),
             minimum: 0
         ) {
             configuration.deadlineMargin = .milliseconds(value)
@@ -258,11 +280,12 @@ struct ConfigReader {
             fields,
             "throwOnFullBatchFailure",
             path: path,
-            variable: "BATCH_PROCESSING_THROW_ON_FULL_BATCH_FAILURE"
+            variable: variable("BATCH_PROCESSING_THROW_ON_FULL_BATCH_FAILURE")
         ) {
             configuration.throwsOnFullBatchFailure = value
         }
-        return configuration
+        let given = Set(fields.filter { if case .null = $0.value { false } else { true } }.keys)
+        return (configuration, given)
     }
 
     private func readStep(

@@ -12,21 +12,21 @@ import FoundationEssentials
 ///
 /// The sequence ends at the end of the input, and also when the input cannot be read (a closed descriptor):
 /// `readError` then says why.
-public struct LineInput: AsyncSequence, Sendable {
-    public typealias Element = [UInt8]
+package struct LineInput: AsyncSequence, Sendable {
+    package typealias Element = [UInt8]
 
     private let lines: AsyncStream<[UInt8]>
     private let room: Room
     private let shared: Shared
     /// Why reading stopped before the end of the input, if it did.
-    public var readError: String? { shared.failure.withLock { $0 } }
+    package var readError: String? { shared.failure.withLock { $0 } }
 
     private final class Shared: Sendable {
         let failure = Mutex<String?>(nil)
     }
 
     /// Reads `descriptor` (not closed afterwards).
-    public init(descriptor: Int32 = 0, bufferedLines: Int = 16) {
+    package init(descriptor: Int32 = 0, bufferedLines: Int = 16) {
         let (lines, continuation) = AsyncStream<[UInt8]>.makeStream()
         let room = Room(capacity: Swift.max(bufferedLines, 1))
         let shared = Shared()
@@ -41,17 +41,17 @@ public struct LineInput: AsyncSequence, Sendable {
     }
 
     /// Standard input's lines.
-    public static func standardInput() -> LineInput { LineInput(descriptor: 0) }
+    package static func standardInput() -> LineInput { LineInput(descriptor: 0) }
 
-    public func makeAsyncIterator() -> Iterator {
+    package func makeAsyncIterator() -> Iterator {
         Iterator(base: lines.makeAsyncIterator(), room: room)
     }
 
-    public struct Iterator: AsyncIteratorProtocol {
+    package struct Iterator: AsyncIteratorProtocol {
         var base: AsyncStream<[UInt8]>.Iterator
         let room: Room
 
-        public mutating func next() async -> [UInt8]? {
+        package mutating func next() async -> [UInt8]? {
             let line = await base.next()
             if line != nil { room.free() }
             return line

@@ -4,9 +4,9 @@
 ///
 /// Every figure of the summary table carries `data-source` and `data-column` attributes, so that a test (or a
 /// script) can read it back.
-public enum ReplayReport {
+package enum ReplayReport {
     /// The page for `summary`.
-    public static func html(_ summary: ReplaySummary, title: String = "Batch replay") -> String {
+    package static func html(_ summary: ReplaySummary, title: String = "Batch replay") -> String {
         var page = """
             <!DOCTYPE html>
             <html lang="en">

@@ -1,72 +1,68 @@
-public import BatchProcessing
+package import BatchProcessing
 
 /// What a replay of many events did: per event and per source, the records and their outcomes, the durations, the
 /// failures by error type and the slowest records. `batchproc replay` prints ``table()`` and writes
 /// ``ReplayReport/html(_:title:)``.
-public struct ReplaySummary: Sendable {
+package struct ReplaySummary: Sendable {
     /// One event's run.
-    public struct EventRun: Sendable {
+    package struct EventRun: Sendable {
         /// The event's file (or any name the caller gives).
-        public var name: String
+        package var name: String
         /// The event's source, when it could be told.
-        public var source: BatchEventSource?
-        public var records: Int
-        public var succeeded: Int
-        public var failed: Int
-        public var skipped: Int
+        package var source: BatchEventSource?
+        package var records: Int
+        package var succeeded: Int
+        package var failed: Int
+        package var skipped: Int
         /// Records answered by the idempotency middleware without running the handler.
-        public var replays: Int
+        package var replays: Int
         /// How long the batch took.
-        public var duration: Duration
+        package var duration: Duration
         /// Lambda's error type when the invocation failed as a whole (`BatchProcessingError.malformedEvent`…).
-        public var wholeFailure: String?
+        package var wholeFailure: String?
     }
 
     /// One record that ran, for the slowest-records table.
-    public struct RecordTiming: Sendable {
-        public var event: String
-        public var index: Int
-        public var itemIdentifier: String
-        public var outcome: String
-        public var duration: Duration
+    package struct RecordTiming: Sendable {
+        package var event: String
+        package var index: Int
+        package var itemIdentifier: String
+        package var outcome: String
+        package var duration: Duration
     }
 
     /// One row of the summary table: a source, or the total.
-    public struct Row: Sendable, Equatable {
-        public var source: String
-        public var events = 0
-        public var records = 0
-        public var succeeded = 0
-        public var failed = 0
-        public var skipped = 0
-        public var replays = 0
-        public var wholeFailures = 0
-        public var duration = Duration.zero
+    package struct Row: Sendable, Equatable {
+        package var source: String
+        package var events = 0
+        package var records = 0
+        package var succeeded = 0
+        package var failed = 0
+        package var skipped = 0
+        package var replays = 0
+        package var wholeFailures = 0
+        package var duration = Duration.zero
     }
 
     /// Every event, in the order replayed.
-    public private(set) var events: [EventRun] = []
+    package private(set) var events: [EventRun] = []
     /// The duration of every record that ran.
-    public private(set) var recordDurations: [Duration] = []
+    package private(set) var recordDurations: [Duration] = []
     /// Failed records by the type of their error.
-    public private(set) var failuresByType: [String: Int] = [:]
+    package private(set) var failuresByType: [String: Int] = [:]
     /// The slowest records, slowest first (at most ``slowestKept``).
-    public private(set) var slowest: [RecordTiming] = []
+    package private(set) var slowest: [RecordTiming] = []
     /// How many slowest records are kept.
-    public static let slowestKept = 10
+    package static let slowestKept = 10
 
     /// An empty summary.
-    public init() {}
+    package init() {}
 
-    /// Adds one event: its result, or the whole-batch failure (which carries the result when there was one). A
-    /// succeeded record whose `RecordOutcome.replay` is set counts as a replay.
-    public mutating func add(
-        name: String,
-        result: BatchResult?,
-        failure: BatchProcessingError?,
-        duration: Duration
-    ) {
-        let result = result ?? failure?.result
+    /// Adds one event's answer: its result (also of a whole failure that has one) and its whole failure, if any.
+    /// A succeeded record whose `RecordOutcome.replay` is set counts as a replay.
+    package mutating func add(name: String, answer: InvocationAnswer, duration: Duration) {
+        let result = answer.result
+        let failure = answer.failure
         var run = EventRun(
             name: name,
             source: result?.eventSource ?? failure?.eventSource,
@@ -114,7 +110,7 @@ public struct ReplaySummary: Sendable {
 
     /// One row per source (in the order first seen; events whose source could not be told under `unknown`), then
     /// the total.
-    public var rows: [Row] {
+    package var rows: [Row] {
         var order: [String] = []
         var bySource: [String: Row] = [:]
         var total = Row(source: "total")
@@ -128,12 +124,12 @@ public struct ReplaySummary: Sendable {
     }
 
     /// The columns of ``table()`` and the report's summary, in order.
-    public static let columns = [
+    package static let columns = [
         "source", "events", "records", "succeeded", "failed", "skipped", "replays", "whole failures", "time",
     ]
 
     /// The summary as a plain-text table, one row per source and the total.
-    public func table() -> String {
+    package func table() -> String {
         let cells = rows.map { row in
             [
                 row.source, "\(row.events)", "\(row.records)", "\(row.succeeded)", "\(row.failed)", "\(row.skipped)",

@@ -31,13 +31,13 @@ import FoundationEssentials
 /// replaces the earlier one. An event whose name ends like an answer (`.response.json`, `.error.txt`) is taken under
 /// its name with `.event` added, so that it never overwrites another event's answer: `a.json.response.json` is
 /// answered in `a.json.response.json.event.response.json`.
-public struct SpoolInput: AsyncSequence, Sendable {
-    public typealias Element = BatchWorkItem
+package struct SpoolInput: AsyncSequence, Sendable {
+    package typealias Element = BatchWorkItem
 
     /// The spool directory.
-    public let directory: String
+    package let directory: String
     /// How long to wait before looking again at an empty `incoming/`.
-    public let pollInterval: Duration
+    package let pollInterval: Duration
     /// This worker's folder in `processing/`, locked while the spool is open.
     private let claim: Claim
 
@@ -45,7 +45,7 @@ public struct SpoolInput: AsyncSequence, Sendable {
     /// `processing/`.
     ///
     /// - Throws: ``SpoolError`` when a folder cannot be made or read.
-    public init(directory: String, pollInterval: Duration = .milliseconds(200)) throws(SpoolError) {
+    package init(directory: String, pollInterval: Duration = .milliseconds(200)) throws(SpoolError) {
         self.directory = directory
         self.pollInterval = pollInterval
         for folder in [Folder.incoming, .processing, .done, .failed] {
@@ -155,19 +155,19 @@ public struct SpoolInput: AsyncSequence, Sendable {
         rename(source, destination) == 0
     }
 
-    /// Writes `text` to `path` through a temporary file renamed into place; false when it could not be written.
-    static func write(_ text: String, to path: String) -> Bool {
-        (try? SystemIO.replaceFile(path, Array(text.utf8), mode: 0o644)) != nil
+    /// Writes `bytes` to `path` through a temporary file renamed into place; false when it could not be written.
+    static func write(_ bytes: [UInt8], to path: String) -> Bool {
+        (try? SystemIO.replaceFile(path, bytes, mode: 0o644)) != nil
     }
 
-    public func makeAsyncIterator() -> Iterator { Iterator(spool: self) }
+    package func makeAsyncIterator() -> Iterator { Iterator(spool: self) }
 
-    public struct Iterator: AsyncIteratorProtocol {
+    package struct Iterator: AsyncIteratorProtocol {
         let spool: SpoolInput
 
         /// The next event, waiting for one while `incoming/` is empty; `nil` when the task is cancelled or the
         /// folder cannot be read any more.
-        public mutating func next() async -> BatchWorkItem? {
+        package mutating func next() async -> BatchWorkItem? {
             while !Task.isCancelled {
                 guard let names = try? spool.names(in: .incoming) else { return nil }
                 for name in names {
@@ -192,13 +192,18 @@ public struct SpoolInput: AsyncSequence, Sendable {
             let taken = spool.claim.folder + "/" + name
             guard let contents = FileManager.default.contents(atPath: taken) else {
                 // Unreadable (a directory, no permission): set aside with the reason, and answer nothing more.
-                _ = SpoolInput.write("cannot read \(taken)\n", to: spool.path(.failed, name + ".error.txt"))
+                _ = SpoolInput.write(Array("cannot read \(taken)\n".utf8), to: spool.path(.failed, name + ".error.txt"))
                 _ = SpoolInput.move(taken, to: spool.path(.failed, name))
-                return BatchWorkItem(event: []) { _, _ in true }
+                return BatchWorkItem(event: []) { _ in true }
             }
-            return BatchWorkItem(event: Array(contents), name: name) { answer, failedAsWhole in
-                let folder: Folder = failedAsWhole ? .failed : .done
-                guard SpoolInput.write(answer + "\n", to: spool.path(folder, name + ".response.json")) else {
+            return BatchWorkItem(event: Array(contents), name: name) { answer in
+                let folder: Folder = answer.failedAsWhole ? .failed : .done
+                guard
+                    SpoolInput.write(
+                        answer.json + [UInt8(ascii: "\n")],
+                        to: spool.path(folder, name + ".response.json")
+                    )
+                else {
                     return false
                 }
                 return SpoolInput.move(taken, to: spool.path(folder, name))
@@ -208,9 +213,9 @@ public struct SpoolInput: AsyncSequence, Sendable {
 }
 
 /// A spool directory that cannot be used, with the path and the reason.
-public struct SpoolError: Error, CustomStringConvertible, Sendable {
+package struct SpoolError: Error, CustomStringConvertible, Sendable {
     /// The kind of problem. New codes may be added; switch with a `default`.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
+    package struct Code: Sendable, Hashable, CustomStringConvertible {
         enum Kind: String {
             case cannotCreate
             case cannotLock
@@ -221,22 +226,22 @@ public struct SpoolError: Error, CustomStringConvertible, Sendable {
 
         /// A folder of the spool (`incoming`, `processing`, `done`, `failed`, the worker's own) cannot be made:
         /// permissions, a file in its place, a full disk.
-        public static let cannotCreate = Code(kind: .cannotCreate)
+        package static let cannotCreate = Code(kind: .cannotCreate)
         /// The worker's lock file in `processing/` cannot be made or locked.
-        public static let cannotLock = Code(kind: .cannotLock)
+        package static let cannotLock = Code(kind: .cannotLock)
         /// A folder of the spool cannot be listed.
-        public static let unreadable = Code(kind: .unreadable)
+        package static let unreadable = Code(kind: .unreadable)
 
-        public var description: String { kind.rawValue }
+        package var description: String { kind.rawValue }
     }
 
     /// The kind of problem.
-    public let code: Code
+    package let code: Code
     /// What went wrong, and where.
-    public let message: String
+    package let message: String
     init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
     }
-    public var description: String { message }
+    package var description: String { message }
 }

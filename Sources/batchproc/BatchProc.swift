@@ -9,8 +9,10 @@ import BatchRunner
 @main
 enum BatchProcMain {
     static func main() async {
-        StandardStreams.guardClosedDescriptors()
-        StandardStreams.exit(await RunnerMain.run(programName: "batchproc", root: BatchProc.self, parse: parseCommand))
+        let context = RunnerContext.startingProcess()
+        StandardStreams.exit(
+            await RunnerMain.run(programName: "batchproc", root: BatchProc.self, context: context, parse: parseCommand)
+        )
     }
 
     /// The command the arguments name. `batchproc process …`, the command a function runs on every cold start,
@@ -28,7 +30,7 @@ enum BatchProcMain {
     }
 }
 
-struct BatchProc: AsyncParsableCommand {
+struct BatchProc: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "batchproc",
         abstract: "Process AWS Lambda batches (SQS, Kinesis, DynamoDB Streams, Kafka) with partial failure reporting.",

@@ -7,7 +7,7 @@ import Observability
 
 /// `batchproc bench`: the framework's cost on one event, measured in one process, so that start-up and reading the
 /// file are left out.
-struct BenchCommand: AsyncParsableCommand {
+struct BenchCommand: RunnerCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Time decode → process → encode of one event, in one process, over many iterations.",
@@ -40,8 +40,8 @@ struct BenchCommand: AsyncParsableCommand {
         guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1, not \(maxAttempts)") }
     }
 
-    func run() async throws {
-        let event = try EventInput.read(eventFile)
+    func run(_ runner: RunnerContext) async throws {
+        let event = try EventInput.read(eventFile, streams: runner.streams)
         let discard = LineWriter { _ in }
         let observability: ObservabilitySetup
         do {
@@ -99,6 +99,6 @@ struct BenchCommand: AsyncParsableCommand {
         let line =
             "{\"records\":\(records),\"bytes\":\(event.count),\"iterations\":\(iterations),"
             + "\"best_s\":\(seconds[0]),\"median_s\":\(median)}"
-        guard StandardStreams.output(line) else { throw ExitCode(ExitStatus.outputFailed) }
+        guard runner.streams.output(line) else { throw ExitCode(ExitStatus.outputFailed) }
     }
 }

@@ -12,7 +12,7 @@ import Foundation
 #endif
 
 /// `batchproc idempotency`: look into and tidy a store, file or PostgreSQL; create the PostgreSQL table.
-struct IdempotencyCommand: AsyncParsableCommand {
+struct IdempotencyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "idempotency",
         abstract:
@@ -51,12 +51,9 @@ struct IdempotencyCommand: AsyncParsableCommand {
         @Option(name: .customLong("table"), help: "The PostgreSQL store's table (default batch_idempotency).")
         var table: String?
 
-        func configuration() throws -> PostgresStoreConfiguration {
+        func configuration(environment: [String: String]) throws -> PostgresStoreConfiguration {
             do {
-                return try PostgresStoreProvider.configuration(
-                    .init(url: url, table: table),
-                    environment: ProcessInfo.processInfo.environment
-                )
+                return try PostgresStoreProvider.configuration(.init(url: url, table: table), environment: environment)
             } catch {
                 throw UsageError(.invalidConfiguration, message: error.message)
             }
@@ -81,10 +78,14 @@ struct IdempotencyCommand: AsyncParsableCommand {
             }
         }
 
-        func open() throws -> OpenedStore {
+        func open(_ context: RunnerContext) throws -> OpenedStore {
             if postgres.url != nil {
                 do {
-                    return .postgres(try PostgresIdempotencyStore(configuration: try postgres.configuration()))
+                    return .postgres(
+                        try PostgresIdempotencyStore(
+                            configuration: try postgres.configuration(environment: context.environment)
+                        )
+                    )
                 } catch let error as IdempotencyStoreError {
                     throw UsageError(.storeFailed, message: error.message)
                 }
@@ -115,9 +116,10 @@ struct IdempotencyCommand: AsyncParsableCommand {
     /// Runs `body` on the store the options name, closing it after.
     static func withStore<Result>(
         _ options: StoreOptions,
+        _ context: RunnerContext,
         _ body: (OpenedStore) async throws -> Result
     ) async throws -> Result {
-        let opened = try options.open()
+        let opened = try options.open(context)
         do {
             let result = try await body(opened)
             await opened.close()
@@ -129,7 +131,7 @@ struct IdempotencyCommand: AsyncParsableCommand {
     }
 
     /// Every record of the store. In a file store unreadable ones are reported on stderr and skipped.
-    static func records(_ opened: OpenedStore) async throws -> [IdempotencyRecord] {
+    static func records(_ opened: OpenedStore, streams: StandardStreams) async throws -> [IdempotencyRecord] {
         switch opened {
         case .postgres(let store):
             do {
@@ -143,7 +145,7 @@ struct IdempotencyCommand: AsyncParsableCommand {
                 do {
                     if let record = try await store.record(for: key) { records.append(record) }
                 } catch {
-                    StandardStreams.error("batchproc: warning: \(error.message)")
+                    streams.error("batchproc: warning: \(error.message)")
                 }
             }
             return records
@@ -154,17 +156,19 @@ struct IdempotencyCommand: AsyncParsableCommand {
         record.isExpired(at: now) ? "expired" : record.status.rawValue
     }
 
-    struct Count: AsyncParsableCommand {
+    struct Count: RunnerCommand {
         static let configuration = CommandConfiguration(
             commandName: "count",
             abstract: "Count records by state (JSON on stdout)."
         )
         @OptionGroup var options: StoreOptions
 
-        func run() async throws {
+        func run(_ context: RunnerContext) async throws {
             let now = WallClock.nowMilliseconds()
             var counts = ["in_progress": 0, "completed": 0, "expired": 0]
-            let records = try await IdempotencyCommand.withStore(options) { try await IdempotencyCommand.records($0) }
+            let records = try await IdempotencyCommand.withStore(options, context) {
+                try await IdempotencyCommand.records($0, streams: context.streams)
+            }
             for record in records {
                 counts[IdempotencyCommand.state(of: record, now: now), default: 0] += 1
             }
@@ -175,11 +179,11 @@ struct IdempotencyCommand: AsyncParsableCommand {
                 json.integer(counts[name] ?? 0)
             }
             json.endObject()
-            guard StandardStreams.output(json.string) else { throw ExitCode(ExitStatus.outputFailed) }
+            guard context.streams.output(json.string) else { throw ExitCode(ExitStatus.outputFailed) }
         }
     }
 
-    struct List: AsyncParsableCommand {
+    struct List: RunnerCommand {
         static let configuration = CommandConfiguration(
             commandName: "list",
             abstract: "List records, one JSON object per line."
@@ -194,20 +198,22 @@ struct IdempotencyCommand: AsyncParsableCommand {
             }
         }
 
-        func run() async throws {
+        func run(_ context: RunnerContext) async throws {
             let now = WallClock.nowMilliseconds()
-            let records = try await IdempotencyCommand.withStore(options) { try await IdempotencyCommand.records($0) }
+            let records = try await IdempotencyCommand.withStore(options, context) {
+                try await IdempotencyCommand.records($0, streams: context.streams)
+            }
             for record in records {
                 let recordState = IdempotencyCommand.state(of: record, now: now)
                 if let state, state != recordState { continue }
-                guard StandardStreams.output(IdempotencyCommand.json(record, state: recordState)) else {
+                guard context.streams.output(IdempotencyCommand.json(record, state: recordState)) else {
                     throw ExitCode(ExitStatus.outputFailed)
                 }
             }
         }
     }
 
-    struct Show: AsyncParsableCommand {
+    struct Show: RunnerCommand {
         static let configuration = CommandConfiguration(
             commandName: "show",
             abstract: "Show one key's record (exit 1 when it has none)."
@@ -222,9 +228,9 @@ struct IdempotencyCommand: AsyncParsableCommand {
             }
         }
 
-        func run() async throws {
+        func run(_ context: RunnerContext) async throws {
             guard let key = IdempotencyKey(hex: key) else { return }
-            let record = try await IdempotencyCommand.withStore(options) { opened in
+            let record = try await IdempotencyCommand.withStore(options, context) { opened in
                 do {
                     return try await opened.store.record(for: key)
                 } catch let error as IdempotencyStoreError {
@@ -232,36 +238,36 @@ struct IdempotencyCommand: AsyncParsableCommand {
                 }
             }
             guard let record else {
-                StandardStreams.error("batchproc: no record for key \(key)")
+                context.streams.error("batchproc: no record for key \(key)")
                 throw ExitCode(1)
             }
             let state = IdempotencyCommand.state(of: record, now: WallClock.nowMilliseconds())
-            guard StandardStreams.output(IdempotencyCommand.json(record, state: state)) else {
+            guard context.streams.output(IdempotencyCommand.json(record, state: state)) else {
                 throw ExitCode(ExitStatus.outputFailed)
             }
         }
     }
 
-    struct Purge: AsyncParsableCommand {
+    struct Purge: RunnerCommand {
         static let configuration = CommandConfiguration(
             commandName: "purge",
             abstract: "Remove expired records; prints how many."
         )
         @OptionGroup var options: StoreOptions
 
-        func run() async throws {
-            let removed = try await IdempotencyCommand.withStore(options) { opened in
+        func run(_ context: RunnerContext) async throws {
+            let removed = try await IdempotencyCommand.withStore(options, context) { opened in
                 do {
                     return try await opened.store.purgeExpired(now: WallClock.nowMilliseconds())
                 } catch let error as IdempotencyStoreError {
                     throw UsageError(.storeFailed, message: error.message)
                 }
             }
-            guard StandardStreams.output("{\"purged\":\(removed)}") else { throw ExitCode(ExitStatus.outputFailed) }
+            guard context.streams.output("{\"purged\":\(removed)}") else { throw ExitCode(ExitStatus.outputFailed) }
         }
     }
 
-    struct Migrate: AsyncParsableCommand {
+    struct Migrate: RunnerCommand {
         static let configuration = CommandConfiguration(
             commandName: "migrate",
             abstract:
@@ -273,7 +279,7 @@ struct IdempotencyCommand: AsyncParsableCommand {
         @Flag(help: "Print the SQL on standard output and connect to nothing.")
         var print = false
 
-        func run() async throws {
+        func run(_ context: RunnerContext) async throws {
             let configuration: PostgresStoreConfiguration
             if print, postgres.url == nil {
                 var offline = PostgresStoreConfiguration(username: "unused")
@@ -285,10 +291,10 @@ struct IdempotencyCommand: AsyncParsableCommand {
                 }
                 configuration = offline
             } else {
-                configuration = try postgres.configuration()
+                configuration = try postgres.configuration(environment: context.environment)
             }
             if print {
-                guard StandardStreams.output(PostgresIdempotencyStore.migrationSQL(table: configuration.table)) else {
+                guard context.streams.output(PostgresIdempotencyStore.migrationSQL(table: configuration.table)) else {
                     throw ExitCode(ExitStatus.outputFailed)
                 }
                 return
@@ -303,7 +309,7 @@ struct IdempotencyCommand: AsyncParsableCommand {
                 try await store.migrate()
             } catch {
                 await store.shutdown()
-                StandardStreams.error("batchproc: error: \(error.message)")
+                context.streams.error("batchproc: error: \(error.message)")
                 throw ExitCode(1)
             }
             await store.shutdown()
@@ -314,7 +320,7 @@ struct IdempotencyCommand: AsyncParsableCommand {
             json.key("database")
             json.string(configuration.description)
             json.endObject()
-            guard StandardStreams.output(json.string) else { throw ExitCode(ExitStatus.outputFailed) }
+            guard context.streams.output(json.string) else { throw ExitCode(ExitStatus.outputFailed) }
         }
     }
 

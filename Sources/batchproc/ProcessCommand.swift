@@ -13,7 +13,7 @@ import FoundationEssentials
 import Foundation
 #endif
 
-struct ProcessCommand: AsyncParsableCommand {
+struct ProcessCommand: RunnerCommand {
     static let configuration = CommandConfiguration(
         commandName: "process",
         abstract: "Run one event through fault injection and the processor; print the partial batch response.",
@@ -46,10 +46,10 @@ struct ProcessCommand: AsyncParsableCommand {
     @OptionGroup
     var options: ProcessingOptions
 
-    func run() async throws {
-        let (settings, session) = try options.prepare()
+    func run(_ context: RunnerContext) async throws {
+        let session = try options.prepare(context)
         try await session.invoke(eventFile: eventFile) { result in
-            options.warnAboutUnmatchedFaults(settings, outcomes: result.outcomes, logger: session.logger)
+            options.warnAboutUnmatchedFaults(outcomes: result.outcomes, logger: session.logger)
         }
     }
 }
@@ -72,19 +72,19 @@ struct ProcessingOptions: ParsableArguments {
         parsing: .unconditionalSingleValue,
         help: "Fail the record at this 0-based position (repeatable)."
     )
-    var failIndexTexts: [String] = []
+    var failIndices: [Int] = []
 
     @Option(parsing: .unconditional, help: "Fail this fraction (0…1) of the records, drawn with --seed.")
-    var failFraction: String = "0"
+    var failFraction: Double = 0
 
     @Option(parsing: .unconditional, help: "The seed of the draw for --fail-fraction (a whole number, 0 or more).")
-    var seed: String = "0"
+    var seed: Int = 0
 
     @Option(
         parsing: .unconditional,
         help: "Attempts per record, the first included; above 1 adds retry with exponential backoff."
     )
-    var maxAttempts: String = "1"
+    var maxAttempts: Int = 1
 
     @Option(
         help: "Append each record's identifier to this file when its handler runs (to watch what ran, and how often)."
@@ -99,86 +99,57 @@ struct ProcessingOptions: ParsableArguments {
         parsing: .unconditional,
         help: "Each record's handler waits this many milliseconds (to watch concurrency, deadlines and shutdown)."
     )
-    var recordDelayMilliseconds: String = "0"
+    var recordDelayMilliseconds: Int = 0
 
-    /// The options once checked: what `validate()` proves parseable, parsed.
-    struct Settings {
-        var runner: RunnerOptions.Settings
-        var failIndices: [Int]
-        var failFraction: Double
-        var seed: UInt64
-        var maxAttempts: Int
-        var recordDelay: Duration
-    }
-
-    func settings() throws -> Settings {
-        var settings = Settings(
-            runner: try runner.settings(),
-            failIndices: [],
-            failFraction: 0,
-            seed: 0,
-            maxAttempts: 1,
-            recordDelay: .zero
-        )
-        settings.failIndices = try failIndexTexts.map { text in
-            guard let index = Int(text), index >= 0 else {
-                throw ValidationError("--fail-index must be a 0-based record position (0 or more), not '\(text)'")
-            }
-            return index
+    func validate() throws {
+        if let index = failIndices.first(where: { $0 < 0 }) {
+            throw ValidationError("--fail-index must be a 0-based record position (0 or more), not '\(index)'")
         }
-        guard let fraction = Double(failFraction), (0...1).contains(fraction) else {
+        guard (0...1).contains(failFraction) else {
             throw ValidationError("--fail-fraction must be a number between 0 and 1, not '\(failFraction)'")
         }
-        settings.failFraction = fraction
-        guard let parsedSeed = UInt64(seed) else {
-            throw ValidationError("--seed must be a whole number from 0 to \(UInt64.max), not '\(seed)'")
+        guard seed >= 0 else {
+            throw ValidationError("--seed must be a whole number from 0 to \(Int.max), not '\(seed)'")
         }
-        settings.seed = parsedSeed
-        guard let attempts = Int(maxAttempts), attempts >= 1 else {
+        guard maxAttempts >= 1 else {
             throw ValidationError("--max-attempts must be a whole number of at least 1, not '\(maxAttempts)'")
         }
-        settings.maxAttempts = attempts
-        guard let delay = Int(recordDelayMilliseconds), delay >= 0 else {
+        guard recordDelayMilliseconds >= 0 else {
             throw ValidationError(
                 "--record-delay-ms must be a whole number of milliseconds, 0 or more, not '\(recordDelayMilliseconds)'"
             )
         }
-        settings.recordDelay = .milliseconds(delay)
-        return settings
     }
 
-    func validate() throws {
-        _ = try settings()
-    }
-
-    /// What a command that runs batches needs, made from the options: the settings, and the runner session (the
-    /// logger, the stores to close at the end, the processor and the built-in handler).
-    func prepare() throws -> (settings: Settings, session: RunnerSession) {
-        let settings = try settings()
-        let observability = try runner.makeObservability(
-            settings.runner,
-            base: .init(journalHandler: { label, level in JournaldLogHandler(label: label, logLevel: level) })
+    /// What a command that runs batches needs, made from the options: the runner session (the logger, the stores
+    /// to close at the end, the processor and the built-in handler).
+    func prepare(_ context: RunnerContext) throws -> RunnerSession {
+        let settings = try RunnerSettings.resolve(runner, environment: context.environment)
+        let observability = try settings.makeObservability(
+            base: .init(journalHandler: { label, level in JournaldLogHandler(label: label, logLevel: level) }),
+            environment: context.environment
         )
         let logger = observability.logger(label: "batchproc")
-        let stores = PostgresStoreProvider(logger: logger)
+        logger.debug("settings", metadata: settings.described)
+        let stores = PostgresStoreProvider(environment: context.environment, logger: logger)
         let processor = try makeProcessor(settings, observability: observability, stores: stores)
-        let session = RunnerSession(
+        return RunnerSession(
             programName: "batchproc",
             processor: processor,
-            source: settings.runner.source,
+            source: settings.source,
             logger: logger,
             stores: stores,
-            handler: try makeHandler(settings, logger: logger)
+            streams: context.streams,
+            handler: try makeHandler(logger: logger)
         )
-        return (settings, session)
     }
 
     /// The built-in handler: notes the record in the effect log, waits `--record-delay-ms`, and succeeds (fault
     /// injection, a middleware, makes the chosen records fail before it).
-    func makeHandler(_ settings: Settings, logger: Logger) throws -> RecordHandler<AnyBatchRecord> {
+    func makeHandler(logger: Logger) throws -> RecordHandler<AnyBatchRecord> {
         let tracing = logger.logLevel <= .trace
         let effects = try effectLog.map { path throws(UsageError) in try EffectLog(path: path) }
-        let delay = settings.recordDelay
+        let delay = Duration.milliseconds(recordDelayMilliseconds)
         return { record, context in
             try effects?.append(FailTarget.text(of: record.itemIdentifier))
             if delay > .zero { try await Task.sleep(for: delay) }
@@ -188,8 +159,8 @@ struct ProcessingOptions: ParsableArguments {
     }
 
     /// Warns about fault-injection targets that match no record, which usually means a typo.
-    func warnAboutUnmatchedFaults(_ settings: Settings, outcomes: [RecordOutcome], logger: Logger) {
-        for index in Set(settings.failIndices).sorted() where index >= outcomes.count {
+    func warnAboutUnmatchedFaults(outcomes: [RecordOutcome], logger: Logger) {
+        for index in Set(failIndices).sorted() where index >= outcomes.count {
             let size = outcomes.count == 1 ? "1 record" : "\(outcomes.count) records"
             logger.warning(
                 "--fail-index \(index) is beyond the batch (\(size), positions 0 to \(max(outcomes.count - 1, 0))); no record fails for it"
@@ -205,11 +176,11 @@ struct ProcessingOptions: ParsableArguments {
     /// The processor the options, the chain file and the environment describe, with batchproc's own steps inside
     /// the chain's: retry (`--max-attempts`), idempotency (`--idempotency-*`), fault injection.
     func makeProcessor(
-        _ settings: Settings,
+        _ settings: RunnerSettings,
         observability: ObservabilitySetup,
         stores: any IdempotencyStoreProvider
     ) throws -> BatchProcessor {
-        if runner.configPath() != nil, settings.maxAttempts > 1 || idempotency.location != nil {
+        if settings.chainFile != nil, maxAttempts > 1 || idempotency.location != nil {
             throw UsageError(
                 .invalidArguments,
                 message:
@@ -217,32 +188,27 @@ struct ProcessingOptions: ParsableArguments {
             )
         }
         var middleware: [any RecordMiddleware] = []
-        if settings.maxAttempts > 1 {
+        if maxAttempts > 1 {
             middleware.append(
                 RetryMiddleware(
-                    strategy: .exponentialJitter(maxAttempts: settings.maxAttempts, baseDelay: .milliseconds(10))
+                    strategy: .exponentialJitter(maxAttempts: maxAttempts, baseDelay: .milliseconds(10))
                 )
             )
         }
         if let idempotent = try idempotency.middleware(openStore: stores.opener) {
             middleware.append(idempotent)
         }
-        if !failIdentifiers.isEmpty || !settings.failIndices.isEmpty || settings.failFraction > 0 {
+        if !failIdentifiers.isEmpty || !failIndices.isEmpty || failFraction > 0 {
             middleware.append(
                 FaultInjectionMiddleware(
                     identifiers: Set(failIdentifiers.flatMap(FailTarget.identifiers(for:))),
-                    indices: Set(settings.failIndices),
-                    fraction: settings.failFraction,
-                    seed: settings.seed
+                    indices: Set(failIndices),
+                    fraction: failFraction,
+                    seed: UInt64(seed)
                 )
             )
         }
-        return try runner.makeProcessor(
-            settings.runner,
-            observability: observability,
-            stores: stores,
-            innerMiddleware: middleware
-        )
+        return try settings.makeProcessor(observability: observability, stores: stores, innerMiddleware: middleware)
     }
 }
 

@@ -2,7 +2,7 @@ import ArgumentParser
 import BatchRunner
 
 /// `batchproc replay`: many events through one processor, with a summary table and an HTML report.
-struct ReplayCommand: AsyncParsableCommand {
+struct ReplayCommand: RunnerCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
         abstract: "Run many event files through the processor; print a summary table, optionally an HTML report.",
@@ -15,7 +15,7 @@ struct ReplayCommand: AsyncParsableCommand {
     @OptionGroup
     var options: ProcessingOptions
 
-    func run() async throws {
-        try await options.prepare().session.replay(paths: replay.paths, report: replay.report)
+    func run(_ context: RunnerContext) async throws {
+        try await options.prepare(context).replay(paths: replay.paths, report: replay.report)
     }
 }

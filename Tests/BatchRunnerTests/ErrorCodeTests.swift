@@ -9,10 +9,12 @@ struct RunnerErrorCodeTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("codes-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let missing = #expect(throws: UsageError.self) { try EventInput.read(folder + "/none.json") }
+        let missing = #expect(throws: UsageError.self) {
+            try EventInput.read(folder + "/none.json", streams: StandardStreams())
+        }
         #expect(missing?.code == .unreadableInput)
         #expect(missing?.message.contains("none.json") == true, "\(String(describing: missing))")
-        let directory = #expect(throws: UsageError.self) { try EventInput.read(folder) }
+        let directory = #expect(throws: UsageError.self) { try EventInput.read(folder, streams: StandardStreams()) }
         #expect(directory?.code == .unreadableInput)
         #expect(directory?.message.contains("it is a directory") == true, "\(String(describing: directory))")
     }

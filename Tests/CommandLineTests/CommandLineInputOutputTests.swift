@@ -103,7 +103,7 @@ struct CommandLineOptionTests {
             (["--fail-fraction", "-0.5"], "--fail-fraction must be a number between 0 and 1"),
             (["--concurrency", "-2"], "--concurrency must be a whole number of at least 1"),
             (["--max-attempts", "0"], "--max-attempts must be a whole number of at least 1"),
-            (["--log-level", "loud"], "--log-level must be"),
+            (["--log-level", "loud"], "The value 'loud' is invalid for '--log-level <log-level>'"),
         ]
     )
     func badNumbers(arguments: [String], message: String) async throws {

@@ -281,7 +281,11 @@ struct ExampleProgramTests {
         )
         let bad = try await Self.orders.run(["invoke", "--policy", "sometimes"])
         #expect(bad.status == 2)
-        #expect(bad.output.stderr.contains("--policy must be one of"))
+        #expect(
+            bad.output.stderr.contains(
+                "The value 'sometimes' is invalid for '--policy <policy>'. Please provide one of 'auto'"
+            )
+        )
         let missing = try await Self.orders.run(["invoke", "/nonexistent/event.json"])
         #expect(missing.status == 2)
         #expect(missing.output.stderr.contains("sqs-orders: error: cannot read event file '/nonexistent/event.json'"))

@@ -1,9 +1,9 @@
-public import ArgumentParser
+import ArgumentParser
 public import BatchProcessing
-import Foundation
+import BatchProcessingJSONSupport
+import BatchProcessingSystemSupport
 public import Logging
 public import Observability
-import Synchronization
 
 /// A complete command-line program around your record handler: `invoke`, `replay` and `serve`, with the runner's
 /// options (event source, policy, concurrency, chain file, logs), logs and CloudWatch EMF metrics on standard
@@ -93,45 +93,65 @@ public struct BatchProgram: Sendable {
 
     /// Runs the program with the process's arguments and exits with its status.
     public func main() async -> Never {
-        StandardStreams.guardClosedDescriptors()
-        StandardStreams.exit(await run(arguments: Array(CommandLine.arguments.dropFirst())))
+        let context = RunnerContext.startingProcess()
+        StandardStreams.exit(await run(arguments: Array(CommandLine.arguments.dropFirst()), context: context))
     }
 
     /// Runs the program with `arguments` (without the program's own name) and answers its exit status.
     ///
     /// Without arguments, on AWS Lambda (`AWS_LAMBDA_RUNTIME_API` set, as for a `bootstrap`), it runs `lambda`.
     public func run(arguments: [String]) async -> Int32 {
+        await run(arguments: arguments, context: RunnerContext(environment: ProcessEnvironment.variables))
+    }
+
+    /// Runs the program with `arguments` in `context` (its streams and variables) and answers its exit status.
+    func run(arguments: [String], context: RunnerContext) async -> Int32 {
         var arguments = arguments
-        if arguments.isEmpty, !ProcessInfo.processInfo.environment[LambdaCommand.endpointVariable, default: ""].isEmpty
-        {
+        if arguments.isEmpty, !context.environment[LambdaCommand.endpointVariable, default: ""].isEmpty {
             arguments = [LambdaCommand.configuration.commandName ?? "lambda"]
         }
-        ProgramCommand.current.withLock { $0 = self }
-        return await RunnerMain.run(programName: name, root: ProgramCommand.self) {
-            try ProgramCommand.parseAsRoot(arguments)
+        // ArgumentParser asks the root command's type for its name and abstract: they are this program's for the
+        // time of this call (a task-local value, not a global one).
+        return await ProgramCommand.$identity.withValue(.init(name: name, abstract: abstract)) {
+            await RunnerMain.run(
+                programName: name,
+                root: ProgramCommand.self,
+                context: context,
+                parse: { try ProgramCommand.parseAsRoot(arguments) },
+                execute: { command in
+                    if let command = command as? any ProgramSubcommand {
+                        try await command.run(self, context: context)
+                    } else {
+                        try await RunnerMain.run(command, context: context)
+                    }
+                }
+            )
         }
     }
 
     /// The session the options describe: the processor (with the chain file, the variables and the flags), the
     /// logger, the stores.
-    func session(_ options: RunnerOptions) throws -> RunnerSession {
-        let settings = try options.settings()
+    func session(_ options: RunnerOptions, context: RunnerContext) throws(UsageError) -> RunnerSession {
+        let settings = try RunnerSettings.resolve(
+            options,
+            source: source,
+            defaults: processor,
+            environment: context.environment
+        )
         // POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE win over the program's own names, so that a
         // deployment can rename without a rebuild; without either, the service is the program's name.
-        let environment = ProcessInfo.processInfo.environment
         var base = observability
-        if environment["POWERTOOLS_SERVICE_NAME", default: ""].isEmpty {
+        if context.environment["POWERTOOLS_SERVICE_NAME", default: ""].isEmpty {
             base.service = base.service ?? name
         } else {
             base.service = nil
         }
-        if !environment["POWERTOOLS_METRICS_NAMESPACE", default: ""].isEmpty { base.namespace = nil }
-        let observability = try options.makeObservability(settings, base: base)
+        if !context.environment["POWERTOOLS_METRICS_NAMESPACE", default: ""].isEmpty { base.namespace = nil }
+        let observability = try settings.makeObservability(base: base, environment: context.environment)
         let logger = observability.logger(label: name)
+        logger.debug("settings", metadata: settings.described)
         let stores = self.stores(logger)
-        let processor = try options.makeProcessor(
-            settings,
-            defaults: processor,
+        let processor = try settings.makeProcessor(
             observability: observability,
             stores: stores,
             innerMiddleware: middleware
@@ -139,9 +159,10 @@ public struct BatchProgram: Sendable {
         return RunnerSession(
             programName: name,
             processor: processor,
-            source: settings.source ?? source,
+            source: settings.source,
             logger: logger,
             stores: stores,
+            streams: context.streams,
             handler: handler
         )
     }
@@ -203,29 +224,32 @@ extension KafkaEvent.Record: RunnableRecord {
 
 // MARK: - The commands
 
-/// The root command of a ``BatchProgram``: its name and abstract come from the program being run.
-struct ProgramCommand: AsyncParsableCommand {
-    /// The program `run(arguments:)` is running (set before parsing: ArgumentParser makes commands by type).
-    static let current = Mutex<BatchProgram?>(nil)
+/// The root command of a ``BatchProgram``: its name and abstract are the program's being run.
+struct ProgramCommand: ParsableCommand {
+    struct Identity: Sendable {
+        var name: String?
+        var abstract: String
+    }
 
-    static var program: BatchProgram? { current.withLock { $0 } }
+    /// The name and abstract of the program that ``BatchProgram/run(arguments:context:)`` is running.
+    @TaskLocal static var identity = Identity(name: nil, abstract: "")
 
     static var configuration: CommandConfiguration {
         CommandConfiguration(
-            commandName: program?.name,
-            abstract: program?.abstract ?? "",
+            commandName: identity.name,
+            abstract: identity.abstract,
             subcommands: [ProgramInvoke.self, ProgramReplay.self, ProgramServe.self, LambdaCommand.self],
             defaultSubcommand: ProgramInvoke.self
         )
     }
-
-    static func session(_ options: RunnerOptions) throws -> RunnerSession {
-        guard let program else { throw UsageError(.invalidArguments, message: "no program to run") }
-        return try program.session(options)
-    }
 }
 
-struct ProgramInvoke: AsyncParsableCommand {
+/// A subcommand of a ``BatchProgram``, run with the program and the runner's context.
+protocol ProgramSubcommand: ParsableCommand {
+    func run(_ program: BatchProgram, context: RunnerContext) async throws
+}
+
+struct ProgramInvoke: ProgramSubcommand {
     static let configuration = CommandConfiguration(
         commandName: "invoke",
         abstract: "Run one event, as one Lambda invocation; print the partial batch response.",
@@ -243,12 +267,12 @@ struct ProgramInvoke: AsyncParsableCommand {
     @OptionGroup
     var options: RunnerOptions
 
-    func run() async throws {
-        try await ProgramCommand.session(options).invoke(eventFile: eventFile)
+    func run(_ program: BatchProgram, context: RunnerContext) async throws {
+        try await program.session(options, context: context).invoke(eventFile: eventFile)
     }
 }
 
-struct ProgramReplay: AsyncParsableCommand {
+struct ProgramReplay: ProgramSubcommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
         abstract: "Run many event files; print a summary table, optionally an HTML report.",
@@ -261,12 +285,12 @@ struct ProgramReplay: AsyncParsableCommand {
     @OptionGroup
     var options: RunnerOptions
 
-    func run() async throws {
-        try await ProgramCommand.session(options).replay(paths: replay.paths, report: replay.report)
+    func run(_ program: BatchProgram, context: RunnerContext) async throws {
+        try await program.session(options, context: context).replay(paths: replay.paths, report: replay.report)
     }
 }
 
-struct ProgramServe: AsyncParsableCommand {
+struct ProgramServe: ProgramSubcommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Run as a host worker: batch events as JSON lines on standard input, one answer line for each.",
@@ -279,14 +303,17 @@ struct ProgramServe: AsyncParsableCommand {
     @OptionGroup
     var options: RunnerOptions
 
-    func run() async throws {
-        try await ProgramCommand.session(options).serve(spool: serve.spool, pollInterval: serve.pollInterval)
+    func run(_ program: BatchProgram, context: RunnerContext) async throws {
+        try await program.session(options, context: context).serve(
+            spool: serve.spool,
+            pollInterval: serve.pollInterval
+        )
     }
 }
 
 /// `lambda`: the function's runtime on AWS Lambda. What a packaged `bootstrap` runs (without arguments, it is the
 /// default there).
-struct LambdaCommand: AsyncParsableCommand {
+struct LambdaCommand: ProgramSubcommand {
     /// Where Lambda says its Runtime API is.
     static let endpointVariable = "AWS_LAMBDA_RUNTIME_API"
 
@@ -306,8 +333,8 @@ struct LambdaCommand: AsyncParsableCommand {
     @OptionGroup
     var options: RunnerOptions
 
-    func run() async throws {
-        guard let endpoint = ProcessInfo.processInfo.environment[Self.endpointVariable], !endpoint.isEmpty else {
+    func run(_ program: BatchProgram, context: RunnerContext) async throws {
+        guard let endpoint = context.environment[Self.endpointVariable], !endpoint.isEmpty else {
             throw UsageError(
                 .invalidArguments,
                 message:
@@ -316,86 +343,21 @@ struct LambdaCommand: AsyncParsableCommand {
         }
         let session: RunnerSession
         do {
-            session = try ProgramCommand.session(options)
+            session = try program.session(options, context: context)
         } catch {
-            let message = (error as? UsageError)?.message ?? "\(error)"
-            let body = try? JSONSerialization.data(
-                withJSONObject: ["errorType": "Runtime.InitError", "errorMessage": message],
-                options: [.sortedKeys]
-            )
+            var json = JSONText()
+            json.beginObject()
+            json.key("errorMessage")
+            json.string(error.message)
+            json.key("errorType")
+            json.string("Runtime.InitError")
+            json.endObject()
             try? await LambdaRuntimeClient(endpoint: endpoint).failStart(
-                errorJSON: Array(body ?? Data()),
+                errorJSON: Array(json.string.utf8),
                 errorType: "Runtime.InitError"
             )
             throw error
         }
         try await session.serveLambda(endpoint: endpoint)
-    }
-}
-
-/// The arguments of a `replay` command: the event files and directories, and the report.
-public struct ReplayOptions: ParsableArguments, Sendable {
-    /// The help text of a `replay` command.
-    public static let discussion = """
-        Each argument is an event file or a directory, whose *.json files are replayed in name order. Every event \
-        runs through the same processor, one after another, so an idempotency store sees them in order. On a \
-        terminal a progress line is shown on standard error. At the end the summary table (per event source and in \
-        total: events, records, succeeded, failed, skipped, replays, whole failures, time) is printed on standard \
-        output, and with --report a self-contained HTML page (no network) is written with the same figures, the \
-        outcomes per source, a histogram of record durations, the failures by error type and the slowest records.
-
-        Exits 0 when every event was answered with a partial batch response (partial failures included), 1 when \
-        an event failed as a whole (not valid, or every record failed), 2 on a usage error (an unreadable file or \
-        directory).
-        """
-
-    @Argument(help: "Event files, or directories of *.json event files.")
-    public var paths: [String]
-
-    @Option(help: "Write the HTML report to this file.")
-    public var report: String?
-
-    /// Creates the arguments (ArgumentParser fills them).
-    public init() {}
-}
-
-/// The options of a `serve` command: the spool directory, if any, and how often to look into it.
-public struct ServeOptions: ParsableArguments, Sendable {
-    /// The help text of a `serve` command.
-    public static let discussion = """
-        For each line of standard input, writes exactly one line on standard output, in order: the partial batch \
-        response, or Lambda's error shape {"errorType":…,"errorMessage":…} for a line that is not a valid event \
-        (or whose batch failed as a whole); the worker goes on either way. It exits 0 at the end of the input, and \
-        on SIGTERM or SIGINT: the records running finish, the records of the batch in flight that had not started \
-        are reported in its answer (so Lambda, or whoever feeds the worker, delivers them again), and no further \
-        line is read. When an answer cannot be written it exits 74.
-
-        With --spool DIR the events are files instead: dropped into DIR/incoming (written elsewhere and renamed \
-        in), taken one at a time by an atomic rename into DIR/processing, and moved with their answer \
-        (NAME.response.json) to DIR/done, or to DIR/failed when the event was not valid or its batch failed as a \
-        whole. Standard input is not read then, and the worker runs until SIGTERM.
-
-        The options apply to every batch. Logs and EMF metrics go to standard error, or to the journal when run \
-        as a systemd service (for programs that link it).
-        """
-
-    @Option(help: "Take the events from this spool directory instead of standard input.")
-    public var spool: String?
-
-    @Option(parsing: .unconditional, help: "How often to look into an empty spool, in milliseconds.")
-    public var spoolPollMs: String = "200"
-
-    /// Creates the options (ArgumentParser fills them).
-    public init() {}
-
-    /// `--spool-poll-ms` as a duration.
-    public var pollInterval: Duration { .milliseconds(Int(spoolPollMs) ?? 200) }
-
-    public func validate() throws {
-        guard let interval = Int(spoolPollMs), interval >= 1 else {
-            throw ValidationError(
-                "--spool-poll-ms must be a whole number of milliseconds, at least 1, not '\(spoolPollMs)'"
-            )
-        }
     }
 }

@@ -10,13 +10,16 @@ import Darwin
 
 /// Reads an event from a path or standard input with plain system calls, so that any readable file works (a
 /// regular file, a pipe, a FIFO, `/dev/stdin`, `/dev/fd/N`) and every failure is an error, never a trap.
-public enum EventInput {
+package enum EventInput {
     /// The bytes of `path`, or of standard input for `-`.
     ///
+    /// - Parameters:
+    ///   - path: the file, or `-` for standard input.
+    ///   - streams: the process's standard streams, which say whether standard input was closed at start.
     /// - Throws: ``UsageError`` saying which file and why: missing, a directory, not readable.
-    public static func read(_ path: String) throws(UsageError) -> [UInt8] {
+    package static func read(_ path: String, streams: StandardStreams) throws(UsageError) -> [UInt8] {
         if path == "-" {
-            if StandardStreams.closedAtStart.contains(0) {
+            if !streams.inputIsOpen {
                 throw UsageError(
                     .unreadableInput,
                     message: "cannot read standard input: it is closed; give an event file or pipe one in"

@@ -1,7 +1,8 @@
 import ArgumentParser
-public import BatchProcessing
+package import BatchProcessing
+import BatchProcessingSystemSupport
 import Foundation
-public import Logging
+package import Logging
 import ServiceLifecycle
 
 #if canImport(Glibc)
@@ -12,34 +13,37 @@ import Musl
 import Darwin
 #endif
 
-/// What the runner's commands run: a processor, the handler behind it, where logs go and which stores to close at
-/// the end; and the three ways to run them (``invoke(eventFile:onResult:)``, ``replay(paths:report:)``,
-/// ``serve(spool:pollInterval:)``). ``BatchProgram`` makes one from its options; `batchproc` makes one around its
-/// built-in handler.
+/// What the runner's commands run: a processor, the handler behind it, where logs go, which stores to close at the
+/// end and the process's streams; and the four ways to run them (``invoke(eventFile:onResult:)``,
+/// ``replay(paths:report:)``, ``serve(spool:pollInterval:)``, ``serveLambda(endpoint:)``), each of which answers
+/// every event with an ``InvocationAnswer``. ``BatchProgram`` makes one from its options; `batchproc` makes one
+/// around its built-in handler.
 ///
 /// Every method writes answers on standard output with calls that report a closed or full stream (exit status 74,
 /// never a trap), and says usage errors as ``UsageError``.
-public struct RunnerSession: Sendable {
+package struct RunnerSession: Sendable {
     /// The program's name, at the start of its messages on standard error.
-    public var programName: String
+    package var programName: String
     /// The processor every event runs through.
-    public var processor: BatchProcessor
+    package var processor: BatchProcessor
     /// The source events are read as, or `nil` to detect it from each event.
-    public var source: BatchEventSource?
+    package var source: BatchEventSource?
     /// The logger of every invocation.
-    public var logger: Logger
+    package var logger: Logger
     /// The stores the processor's chain opened, shut down when the command's batches are done.
-    public var stores: any IdempotencyStoreProvider
+    package var stores: any IdempotencyStoreProvider
     /// The handler every record runs.
-    public var handler: RecordHandler<AnyBatchRecord>
+    package var handler: RecordHandler<AnyBatchRecord>
+    /// The process's standard streams.
+    package var streams: StandardStreams
 
-    /// Creates a session.
-    public init(
+    package init(
         programName: String,
         processor: BatchProcessor,
         source: BatchEventSource?,
         logger: Logger,
         stores: any IdempotencyStoreProvider = FileStoreProvider(),
+        streams: StandardStreams,
         handler: @escaping RecordHandler<AnyBatchRecord>
     ) {
         self.programName = programName
@@ -47,14 +51,16 @@ public struct RunnerSession: Sendable {
         self.source = source
         self.logger = logger
         self.stores = stores
+        self.streams = streams
         self.handler = handler
     }
 
-    private func makeContext(_ requestID: String) -> InvocationContext {
-        InvocationContext(requestID: requestID, logger: logger)
-    }
-
     private static func localRequestID() -> String { "local-\(UInt32.random(in: 0...UInt32.max))" }
+
+    /// The answer to `event`, run as one invocation with `context`.
+    private func run(_ event: [UInt8], context: InvocationContext) async -> InvocationAnswer {
+        await processor.answer(eventJSON: event, source: source, context: context, handler: handler)
+    }
 
     /// Runs `body`, then shuts the stores down, whether it returned or threw.
     private func closingStores<Result>(_ body: () async throws -> Result) async throws -> Result {
@@ -68,9 +74,9 @@ public struct RunnerSession: Sendable {
         }
     }
 
-    private func writeOrFail(_ text: String, what: String) throws(ExitCode) {
-        guard StandardStreams.output(text) else {
-            StandardStreams.error("\(programName): error: cannot write \(what) to standard output")
+    private func writeOrFail(_ bytes: [UInt8], what: String) throws(ExitCode) {
+        guard streams.output(bytes) else {
+            streams.error("\(programName): error: cannot write \(what) to standard output")
             throw ExitCode(ExitStatus.outputFailed)
         }
     }
@@ -83,25 +89,14 @@ public struct RunnerSession: Sendable {
     /// - Parameters:
     ///   - eventFile: the event's path, or `-` for standard input (any readable file: a pipe, a FIFO…).
     ///   - onResult: sees the batch's result (also of a whole failure that has one) before the answer is written.
-    public func invoke(eventFile: String, onResult: ((BatchResult) -> Void)? = nil) async throws {
-        let (answer, failed) = try await closingStores { () async throws -> (String, Bool) in
-            let event = try EventInput.read(eventFile)
-            do throws(BatchProcessingError) {
-                let result = try await processor.process(
-                    eventJSON: event,
-                    source: source,
-                    context: makeContext(Self.localRequestID()),
-                    handler: handler
-                )
-                onResult?(result)
-                return (result.response.jsonString, false)
-            } catch {
-                if let result = error.result { onResult?(result) }
-                return (error.lambdaErrorJSON, true)
-            }
+    package func invoke(eventFile: String, onResult: ((BatchResult) -> Void)? = nil) async throws {
+        let answer = try await closingStores { () async throws -> InvocationAnswer in
+            let event = try EventInput.read(eventFile, streams: streams)
+            return await run(event, context: InvocationContext(requestID: Self.localRequestID(), logger: logger))
         }
-        try writeOrFail(answer, what: "the answer")
-        if failed { throw ExitCode(ExitStatus.invocationFailed) }
+        if let result = answer.result { onResult?(result) }
+        try writeOrFail(answer.json, what: "the answer")
+        if answer.failedAsWhole { throw ExitCode(ExitStatus.invocationFailed) }
     }
 
     // MARK: - replay
@@ -114,60 +109,46 @@ public struct RunnerSession: Sendable {
     /// - Throws: ``UsageError`` for a missing or unreadable path or report; `ExitCode` with status 1 when
     ///   an event failed as a whole (after the table and the report are written), 74 when the table cannot be.
     @discardableResult
-    public func replay(paths: [String], report: String? = nil) async throws -> ReplaySummary {
+    package func replay(paths: [String], report: String? = nil) async throws -> ReplaySummary {
         let (summary, count) = try await closingStores { () async throws -> (ReplaySummary, Int) in
             let files = try Self.eventFiles(paths)
             return (try await replay(files), files.count)
         }
         if let report {
             let page = ReplayReport.html(summary, title: "Replay of \(count) events")
-            guard FileManager.default.createFile(atPath: report, contents: Data(page.utf8)) else {
-                throw UsageError(.unwritableOutput, message: "cannot write the report to \(report)")
+            do {
+                try SystemIO.replaceFile(report, Array(page.utf8), mode: 0o644)
+            } catch {
+                throw UsageError(.unwritableOutput, message: "cannot write the report to \(report): \(error)")
             }
         }
-        try writeOrFail(String(summary.table().dropLast()), what: "the summary")
+        try writeOrFail(Array(summary.table().utf8.dropLast()), what: "the summary")
         if summary.events.contains(where: { $0.wholeFailure != nil }) {
             throw ExitCode(ExitStatus.invocationFailed)
         }
         return summary
     }
 
-    /// Runs `files` one after another, noting each event's outcome, duration and replays in the summary.
+    /// Runs `files` one after another, noting each event's answer and duration in the summary.
     private func replay(_ files: [String]) async throws -> ReplaySummary {
         let progress = isatty(2) == 1
         var summary = ReplaySummary()
         let clock = ContinuousClock()
         for (number, file) in files.enumerated() {
-            if progress { Self.showProgress(number, of: files.count, file: file) }
-            let event = try EventInput.read(file)
+            if progress { showProgress(number, of: files.count, file: file) }
+            let event = try EventInput.read(file, streams: streams)
             let start = clock.now
-            var result: BatchResult?
-            var failure: BatchProcessingError?
-            do {
-                result = try await processor.process(
-                    eventJSON: event,
-                    source: source,
-                    context: makeContext("replay-\(number)"),
-                    handler: handler
-                )
-            } catch {
-                failure = error
-            }
-            summary.add(
-                name: file,
-                result: result,
-                failure: failure,
-                duration: start.duration(to: clock.now)
-            )
+            let answer = await run(event, context: InvocationContext(requestID: "replay-\(number)", logger: logger))
+            summary.add(name: file, answer: answer, duration: start.duration(to: clock.now))
         }
-        if progress { Self.showProgress(files.count, of: files.count, file: nil) }
+        if progress { showProgress(files.count, of: files.count, file: nil) }
         return summary
     }
 
     /// The event files the arguments name, directories expanded to their `*.json` files in name order.
     ///
     /// - Throws: ``UsageError`` for a path that does not exist, a directory that cannot be read, or no file at all.
-    public static func eventFiles(_ paths: [String]) throws(UsageError) -> [String] {
+    package static func eventFiles(_ paths: [String]) throws(UsageError) -> [String] {
         var files: [String] = []
         for path in paths {
             var isDirectory: ObjCBool = false
@@ -196,14 +177,15 @@ public struct RunnerSession: Sendable {
     }
 
     /// `[####....] 3/40 events name` over the previous line of a terminal; a line break after the last.
-    static func showProgress(_ done: Int, of total: Int, file: String?) {
+    private func showProgress(_ done: Int, of total: Int, file: String?) {
         let width = 30
         let filled = total == 0 ? width : width * done / total
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
         var line = "\r\u{1B}[K[\(bar)] \(done)/\(total) events"
         if let file { line += " " + (file.split(separator: "/").last.map(String.init) ?? file) }
         if done == total { line += "\n" }
-        _ = line.withCString { write(2, $0, strlen($0)) }
+        // Not a line of its own: written as is, and dropped when standard error cannot take it.
+        try? SystemIO.write(Array(line.utf8), to: 2)
     }
 
     // MARK: - serve
@@ -215,7 +197,7 @@ public struct RunnerSession: Sendable {
     ///
     /// - Throws: ``UsageError`` when the spool cannot be set up, `ExitCode` with status 74 when an answer
     ///   cannot be written.
-    public func serve(spool: String? = nil, pollInterval: Duration = .milliseconds(200)) async throws {
+    package func serve(spool: String? = nil, pollInterval: Duration = .milliseconds(200)) async throws {
         let logger = self.logger
         let makeContext: @Sendable () -> InvocationContext = {
             InvocationContext(requestID: Self.localRequestID(), logger: logger)
@@ -235,7 +217,7 @@ public struct RunnerSession: Sendable {
             } else {
                 let input = LineInput.standardInput()
                 lines = input
-                service = worker(input.answering(with: { StandardStreams.output($0) }))
+                service = worker(input.answering(with: { [streams] in streams.output($0) }))
             }
             let group = ServiceGroup(
                 configuration: .init(
@@ -252,7 +234,7 @@ public struct RunnerSession: Sendable {
             do {
                 try await group.run()
             } catch is BatchWorkerOutputFailed {
-                StandardStreams.error(
+                streams.error(
                     "\(programName): error: cannot write the answer "
                         + (spool == nil ? "to standard output" : "into the spool")
                 )
@@ -271,7 +253,7 @@ public struct RunnerSession: Sendable {
     /// cannot be reached, which on Lambda means the environment is going away.
     ///
     /// - Throws: ``UsageError`` saying which call of the Runtime API failed.
-    public func serveLambda(endpoint: String) async throws {
+    package func serveLambda(endpoint: String) async throws {
         let client = LambdaRuntimeClient(endpoint: endpoint)
         let clock = ContinuousClock()
         while true {
@@ -293,30 +275,12 @@ public struct RunnerSession: Sendable {
                 deadline: deadline,
                 logger: logger
             )
-            // The answer: the partial batch response, or the invocation's error.
-            let answer: Result<[UInt8], BatchProcessingError>
+            let answer = await run(invocation.event, context: context)
             do {
-                answer = .success(
-                    try await processor.process(
-                        eventJSON: invocation.event,
-                        source: source,
-                        context: context,
-                        handler: handler
-                    ).response.jsonBytes
-                )
-            } catch {
-                answer = .failure(error)
-            }
-            do {
-                switch answer {
-                case .success(let response):
-                    try await client.respond(to: invocation.requestID, with: response)
-                case .failure(let error):
-                    try await client.fail(
-                        invocation.requestID,
-                        errorJSON: Array(error.lambdaErrorJSON.utf8),
-                        errorType: error.errorType
-                    )
+                if let failure = answer.failure {
+                    try await client.fail(invocation.requestID, errorJSON: answer.json, errorType: failure.errorType)
+                } else {
+                    try await client.respond(to: invocation.requestID, with: answer.json)
                 }
             } catch {
                 throw UsageError(.setupFailed, message: "the Lambda Runtime API at \(endpoint): \(error)")

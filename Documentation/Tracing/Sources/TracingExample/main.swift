@@ -1,6 +1,7 @@
 // docs: begin
 import BatchProcessing
-import BatchRunner
+import Foundation
+import JSONLogging
 import Logging
 import OTel
 import Observability
@@ -32,18 +33,17 @@ struct OneBatch: Service {
     var path: String
 
     func run() async throws {
-        let event = try EventInput.read(path)  // an unreadable file is an error that names it
+        let event = Array(try Data(contentsOf: URL(fileURLWithPath: path)))  // an error that names the file
         let answer = try await processor.processJSON(event) { record, context in
             guard case .sqs(let message) = record else { return }
             context.logger.info("charging", metadata: ["message_id": "\(message.messageId)"])
             if message.body.contains("refuse") { throw RefusedOrder() }
         }
         // Written with a call that reports a closed or full output instead of trapping.
-        guard StandardStreams.output(String(decoding: answer, as: UTF8.self)) else { throw AnswerNotWritten() }
+        try LineWriter.standardOutput.writeLine(answer)
     }
 }
 
-struct AnswerNotWritten: Error {}
 struct RefusedOrder: Error {}
 
 // The exporter works in the background beside the work. When the work returns, the group shuts down gracefully:
