@@ -110,20 +110,11 @@ package enum SystemIO {
         at offset: Int? = nil
     ) throws(SystemCallError) {
         guard let base = bytes.baseAddress else { return }
-        var done = 0
-        while done < bytes.count {
-            let count =
-                if let offset {
-                    pwrite(descriptor, base + done, bytes.count - done, off_t(offset + done))
-                } else {
-                    systemWrite(descriptor, base + done, bytes.count - done)
-                }
-            if count > 0 {
-                done += count
-            } else if count < 0 && errno == EINTR {
-                continue
+        try untilDone(bytes.count) { done in
+            if let offset {
+                pwrite(descriptor, base + done, bytes.count - done, off_t(offset + done))
             } else {
-                throw SystemCallError(code: count < 0 ? errno : EIO)
+                systemWrite(descriptor, base + done, bytes.count - done)
             }
         }
     }
@@ -143,21 +134,13 @@ package enum SystemIO {
         #else
         let flags = Int32(MSG_NOSIGNAL)
         #endif
-        var done = 0
-        while done < bytes.count {
-            let count = bytes[done...].withUnsafeBytes { systemSend(socket, $0.baseAddress, $0.count, flags) }
-            if count > 0 {
-                done += count
-            } else if count < 0 && errno == EINTR {
-                continue
-            } else {
-                throw SystemCallError(code: count < 0 ? errno : EIO)
-            }
+        try untilDone(bytes.count) { done in
+            bytes[done...].withUnsafeBytes { systemSend(socket, $0.baseAddress, $0.count, flags) }
         }
     }
 
-    /// Connects a socket to `address` (a `sockaddr` of `length` bytes). Interrupted by a signal, the connection goes on in the background: this
-    /// waits for it to finish and reports how it ended.
+    /// Connects a socket to `address` (a `sockaddr` of `length` bytes). Interrupted by a signal, the connection goes
+    /// on in the background: this waits for it to finish and reports how it ended.
     package static func connect(
         _ socket: Int32,
         to address: UnsafeRawPointer?,
@@ -210,6 +193,22 @@ package enum SystemIO {
             let failure = SystemCallError.last()
             unlink(temporary)
             throw failure
+        }
+    }
+
+    /// Calls `step` with how many bytes are done until `total` are; `step` answers how many more it moved, or -1
+    /// with `errno` set. An interrupted step is tried again; one that moves nothing is `EIO`.
+    private static func untilDone(_ total: Int, _ step: (_ done: Int) -> Int) throws(SystemCallError) {
+        var done = 0
+        while done < total {
+            let count = step(done)
+            if count > 0 {
+                done += count
+            } else if count < 0 && errno == EINTR {
+                continue
+            } else {
+                throw SystemCallError(code: count < 0 ? errno : EIO)
+            }
         }
     }
 

@@ -1,8 +1,9 @@
 import BatchProcessingJSONSupport
 
 /// The one place where event JSON becomes models. Everything the processor reads from bytes goes through here: one
-/// pass over the bytes with ``JSONScanner`` and the hand-written readers of `EventReaders.swift`, source detection
-/// included.
+/// pass over the bytes with ``JSONScanner`` and the hand-written readers of each source (`SQSEvent+Reading.swift`,
+/// `KinesisEvent+Reading.swift`, `DynamoDBEvent+Reading.swift`, `KafkaEvent+Reading.swift`). The source detection
+/// rules are in `SourceDetection.swift`, the translation of the reader's errors in `EventDecoding+Errors.swift`.
 enum EventDecoding {
     /// Runs `read` over `bytes`, which must hold one JSON value and nothing after it, and turns the reader's errors
     /// into ``BatchProcessingError``s that name the byte offset, the record and the field.
@@ -60,237 +61,31 @@ enum EventDecoding {
             // With a forced source, a record that says it comes from elsewhere fails on a field its real source
             // does not have: say what it really is. (Only on failure, so the happy path reads the event once.)
             if let source, let mismatch = mismatchedSource(in: bytes, forced: source) {
-                throw mismatch
+                throw mismatch.error
             }
             throw error
         }
     }
-
-    /// The error for the first record (or Kafka event) whose `eventSource` names another source than `forced`.
-    private static func mismatchedSource(in bytes: [UInt8], forced: BatchEventSource) -> BatchProcessingError? {
-        guard
-            let outline = try? read(
-                bytes,
-                source: forced,
-                { scanner throws(JSONReadError) in
-                    try Outline(reading: &scanner)
-                }
-            )
-        else { return nil }
-        let index: Int?
-        let field: String
-        switch outline {
-        case .records(let named):
-            guard let found = named.firstIndex(where: { $0 != nil && $0 != forced.rawValue }), let name = named[found]
-            else { return nil }
-            (index, field) = (found, name)
-        case .kafka(let name):
-            guard let name, name != forced.rawValue,
-                !(forced.isKafka && BatchEventSource(eventSourceField: name)?.isKafka == true)
-            else { return nil }
-            (index, field) = (nil, name)
-        }
-        let subject = index.map { "record \($0)" } ?? "the event"
-        return .malformedEvent(
-            "\(subject) has eventSource \(JSONText.quoted(field)), but the source was given as "
-                + "\(forced.name) (\(forced.rawValue)); "
-                + (BatchEventSource(eventSourceField: field).map { "it is a \($0.name) event" }
-                    ?? "that is not a source the processor knows"),
-            recordIndex: index,
-            field: "eventSource",
-            eventSource: forced
-        )
-    }
-
-    // MARK: - Detection rules
-
-    /// The source a Kafka event's `eventSource` names.
-    static func kafkaSource(named field: String?) throws(BatchProcessingError) -> BatchEventSource {
-        guard let field else {
-            throw .malformedEvent(
-                "the Kafka event has no eventSource, so the source cannot be detected; name the source "
-                    + "explicitly (kafka)",
-                field: "eventSource"
-            )
-        }
-        guard let source = BatchEventSource(eventSourceField: field), source.isKafka else {
-            throw .malformedEvent(
-                "the event has a \"records\" object, as Kafka events do, but its eventSource is "
-                    + "\(JSONText.quoted(field)); expected aws:kafka or SelfManagedKafka",
-                field: "eventSource"
-            )
-        }
-        return source
-    }
-
-    /// The source record `index` names, checked against the one the batch started with.
-    static func recordSource(
-        named field: String?,
-        index: Int,
-        detected: BatchEventSource?
-    ) throws(BatchProcessingError) -> BatchEventSource {
-        guard let field else {
-            throw .malformedEvent(
-                "record \(index) has no eventSource, so the source cannot be detected; name the source "
-                    + "explicitly (\(BatchEventSource.all.map(\.name).joined(separator: ", ")))",
-                recordIndex: index,
-                field: "eventSource",
-                eventSource: detected
-            )
-        }
-        if let detected, field == detected.rawValue { return detected }
-        guard let source = BatchEventSource(eventSourceField: field), !source.isKafka else {
-            throw .malformedEvent(
-                "record \(index) has an unknown eventSource \(JSONText.quoted(field)); expected one of "
-                    + [BatchEventSource.sqs, .kinesis, .dynamoDB].map(\.rawValue).joined(separator: ", "),
-                recordIndex: index,
-                field: "eventSource",
-                eventSource: detected
-            )
-        }
-        if let detected, detected != source {
-            throw .malformedEvent(
-                "record \(index) has eventSource \(source) but the batch started with \(detected); a batch "
-                    + "comes from one source",
-                recordIndex: index,
-                field: "eventSource",
-                eventSource: detected
-            )
-        }
-        return source
-    }
-
-    // MARK: - Errors
-
-    /// Turns a reader's error into one that names the byte offset, the record index and the field.
-    static func translate(_ error: JSONReadError, source: BatchEventSource?) -> BatchProcessingError {
-        if let detection = error.detection { return detection }
-        let source = error.source ?? source
-        let path = error.path
-        var recordIndex: Int?
-        var place: String?
-        var rest: ArraySlice<JSONReadError.PathPart> = path[...]
-        if case .key("Records") = path.first, path.count > 1, case .index(let index) = path[1] {
-            recordIndex = index
-            place = "record \(index)"
-            rest = path.dropFirst(2)
-        } else if case .key("records") = path.first, path.count > 1, case .key(let partition) = path[1] {
-            place = "topic-partition \(JSONText.quoted(partition))"
-            rest = path.dropFirst(2)
-            if case .index(let index) = rest.first {
-                place! += ", record \(index)"
-                rest = rest.dropFirst()
-            }
-        }
-        let field = rest.isEmpty ? nil : fieldPath(rest)
-        let byte = "byte \(error.offset)"
-        switch error.kind {
-        case .syntax:
-            let location = [place, field.map { "field \($0)" }].compactMap { $0 }.joined(separator: ", ")
-            return .malformedEvent(
-                "the event is not valid JSON at \(byte)" + (location.isEmpty ? "" : " (\(location))") + ": "
-                    + error.reason,
-                recordIndex: recordIndex,
-                field: field,
-                eventSource: source
-            )
-        case .shape:
-            let message: String
-            if path.isEmpty {
-                message = "the event \(error.reason) (\(byte))"
-            } else if let place {
-                if let field {
-                    message = "\(place): field \(field) \(error.reason) (\(byte))"
-                } else if recordIndex != nil {
-                    message = "\(place) \(error.reason) (\(byte)); each record must be a JSON object"
-                } else {
-                    message = "\(place): \(error.reason) (\(byte))"
-                }
-            } else if case .key("Records") = path.first, path.count == 1 {
-                message = "\"Records\" \(error.reason) (\(byte)); it must be an array of records"
-            } else {
-                message = "field \(field ?? "") \(error.reason) (\(byte))"
-            }
-            return .malformedEvent(message, recordIndex: recordIndex, field: field, eventSource: source)
-        }
-    }
-
-    private static func fieldPath(_ path: ArraySlice<JSONReadError.PathPart>) -> String {
-        var text = ""
-        for part in path {
-            switch part {
-            case .index(let index): text += "[\(index)]"
-            case .key(let key): text += text.isEmpty ? key : "." + key
-            }
-        }
-        return text
-    }
 }
 
-extension BatchEventSource {
-    /// Whether the raw API reads events of this source.
-    var isReadableRaw: Bool { self == .sqs || self == .kinesis || self == .dynamoDB || isKafka }
+/// An event of a `Records` array (SQS, Kinesis, DynamoDB Streams), read by its public `init(jsonBytes:)`.
+protocol RecordsEvent {
+    associatedtype Record
+    /// The source its events are read as.
+    static var source: BatchEventSource { get }
+    /// Its records, when `body` is an event of its source.
+    static func records(in body: RawEvent.Body) -> [Record]?
 }
 
-// MARK: - The event's outline
-
-/// What an event's outline says of its source, read without the records' other fields.
-enum Outline {
-    /// A `Records` array (SQS, Kinesis, DynamoDB Streams): each record's `eventSource`, `nil` where absent.
-    case records([String?])
-    /// A Kafka event's `records` object: the event's `eventSource`, `nil` when absent.
-    case kafka(String?)
-
-    init(reading scanner: inout JSONScanner) throws(JSONReadError) {
-        let start = scanner.offset
-        try RawEvent.beginEvent(&scanner)
-        var first = true
-        var seen = SeenKeys(in: &scanner)
-        var named: [String?]?
-        var kafka = false
-        var eventSource: String?
-        while true {
-            let position = scanner.offset
-            guard let key = try scanner.nextKey(first: &first) else { break }
-            if key.matches("Records") {
-                try seen.insert(0, "Records", at: position, in: scanner)
-                named = try scanner.member("Records") {
-                    (scanner: inout JSONScanner) throws(JSONReadError) -> [String?]? in
-                    if try scanner.takeNull() { return nil }
-                    try scanner.beginArray()
-                    var sources: [String?] = []
-                    var more = true
-                    while try scanner.nextElement(first: &more) {
-                        let index = sources.count
-                        do throws(JSONReadError) {
-                            sources.append(try RawEvent.peekEventSource(&scanner))
-                            try scanner.skipValue()
-                        } catch {
-                            throw error.at(.index(index))
-                        }
-                    }
-                    return sources
-                }
-            } else if key.matches("records") {
-                try seen.insert(1, "records", at: position, in: scanner)
-                kafka = try scanner.peek() != UInt8(ascii: "n")
-                try scanner.skipValue()
-            } else if key.matches("eventSource") {
-                try seen.insert(2, "eventSource", at: position, in: scanner)
-                eventSource = try scanner.optionalString("eventSource")
-            } else {
-                try seen.insertOther(key, at: position, in: &scanner)
-                try scanner.skipValue()
-            }
+extension RecordsEvent {
+    /// The records of the event in `bytes`, read as this source's.
+    static func readRecords(_ bytes: [UInt8]) throws(BatchProcessingError) -> [Record] {
+        let body = try EventDecoding.readEvent(bytes, source: source)
+        if case .empty = body { return [] }
+        guard let records = records(in: body) else {
+            throw .malformedEvent("the event has no \"Records\" array", field: "Records")
         }
-        seen.finish(in: &scanner)
-        if let named {
-            self = .records(named)
-        } else if kafka {
-            self = .kafka(eventSource)
-        } else {
-            throw RawEvent.noRecords(scanner, at: start)
-        }
+        return records
     }
 }
 
@@ -461,7 +256,7 @@ struct RawEvent {
             } catch {
                 throw error.at(.index(0))
             }
-            do throws(BatchProcessingError) {
+            do throws(DetectionFailure) {
                 source = try EventDecoding.recordSource(named: named, index: 0, detected: nil)
             } catch {
                 throw JSONReadError(detection: error)
@@ -540,8 +335,9 @@ struct RawEvent {
                 let size = max(scanner.offset - start, 1)
                 records.reserveCapacity(min((scanner.bytes.count - start) / size + 16, 10_000))
             }
-            if check {
-                do throws(BatchProcessingError) {
+            // Record 0's `eventSource` chose `source` (it was read ahead): the others must name the same.
+            if check && index > 0 {
+                do throws(DetectionFailure) {
                     _ = try EventDecoding.recordSource(named: record.eventSource, index: index, detected: source)
                 } catch {
                     throw JSONReadError(detection: error)
@@ -569,67 +365,13 @@ struct RawEvent {
                 let named = event.eventSource.flatMap { BatchEventSource(eventSourceField: $0) }
                 source = named?.isKafka == true ? event.source : forcedSource
             } else {
-                source = try EventDecoding.kafkaSource(named: event.eventSource)
+                do throws(DetectionFailure) {
+                    source = try EventDecoding.kafkaSource(named: event.eventSource)
+                } catch {
+                    throw error.error
+                }
             }
             return (event.wrappedRecords(source: source), source)
         }
-    }
-}
-
-extension JSONReadError {
-    /// Carries a detection rule's error through the reader as it is.
-    init(detection: BatchProcessingError) {
-        self.init(kind: .shape, offset: 0, reason: detection.message, detection: detection)
-    }
-}
-
-/// The records of SQS, Kinesis and DynamoDB Streams events say where they come from.
-protocol SourceNamingRecord: BatchRecord {
-    var eventSource: String? { get }
-}
-
-extension SQSEvent.Message: SourceNamingRecord {}
-extension KinesisEvent.Record: SourceNamingRecord {}
-extension DynamoDBEvent.Record: SourceNamingRecord {}
-
-extension KafkaEvent {
-    /// The `records` object: partitions in the order the event lists them.
-    static func readPartitions(_ scanner: inout JSONScanner) throws(JSONReadError) -> [TopicPartition] {
-        try scanner.beginObject()
-        var first = true
-        var partitions: [TopicPartition] = []
-        var keys: Set<String> = []
-        while true {
-            let position = scanner.offset
-            guard let key = try scanner.nextKey(first: &first) else { break }
-            let name = key.string
-            guard keys.insert(name).inserted else { throw scanner.duplicate(name, at: position) }
-            do throws(JSONReadError) {
-                if try scanner.peek() == UInt8(ascii: "n") { throw scanner.shapeError("is null: expected an array") }
-                try scanner.beginArray()
-                var list: [Record] = []
-                var more = true
-                while try scanner.nextElement(first: &more) {
-                    let index = list.count
-                    do throws(JSONReadError) {
-                        list.append(try Record(reading: &scanner))
-                    } catch {
-                        throw error.at(.index(index))
-                    }
-                }
-                switch TopicPartition.check(key: name, records: list) {
-                case .valid(let topic, let number):
-                    TopicPartition.fillIn(&list, topic: topic, partition: number)
-                    partitions.append(TopicPartition(key: name, topic: topic, partition: number, filledIn: list))
-                case .badKey(let message):
-                    throw scanner.shapeError("is invalid: " + message, at: position)
-                case .badRecord(let index, let field, let message):
-                    throw scanner.shapeError("is invalid: " + message, at: position).at(.key(field)).at(.index(index))
-                }
-            } catch {
-                throw error.at(.key(name))
-            }
-        }
-        return partitions
     }
 }

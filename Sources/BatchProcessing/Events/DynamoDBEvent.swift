@@ -18,11 +18,7 @@ public struct DynamoDBEvent: Codable, Sendable, Equatable {
     /// - Throws: ``BatchProcessingError`` (``BatchProcessingError/Code/malformedEvent``) naming the byte offset, the
     ///   record and the field.
     public init(jsonBytes: [UInt8]) throws(BatchProcessingError) {
-        switch try EventDecoding.readEvent(jsonBytes, source: .dynamoDB) {
-        case .dynamoDB(let records): self.init(records: records)
-        case .empty: self.init(records: [])
-        default: throw .malformedEvent("the event has no \"Records\" array", field: "Records")
-        }
+        self.init(records: try Self.readRecords(jsonBytes))
     }
 
     /// One change to one item, with Lambda's envelope.
@@ -68,7 +64,8 @@ public struct DynamoDBEvent: Codable, Sendable, Equatable {
             self.userIdentity = userIdentity
         }
 
-        enum CodingKeys: String, CodingKey {
+        /// The members of a record, in the order AWS writes them (the event reader matches keys in this order).
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case eventID, eventName, eventVersion, eventSource, awsRegion, dynamodb
             case eventSourceArn = "eventSourceARN"
             case userIdentity
@@ -164,13 +161,14 @@ public struct DynamoDBEvent: Codable, Sendable, Equatable {
             set { rawKeys = newValue }
         }
 
-        enum CodingKeys: String, CodingKey {
-            case approximateCreationDateTime = "ApproximateCreationDateTime"
+        /// The members of a stream record, most frequent first (the event reader matches keys in this order).
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case sequenceNumber = "SequenceNumber"
             case rawKeys = "Keys"
             case newImage = "NewImage"
             case oldImage = "OldImage"
-            case sequenceNumber = "SequenceNumber"
             case sizeBytes = "SizeBytes"
+            case approximateCreationDateTime = "ApproximateCreationDateTime"
             case streamViewType = "StreamViewType"
         }
 
@@ -215,6 +213,10 @@ public struct DynamoDBEvent: Codable, Sendable, Equatable {
         public var type: String?
         /// The principal, `dynamodb.amazonaws.com` for TTL.
         public var principalId: String?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case type, principalId
+        }
 
         /// Creates an identity.
         public init(type: String?, principalId: String?) {

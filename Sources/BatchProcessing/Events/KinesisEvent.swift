@@ -22,11 +22,7 @@ public struct KinesisEvent: Codable, Sendable, Equatable {
     /// - Throws: ``BatchProcessingError`` (``BatchProcessingError/Code/malformedEvent``) naming the byte offset, the
     ///   record and the field.
     public init(jsonBytes: [UInt8]) throws(BatchProcessingError) {
-        switch try EventDecoding.readEvent(jsonBytes, source: .kinesis) {
-        case .kinesis(let records): self.init(records: records)
-        case .empty: self.init(records: [])
-        default: throw .malformedEvent("the event has no \"Records\" array", field: "Records")
-        }
+        self.init(records: try Self.readRecords(jsonBytes))
     }
 
     /// One Kinesis record with Lambda's envelope.
@@ -69,7 +65,7 @@ public struct KinesisEvent: Codable, Sendable, Equatable {
             self.awsRegion = awsRegion
         }
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case kinesis, eventSource, eventID, eventName, eventVersion, invokeIdentityArn
             case eventSourceArn = "eventSourceARN"
             case awsRegion
@@ -136,10 +132,11 @@ public struct KinesisEvent: Codable, Sendable, Equatable {
             self.encryptionType = encryptionType
         }
 
-        enum CodingKeys: String, CodingKey {
-            case kinesisSchemaVersion, partitionKey, sequenceNumber
+        /// The members of a payload, most frequent first (the event reader matches keys in this order).
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case sequenceNumber
             case base64Data = "data"
-            case approximateArrivalTimestamp, encryptionType
+            case partitionKey, approximateArrivalTimestamp, kinesisSchemaVersion, encryptionType
         }
 
         public init(from decoder: any Decoder) throws {

@@ -24,11 +24,7 @@ public struct SQSEvent: Codable, Sendable, Equatable {
     /// - Throws: ``BatchProcessingError`` (``BatchProcessingError/Code/malformedEvent``) naming the byte offset, the
     ///   record and the field.
     public init(jsonBytes: [UInt8]) throws(BatchProcessingError) {
-        switch try EventDecoding.readEvent(jsonBytes, source: .sqs) {
-        case .sqs(let records): self.init(records: records)
-        case .empty: self.init(records: [])
-        default: throw .malformedEvent("the event has no \"Records\" array", field: "Records")
-        }
+        self.init(records: try Self.readRecords(jsonBytes))
     }
 
     /// One SQS message as Lambda delivers it.
@@ -94,12 +90,13 @@ public struct SQSEvent: Codable, Sendable, Equatable {
             self.awsRegion = awsRegion
         }
 
-        enum CodingKeys: String, CodingKey {
+        /// The members of a message, in the order AWS writes them (the event reader matches keys in this order).
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case messageId, receiptHandle
             case rawBody = "body"
-            case md5OfBody, md5OfMessageAttributes
             case rawAttributes = "attributes"
             case rawMessageAttributes = "messageAttributes"
+            case md5OfBody, md5OfMessageAttributes
             case eventSource
             case eventSourceArn = "eventSourceARN"
             case awsRegion
@@ -293,7 +290,7 @@ public struct SQSEvent: Codable, Sendable, Equatable {
             self.binaryListValues = binaryListValues
         }
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case dataType, stringValue
             case base64BinaryValue = "binaryValue"
             case stringListValues, binaryListValues
