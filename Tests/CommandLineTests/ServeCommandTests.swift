@@ -295,6 +295,10 @@ struct ServeCommandTests {
         let workers = try (0..<2).map { index in
             try Worker(["--spool", spool, "--spool-poll-ms", "5", "--effect-log", folder.path + "/effects-\(index)"])
         }
+        // A worker's lock file in processing/ says it is set up, SIGTERM handling included.
+        try await waitUntil("both workers' lock files in processing/", checkingEvery: .milliseconds(20)) {
+            Self.files(spool, "processing").filter { $0.hasSuffix(".lock") }.count == 2
+        }
         let count = 40
         for index in 0..<count {
             try Self.drop(Self.event(["e\(index)"]), named: String(format: "%03d.json", index), into: spool)

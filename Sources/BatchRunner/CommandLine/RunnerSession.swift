@@ -4,6 +4,7 @@ import BatchProcessingSystemSupport
 import Foundation
 package import Logging
 import ServiceLifecycle
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -206,6 +207,14 @@ package struct RunnerSession: Sendable {
             BatchWorker(processor: processor, input: input, source: source, makeContext: makeContext, handler: handler)
         }
         var lines: LineInput?
+        // SIGTERM and SIGINT are caught before anything else is set up (a spool's lock file, a line read), so that
+        // one sent as soon as the worker shows signs of life is a graceful shutdown, never a kill; the request waits
+        // for the group when it comes first. (The group's own signal trapping registers beside its services, so a
+        // SIGTERM early in the first batch could be missed.)
+        let shutdown = GroupShutdown()
+        guard TerminationSignals.install({ shutdown.request() }) else {
+            throw UsageError(.setupFailed, message: "cannot set up the handling of SIGTERM: no pipe could be made")
+        }
         try await closingStores {
             let service: any Service
             if let spool {
@@ -225,12 +234,7 @@ package struct RunnerSession: Sendable {
                     logger: logger
                 )
             )
-            // SIGTERM and SIGINT are caught before the worker takes its first event, each asking for a graceful
-            // shutdown (the group's own signal trapping registers beside its services, so a SIGTERM early in the
-            // first batch could be missed).
-            guard TerminationSignals.install({ Task { await group.triggerGracefulShutdown() } }) else {
-                throw UsageError(.setupFailed, message: "cannot set up the handling of SIGTERM: no pipe could be made")
-            }
+            shutdown.attach(group)
             do {
                 try await group.run()
             } catch is BatchWorkerOutputFailed {
@@ -242,6 +246,29 @@ package struct RunnerSession: Sendable {
             }
         }
         if let problem = lines?.readError { logger.warning("standard input ended early: \(problem)") }
+    }
+
+    /// A graceful shutdown asked for by a signal, delivered to the service group once there is one.
+    private final class GroupShutdown: Sendable {
+        private let state = Mutex<(requested: Bool, group: ServiceGroup?)>((false, nil))
+
+        /// Asks for the shutdown: now when the group runs, else as soon as it is attached.
+        func request() {
+            let group = state.withLock { state -> ServiceGroup? in
+                state.requested = true
+                return state.group
+            }
+            if let group { Task { await group.triggerGracefulShutdown() } }
+        }
+
+        /// The group to shut down; shut down at once when a request came first.
+        func attach(_ group: ServiceGroup) {
+            let requested = state.withLock { state -> Bool in
+                state.group = group
+                return state.requested
+            }
+            if requested { Task { await group.triggerGracefulShutdown() } }
+        }
     }
 
     // MARK: - lambda

@@ -1,5 +1,6 @@
 import BatchProcessingSystemSupport
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -18,15 +19,17 @@ import FoundationEssentials
 /// sources register asynchronously; a service manager's SIGTERM sent as soon as the worker is up must not be lost or
 /// fatal.) The signals are also unblocked, in case the process inherited a mask that blocks them.
 enum TerminationSignals {
-    /// The pipe's write end, for the handler (which can capture nothing). Written once, before any signal is caught.
-    nonisolated(unsafe) private static var writeEnd: Int32 = -1
+    /// The pipe's write end, for the handler (which can capture nothing): a signal's disposition belongs to the
+    /// whole process, so this is the one process-wide value of the runner. Set before the handler is installed; an
+    /// atomic, so that the handler's read is lock-free (async-signal-safe).
+    private static let writeEnd = Atomic<Int32>(-1)
 
     /// Installs the handlers; `onSignal` is called (on a thread of its own) for every SIGTERM or SIGINT after.
     /// Returns false when the pipe cannot be made.
     static func install(_ onSignal: @escaping @Sendable () -> Void) -> Bool {
         var ends: [Int32] = [-1, -1]
         guard pipe(&ends) == 0 else { return false }
-        writeEnd = ends[1]
+        writeEnd.store(ends[1], ordering: .releasing)
         let readEnd = ends[0]
         let thread = Thread {
             var byte: [UInt8] = [0]
@@ -58,6 +61,6 @@ enum TerminationSignals {
     /// The signal handler: only async-signal-safe work, one `write`.
     private static let handle: @convention(c) (Int32) -> Void = { _ in
         var byte: UInt8 = 1
-        _ = write(TerminationSignals.writeEnd, &byte, 1)
+        _ = write(TerminationSignals.writeEnd.load(ordering: .acquiring), &byte, 1)
     }
 }
