@@ -19,6 +19,8 @@ let package = Package(
         // The PostgreSQL idempotency store: a product of its own, so that only its users link postgres-nio.
         .library(name: "BatchIdempotencyPostgres", targets: ["BatchIdempotencyPostgres"]),
         .executable(name: "batchproc", targets: ["batchproc"]),
+        // `swift package lambda-package --product NAME`: a program as a Lambda deployment package (static, zipped).
+        .plugin(name: "LambdaPackage", targets: ["LambdaPackage"]),
         // The examples (Examples/README.md): programs built on BatchRunner's BatchProgram.
         .executable(name: "sqs-orders", targets: ["sqs-orders"]),
         .executable(name: "kinesis-clickstream", targets: ["kinesis-clickstream"]),
@@ -52,6 +54,9 @@ let package = Package(
         // `ProcessEnvironment`: what the logging, metrics, runner and file store share below JSON. JSONLogging
         // re-exports its public types.
         .target(name: "BatchProcessingSystemSupport"),
+        // C calls that Swift's Glibc module does not export (syncfs), called directly rather than looked up with
+        // dlsym, which a statically linked program cannot do.
+        .target(name: "CSystemShims"),
         .target(
             name: "JSONLogging",
             dependencies: [
@@ -106,6 +111,7 @@ let package = Package(
             name: "BatchIdempotency",
             dependencies: [
                 "BatchProcessing",
+                "CSystemShims",
                 "BatchProcessingJSONSupport",
                 "BatchProcessingSystemSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -212,6 +218,24 @@ let package = Package(
             path: "Examples/DynamoDBCustomers",
             exclude: ["README.md", "customers.yaml"]
         ),
+        // The Lambda packager: the plugin builds the program statically and hands it to the tool, which checks it
+        // and writes the zip (with zlib, which the Swift toolchain needs on Linux anyway).
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "LambdaPackaging", dependencies: ["CZlib"]),
+        .executableTarget(name: "lambda-packager", dependencies: ["LambdaPackaging"]),
+        .plugin(
+            name: "LambdaPackage",
+            capability: .command(
+                intent: .custom(
+                    verb: "lambda-package",
+                    description: "Build an executable product statically and zip it as a Lambda deployment package"
+                ),
+                permissions: [
+                    .writeToPackageDirectory(reason: "The zip is written to .build/lambda (or --output) in the package")
+                ]
+            ),
+            dependencies: ["lambda-packager"]
+        ),
         .target(
             name: "BatchProcessingTestProcessSupport",
             dependencies: ["JSONLogging"],
@@ -280,6 +304,7 @@ let package = Package(
             ],
             exclude: ["Fixtures"]
         ),
+        .testTarget(name: "LambdaPackagingTests", dependencies: ["LambdaPackaging"]),
         .testTarget(
             name: "ObservabilityTests",
             dependencies: [
@@ -296,7 +321,7 @@ let package = Package(
     ]
 )
 
-for target in package.targets where target.type != .system {
+for target in package.targets where target.type != .system && target.type != .plugin {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     settings.append(.enableUpcomingFeature("MemberImportVisibility"))

@@ -15,8 +15,10 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import opentelemetry.
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check "opentelemetry-proto==$version"
 fi
-(cd Documentation/Tracing && swift build --product tracing-example)
-binary="Documentation/Tracing/.build/debug/tracing-example"
+# Built in the repository's own .build, so that what the tests built (this package's modules, swift-nio…) is not
+# built again: swift-otel alone is new (about 1.5 minutes instead of 5 on two cores).
+swift build --package-path Documentation/Tracing --scratch-path "$PWD/.build" --product tracing-example
+binary=".build/debug/tracing-example"
 
 work=$(mktemp -d)
 receiver=""

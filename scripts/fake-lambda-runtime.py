@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A stand-in for the Lambda Runtime API, to run a packaged `bootstrap` (or any runner program) as Lambda would.
 
-    scripts/fake-lambda-runtime.py [--keep-alive] [--env NAME=VALUE]... EVENT.json... -- PROGRAM [ARGUMENTS...]
+    scripts/fake-lambda-runtime.py [--keep-alive] [--host NAME] [--env NAME=VALUE]... EVENT.json... -- PROGRAM [ARGUMENTS...]
 
 Starts an HTTP server on a free local port, starts PROGRAM with AWS_LAMBDA_RUNTIME_API pointing at it (and the
 variables Lambda sets: AWS_LAMBDA_FUNCTION_NAME, _MEMORY_SIZE, _VERSION, AWS_REGION...), hands it the events one
@@ -10,7 +10,8 @@ it exits. Prints one JSON object on standard output: each invocation's request i
 any start-up error, and the program's exit status. The program's standard output and error pass through to this
 script's standard error. With --keep-alive the server answers in HTTP/1.1 and keeps each connection open even when
 the client asks to close it, as a server may: the client must stop reading once the body is whole. Gives up after
-120 seconds.
+120 seconds. With --host, AWS_LAMBDA_RUNTIME_API names the server by NAME (which must lead to 127.0.0.1 where the
+program looks it up: an /etc/hosts line, a DNS server) instead of 127.0.0.1.
 """
 import http.server
 import json
@@ -29,11 +30,15 @@ options, program = args[:split], args[split + 1 :]
 extra_env = {}
 events = []
 keep_alive = False
+host = "127.0.0.1"
 i = 0
 while i < len(options):
     if options[i] == "--keep-alive":
         keep_alive = True
         i += 1
+    elif options[i] == "--host":
+        host = options[i + 1]
+        i += 2
     elif options[i] == "--env":
         name, _, value = options[i + 1].partition("=")
         extra_env[name] = value
@@ -126,7 +131,7 @@ threading.Thread(target=server.serve_forever, daemon=True).start()
 env = dict(os.environ)
 env.update(
     {
-        "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{server.server_address[1]}",
+        "AWS_LAMBDA_RUNTIME_API": f"{host}:{server.server_address[1]}",
         "AWS_LAMBDA_FUNCTION_NAME": "example",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",

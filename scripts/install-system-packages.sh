@@ -11,7 +11,11 @@
 #                                it as the `postgres` user when the tests run as root;
 #   jsonschema (Python)          for the tests that validate EMF documents against the specification's schema;
 #   python3-venv                 for scripts/lint-templates.sh, which installs cfn-lint (PyPI) in a venv;
-#   binutils                     objdump, with which scripts/package-lambda.sh reads which glibc a program needs;
+#   binutils                     objdump, with which scripts/package-lambda.sh --dynamic reads which glibc a program
+#                                needs;
+#   dnsmasq-base                 a DNS server (the program only, no service), with which scripts/package-lambda.sh
+#                                --check resolves names in the empty root a package is run in;
+#   zlib1g-dev                   zlib, which the Lambda packager links (the Swift toolchain needs it too);
 #   chromium                     headless, for the test that opens `batchproc replay --report`'s page.
 # Debian and Ubuntu only; elsewhere it says what to install. Runs apt-get update before installing.
 set -euo pipefail
@@ -27,6 +31,7 @@ esac
 
 packages=()
 pkg-config --exists libsystemd 2>/dev/null || packages+=(libsystemd-dev pkg-config)
+pkg-config --exists zlib 2>/dev/null || packages+=(zlib1g-dev)
 if [ "$purpose" = test ]; then
     if [ ! -x /lib/systemd/systemd-journald ] || ! command -v journalctl >/dev/null 2>&1; then
         packages+=(systemd)
@@ -43,6 +48,7 @@ if [ "$purpose" = test ]; then
     command -v runuser >/dev/null 2>&1 || packages+=(util-linux)
     # objdump: scripts/package-lambda.sh reads which glibc a packaged program needs.
     command -v objdump >/dev/null 2>&1 || packages+=(binutils)
+    command -v dnsmasq >/dev/null 2>&1 || packages+=(dnsmasq-base)
     command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || packages+=(chromium)
 fi
 

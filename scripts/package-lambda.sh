@@ -1,41 +1,50 @@
 #!/usr/bin/env bash
-# Packages example programs for AWS Lambda's provided.al2023 runtime:
+# Packages the example programs for AWS Lambda's provided.al2023 runtime:
 #
-#     scripts/package-lambda.sh [--check] [--debug] [--any-glibc] [PRODUCT...]     (default: every example)
+#     scripts/package-lambda.sh [--check] [--debug] [--dynamic [--any-glibc]] [PRODUCT...]   (default: every example)
 #
-# For each product, a release build with the Swift runtime linked in (--static-swift-stdlib, in .build-lambda;
-# about 5 minutes on two cores the first time, seconds after),
-# then .build-lambda/PRODUCT.zip holding `bootstrap` (the program, which runs as the function's runtime when
-# Lambda starts it without arguments) and the example's chain files (*.yaml), which land in /var/task: point
-# BATCH_PROCESSING_CONFIG at one (Examples/template.yaml does). The binary must need nothing from the machine beyond
-# what Amazon Linux 2023 has (glibc, libstdc++...): no Swift runtime, no libsystemd.
+# For each product, the `lambda-package` plugin of this package (what a user's own package runs:
+# `swift package --allow-writing-to-package-directory lambda-package --product NAME --resources FILE...`) builds it
+# statically (Swift, Foundation and glibc inside the program: it needs nothing from the machine Lambda runs it on,
+# whatever glibc that has), checks that, and writes .build-lambda/PRODUCT.zip holding `bootstrap` (the program,
+# which runs as the function's runtime when Lambda starts it without arguments) and the example's chain files
+# (*.yaml), which land in /var/task: point BATCH_PROCESSING_CONFIG at one (Examples/template.yaml does). Release
+# builds go to .build-lambda (about 4 minutes on two cores the first time); with --debug, to .build-lambda-debug
+# (quicker to build, for checks: CI packages that way). Deploy release builds.
 #
-# With --check, each packaged bootstrap is also run as a test (msk-inventory's needs the PostgreSQL server of
-# scripts/with-postgres.sh, where its table is made with sql/postgres/001_batch_idempotency.sql): `bootstrap invoke` on the example's first event, and
-# as Lambda runs it, under scripts/fake-lambda-runtime.py. With --debug, the build is a debug one, in
-# .build-lambda-debug (a program linked with the Swift runtime cannot share .build with one linked without: SwiftPM
-# does not tell their objects apart), which takes less time than the release build: CI checks the packaging that
-# way. Deploy release builds.
+# With --check, each package is also run: `bootstrap invoke` on the example's first event, then as Lambda runs it
+# (scripts/fake-lambda-runtime.py, a stand-in Runtime API), then the same in an empty root file system holding only
+# the unpacked zip (scripts/empty-root.sh: chroot, so run it as root), where the Runtime API is reached by a name
+# from the root's /etc/hosts. msk-inventory's check needs the PostgreSQL server of scripts/with-postgres.sh (its
+# table is made with sql/postgres/001_batch_idempotency.sql), reached in the empty root by a name too.
 #
-# Build on the same CPU architecture as the function (x86_64 here; arm64 for Graviton functions), on a system whose
-# glibc and libstdc++ are no newer than Amazon Linux 2023's (glibc 2.34, GLIBCXX_3.4.29): a program linked against
-# newer ones does not start there. The script reads the versions the program needs (objdump) and stops with the
-# symbols to blame when they are too new; --any-glibc packages anyway (CI does, on Debian 12, to check the rest).
+# With --dynamic, the old way: the Swift runtime linked in (--static-swift-stdlib) but glibc and libstdc++ taken from
+# the machine Lambda runs it on, in .build-lambda-dynamic. Such a program starts only where those are at least as new
+# as the ones it was linked with, so the script reads the versions it needs (objdump) and refuses one that needs
+# more than Amazon Linux 2023 has (glibc 2.34, GLIBCXX_3.4.29), naming the symbols; --any-glibc packages anyway.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 check=false
 any_glibc=false
+dynamic=false
 configuration=release
-scratch=.build-lambda
 while [ $# -gt 0 ]; do
     case "$1" in
         --check) check=true; shift ;;
         --any-glibc) any_glibc=true; shift ;;
-        --debug) configuration=debug; scratch=.build-lambda-debug; shift ;;
+        --dynamic) dynamic=true; shift ;;
+        --debug) configuration=debug; shift ;;
         *) break ;;
     esac
 done
+if $dynamic; then
+    scratch=.build-lambda-dynamic
+elif [ "$configuration" = debug ]; then
+    scratch=.build-lambda-debug
+else
+    scratch=.build-lambda
+fi
 products=("$@")
 if [ ${#products[@]} -eq 0 ]; then
     products=(sqs-orders kinesis-clickstream msk-inventory dynamodb-customers)
@@ -59,53 +68,67 @@ event_of() {
     esac
 }
 
+# The packager tool, for the --dynamic way (the plugin builds its own).
+packager() {
+    swift build --product lambda-packager --scratch-path .build-lambda-tool >/dev/null
+    .build-lambda-tool/debug/lambda-packager "$@"
+}
+
 for product in "${products[@]}"; do
     folder=$(folder_of "$product")
-    echo "--- $product: $configuration build, Swift runtime linked in"
-    swift build -c "$configuration" --static-swift-stdlib --product "$product" --scratch-path "$scratch"
-    binary=$scratch/$configuration/$product
-    if ldd "$binary" | grep -E 'libswift|libFoundation|libsystemd|libdispatch|libicu'; then
-        echo "package-lambda: $product needs the libraries above at run time; Lambda's provided.al2023 lacks them" >&2
-        exit 1
-    fi
-    # The newest glibc and libstdc++ symbol versions the program needs, against Amazon Linux 2023's.
-    symbols=$(objdump -T "$binary")
-    newest() { grep -o "$1[0-9.]*" <<<"$symbols" | sed "s/^$1//" | sort -uV | tail -1; }
-    glibc=$(newest GLIBC_)
-    glibcxx=$(newest GLIBCXX_)
-    too_new=()
-    if [ -n "$glibc" ] && [ "$(printf '%s\n' "$glibc" 2.34 | sort -V | tail -1)" != 2.34 ]; then
-        too_new+=("glibc $glibc ($(grep -E "GLIBC_$glibc\b" <<<"$symbols" | awk '{print $NF}' | sort -u | head -3 | tr '\n' ' '))")
-    fi
-    if [ -n "$glibcxx" ] && [ "$(printf '%s\n' "$glibcxx" 3.4.29 | sort -V | tail -1)" != 3.4.29 ]; then
-        too_new+=("libstdc++ GLIBCXX_$glibcxx ($(grep -E "GLIBCXX_$glibcxx\b" <<<"$symbols" | awk '{print $NF}' | sort -u | head -3 | tr '\n' ' '))")
-    fi
-    if [ ${#too_new[@]} -gt 0 ]; then
-        message="package-lambda: $product needs ${too_new[*]}: newer than Amazon Linux 2023's (glibc 2.34, GLIBCXX_3.4.29), so it would not start on provided.al2023. Build on Amazon Linux 2023, or in a Swift image for it (Examples/README.md)."
-        if $any_glibc; then
-            echo "$message (packaged anyway: --any-glibc)" >&2
-        else
-            echo "$message" >&2
+    resources=()
+    for file in "$folder"/*.yaml; do resources+=("$file"); done
+    rm -f ".build-lambda/$product.zip"
+    if ! $dynamic; then
+        echo "--- $product: $configuration build, static"
+        plugin=(--product "$product" --output .build-lambda)
+        [ "$configuration" = debug ] && plugin+=(--debug)
+        for file in "${resources[@]}"; do plugin+=(--resources "$file"); done
+        swift package --scratch-path "$scratch" --allow-writing-to-package-directory lambda-package "${plugin[@]}"
+    else
+        echo "--- $product: $configuration build, Swift runtime linked in, glibc from the system"
+        swift build -c "$configuration" --static-swift-stdlib --product "$product" --scratch-path "$scratch"
+        binary=$scratch/$configuration/$product
+        if ldd "$binary" | grep -E 'libswift|libFoundation|libsystemd|libdispatch|libicu'; then
+            echo "package-lambda: $product needs the libraries above at run time; Lambda's provided.al2023 lacks them" >&2
             exit 1
         fi
+        # The newest glibc and libstdc++ symbol versions the program needs, against Amazon Linux 2023's.
+        symbols=$(objdump -T "$binary")
+        newest() { grep -o "$1[0-9.]*" <<<"$symbols" | sed "s/^$1//" | sort -uV | tail -1; }
+        glibc=$(newest GLIBC_)
+        glibcxx=$(newest GLIBCXX_)
+        too_new=()
+        if [ -n "$glibc" ] && [ "$(printf '%s\n' "$glibc" 2.34 | sort -V | tail -1)" != 2.34 ]; then
+            too_new+=("glibc $glibc ($(grep -E "GLIBC_$glibc\b" <<<"$symbols" | awk '{print $NF}' | sort -u | head -3 | tr '\n' ' '))")
+        fi
+        if [ -n "$glibcxx" ] && [ "$(printf '%s\n' "$glibcxx" 3.4.29 | sort -V | tail -1)" != 3.4.29 ]; then
+            too_new+=("libstdc++ GLIBCXX_$glibcxx ($(grep -E "GLIBCXX_$glibcxx\b" <<<"$symbols" | awk '{print $NF}' | sort -u | head -3 | tr '\n' ' '))")
+        fi
+        if [ ${#too_new[@]} -gt 0 ]; then
+            message="package-lambda: $product needs ${too_new[*]}: newer than Amazon Linux 2023's (glibc 2.34, GLIBCXX_3.4.29), so it would not start on provided.al2023. Package it statically (without --dynamic)."
+            if $any_glibc; then
+                echo "$message (packaged anyway: --any-glibc)" >&2
+            else
+                echo "$message" >&2
+                exit 1
+            fi
+        fi
+        strip "$binary" 2>/dev/null || true
+        arguments=(--program "$binary" --name "$product" --output .build-lambda --allow-dynamic)
+        for file in "${resources[@]}"; do arguments+=(--resource "$file"); done
+        packager "${arguments[@]}"
     fi
-    stage=.build-lambda/package/$product
-    rm -rf "$stage" ".build-lambda/$product.zip"
-    mkdir -p "$stage"
-    cp "$binary" "$stage/bootstrap"
-    strip "$stage/bootstrap" 2>/dev/null || true
-    cp "$folder"/*.yaml "$stage/"
-    # zip, or Python's zipfile where zip is missing: both keep the files' modes, so bootstrap stays executable.
-    if command -v zip >/dev/null 2>&1; then
-        (cd "$stage" && zip -q -X "../../$product.zip" ./*)
-    else
-        (cd "$stage" && python3 -m zipfile -c "../../$product.zip" ./*)
-    fi
-    echo "package-lambda: .build-lambda/$product.zip ($(du -h ".build-lambda/$product.zip" | cut -f1)): $(cd "$stage" && ls | tr '\n' ' ')"
 
     if $check; then
+        stage=.build-lambda/package/$product
+        rm -rf "$stage"
+        mkdir -p "$stage"
+        python3 -m zipfile -e ".build-lambda/$product.zip" "$stage"
+        chmod 0755 "$stage/bootstrap"
         event=$(event_of "$product")
-        config=$(ls "$stage"/*.yaml | head -1)
+        config_name=$(cd "$stage" && ls *.yaml | head -1)
+        config="$stage/$config_name"
         store=$(mktemp -d)
         variables=("BATCH_PROCESSING_CONFIG=$config" "BATCH_PROCESSING_IDEMPOTENCY_STORE_FILE_DIRECTORY=$store")
         if [ "$product" = msk-inventory ]; then
@@ -133,6 +156,47 @@ assert result["initError"] is None, f"the bootstrap could not start: {result['in
 assert len(invocations) == 1 and "response" in invocations[0], f"no response to the invocation: {result}"
 assert invocations[0]["response"] == answer, f"Lambda got {invocations[0]['response']}, invoke answered {answer}"
 PY
+        # In an empty root: only the unpacked zip, /proc, /tmp and /etc/hosts. The Runtime API (and the PostgreSQL
+        # server) are reached by names the root's /etc/hosts gives, then, where dnsmasq is installed, by names a DNS
+        # server gives.
+        inside=("BATCH_PROCESSING_CONFIG=/var/task/$config_name" "BATCH_PROCESSING_IDEMPOTENCY_STORE_FILE_DIRECTORY=/tmp/store")
+        if [ "$product" = msk-inventory ]; then
+            inside+=("BATCH_PROCESSING_IDEMPOTENCY_STORE_POSTGRES_URL=$(sed 's/@127\.0\.0\.1:/@batch-db.test:/' <<<"$BATCH_TEST_POSTGRES_URL")")
+            inside+=("BATCH_PROCESSING_IDEMPOTENCY_STORE_POSTGRES_TABLE=batch_idempotency_root")
+            psql "$BATCH_TEST_POSTGRES_URL" --quiet -v ON_ERROR_STOP=1 -c "DROP TABLE IF EXISTS batch_idempotency_root"
+            sed 's/batch_idempotency/batch_idempotency_root/g' sql/postgres/001_batch_idempotency.sql \
+                | psql "$BATCH_TEST_POSTGRES_URL" --quiet -v ON_ERROR_STOP=1
+        fi
+        arguments=(--host lambda-runtime.test)
+        for variable in "${inside[@]}"; do arguments+=(--env "$variable"); done
+        roots=("hosts:--host lambda-runtime.test=127.0.0.1 --host batch-db.test=127.0.0.1")
+        if command -v dnsmasq >/dev/null 2>&1; then
+            dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-interfaces --listen-address=127.0.0.77 \
+                --port=53 --address=/lambda-runtime.test/127.0.0.1 --address=/batch-db.test/127.0.0.1 \
+                --pid-file=/tmp/package-lambda-dnsmasq.pid --log-facility=/dev/null &
+            dns=$!
+            roots+=("dns:--nameserver 127.0.0.77")
+        fi
+        for root in "${roots[@]}"; do
+            kind=${root%%:*}
+            read -r -a options <<<"${root#*:}"
+            if [ "$product" = msk-inventory ]; then
+                psql "$BATCH_TEST_POSTGRES_URL" --quiet -v ON_ERROR_STOP=1 -c "DELETE FROM batch_idempotency_root"
+            fi
+            result=$(scripts/empty-root.sh "${options[@]}" ".build-lambda/$product.zip" -- \
+                bash -c 'scripts/fake-lambda-runtime.py "$@" -- chroot "$ROOT" /var/task/bootstrap' _ \
+                "${arguments[@]}" "$event" 2>/dev/null)
+            echo "package-lambda: in an empty root, names from $kind, under the Lambda Runtime API -> $result"
+            python3 - "$result" "$answer" <<'PY'
+import json, sys
+result, answer = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+invocations = result["invocations"]
+assert result["initError"] is None, f"the bootstrap could not start in the empty root: {result['initError']}"
+assert len(invocations) == 1 and "response" in invocations[0], f"no response in the empty root: {result}"
+assert invocations[0]["response"] == answer, f"in the empty root Lambda got {invocations[0]['response']}, not {answer}"
+PY
+        done
+        if [ -n "${dns:-}" ]; then kill "$dns" 2>/dev/null || true; wait "$dns" 2>/dev/null || true; dns=""; fi
         rm -rf "$store"
     fi
 done

@@ -1,3 +1,4 @@
+import CSystemShims
 import Dispatch
 import Synchronization
 
@@ -72,23 +73,19 @@ final class SyncGate: Sendable {
     }
 
     private static func syncFileSystem(_ descriptor: Int32) -> Int32 {
-        if let syncfs = Self.syncfs {
-            return syncfs(descriptor) == 0 ? 0 : errno
+        if flushesFileData {
+            return batch_syncfs(descriptor) == 0 ? 0 : errno
         }
         return fsync(descriptor) == 0 ? 0 : errno
     }
 
-    /// glibc's `syncfs`, looked up at run time: Glibc's Swift module does not export it. `nil` where the C library
-    /// has none (then the directory is fsynced, and each file before its rename).
-    private static let syncfs: (@convention(c) (Int32) -> Int32)? = {
+    /// True when a flush covers file data too (`syncfs`, on Linux); otherwise writers must fsync their own files
+    /// (and the directory is fsynced before a rename counts).
+    static var flushesFileData: Bool {
         #if os(Linux)
-        guard let library = dlopen(nil, RTLD_NOW), let symbol = dlsym(library, "syncfs") else { return nil }
-        return unsafeBitCast(symbol, to: (@convention(c) (Int32) -> Int32).self)
+        true
         #else
-        return nil
+        false
         #endif
-    }()
-
-    /// True when a flush covers file data too (`syncfs`); otherwise writers must fsync their own files.
-    static var flushesFileData: Bool { syncfs != nil }
+    }
 }

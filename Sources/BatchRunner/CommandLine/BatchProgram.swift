@@ -352,7 +352,7 @@ struct LambdaCommand: ProgramSubcommand {
             json.key("errorType")
             json.string("Runtime.InitError")
             json.endObject()
-            try? await LambdaRuntimeClient(endpoint: endpoint).failStart(
+            _ = try? await LambdaRuntimeClient(endpoint: endpoint).failStart(
                 errorJSON: Array(json.string.utf8),
                 errorType: "Runtime.InitError"
             )

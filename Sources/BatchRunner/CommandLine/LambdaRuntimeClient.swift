@@ -1,5 +1,5 @@
 import BatchProcessingSystemSupport
-import Foundation
+import Dispatch
 
 #if canImport(Glibc)
 import Glibc
@@ -9,16 +9,31 @@ import Musl
 import Darwin
 #endif
 
-/// The few calls of the Lambda Runtime API (`AWS_LAMBDA_RUNTIME_API`) a custom runtime needs: take the next
-/// invocation, answer it, report an invocation's or the start-up's error. HTTP/1.1 over a local TCP connection, one
-/// connection per call (`Connection: close`), blocking calls made on a thread of their own so that no thread of the
-/// concurrency pool waits for the next invocation.
+/// The calls of the Lambda Runtime API (`AWS_LAMBDA_RUNTIME_API`) a custom runtime needs: take the next invocation,
+/// answer it, report an invocation's or the start-up's error.
 ///
-/// This is the whole of what the packaged `bootstrap` of an example needs on `provided.al2023`; a program that
-/// already uses swift-aws-lambda-runtime calls the processor from its handler instead (see the examples' READMEs).
-struct LambdaRuntimeClient: Sendable {
+/// HTTP/1.1 over one kept-alive TCP connection, made on first use and made again when the server closed it; each
+/// answer framed in one pass (``HTTPResponseReader``). The calls block on a serial dispatch queue of the client's own
+/// (so that no thread of the concurrency pool waits through a long-polled `/next`, and no thread is started per
+/// call). One client serves one invocation loop; Lambda Managed Instances' loops each have their own.
+///
+/// What the Runtime API's answers mean (its OpenAPI description, 2018-06-01): `/next` answers 200 with an
+/// invocation; anything else (403, or 500: "container error, non-recoverable state, runtime should exit promptly")
+/// leaves the runtime nothing to do, so ``next()`` throws and the program exits, and Lambda starts a new
+/// environment. An answer or an error `POST` is accepted with 202; a 500 there is the same non-recoverable state
+/// (``Failure``); any other refusal (400, 403, 413 for a response too large) concerns that invocation only:
+/// ``Delivery/refused(status:body:)``, which the loop logs with the request id before taking the next invocation.
+final class LambdaRuntimeClient: Sendable {
     /// `host:port` of the Runtime API.
     let endpoint: String
+    private let queue: DispatchQueue
+    private let connection: Connection
+
+    init(endpoint: String) {
+        self.endpoint = endpoint
+        queue = DispatchQueue(label: "lambda-runtime-api")
+        connection = Connection(endpoint: endpoint)
+    }
 
     /// An invocation, as the Runtime API hands it over.
     struct Invocation: Sendable {
@@ -30,19 +45,33 @@ struct LambdaRuntimeClient: Sendable {
         var event: [UInt8]
     }
 
-    /// A call that failed: the connection, or an answer that was not what the API gives.
+    /// What became of an answer or an error sent for an invocation.
+    enum Delivery: Sendable, Equatable {
+        case accepted
+        /// Refused for this invocation only (400, 403, 413…): the loop goes on.
+        case refused(status: Int, body: String)
+    }
+
+    /// A call that failed: the connection, an answer that is not HTTP, or a state the runtime cannot go on from.
     struct Failure: Error, CustomStringConvertible {
         var description: String
     }
 
-    /// Waits for the next invocation.
+    /// Waits for the next invocation (as long as it takes: Lambda may freeze the process meanwhile).
     func next() async throws(Failure) -> Invocation {
         let response = try await call("GET", "/2018-06-01/runtime/invocation/next", body: [])
         guard response.status == 200 else {
-            throw Failure(description: "the next invocation answered HTTP \(response.status)")
+            throw Failure(
+                description: "the next invocation answered HTTP \(response.status)"
+                    + (response.status == 500 ? " (a container error: the runtime cannot go on)" : "")
+                    + Self.excerpt(response.body)
+            )
         }
-        guard let requestID = response.headers["lambda-runtime-aws-request-id"], !requestID.isEmpty else {
-            throw Failure(description: "the next invocation has no Lambda-Runtime-Aws-Request-Id header")
+        guard let requestID = response.headers["lambda-runtime-aws-request-id"], Self.isPathSafe(requestID) else {
+            throw Failure(
+                description: "the next invocation has no usable Lambda-Runtime-Aws-Request-Id header ("
+                    + "\(response.headers["lambda-runtime-aws-request-id"].map { "'\($0)'" } ?? "none"))"
+            )
         }
         return Invocation(
             requestID: requestID,
@@ -54,13 +83,13 @@ struct LambdaRuntimeClient: Sendable {
     }
 
     /// Answers an invocation with its response.
-    func respond(to requestID: String, with body: [UInt8]) async throws(Failure) {
-        try await expectAccepted("POST", "/2018-06-01/runtime/invocation/\(requestID)/response", body: body)
+    func respond(to requestID: String, with body: [UInt8]) async throws(Failure) -> Delivery {
+        try await deliver("POST", "/2018-06-01/runtime/invocation/\(requestID)/response", body: body)
     }
 
     /// Fails an invocation as a whole (Lambda retries the batch, or sends it to the failure destination).
-    func fail(_ requestID: String, errorJSON: [UInt8], errorType: String) async throws(Failure) {
-        try await expectAccepted(
+    func fail(_ requestID: String, errorJSON: [UInt8], errorType: String) async throws(Failure) -> Delivery {
+        try await deliver(
             "POST",
             "/2018-06-01/runtime/invocation/\(requestID)/error",
             body: errorJSON,
@@ -69,8 +98,8 @@ struct LambdaRuntimeClient: Sendable {
     }
 
     /// Reports that the function could not start (Lambda then fails the invocation and restarts the runtime).
-    func failStart(errorJSON: [UInt8], errorType: String) async throws(Failure) {
-        try await expectAccepted(
+    func failStart(errorJSON: [UInt8], errorType: String) async throws(Failure) -> Delivery {
+        try await deliver(
             "POST",
             "/2018-06-01/runtime/init/error",
             body: errorJSON,
@@ -78,26 +107,34 @@ struct LambdaRuntimeClient: Sendable {
         )
     }
 
-    private func expectAccepted(
+    private func deliver(
         _ method: String,
         _ path: String,
         body: [UInt8],
         headers: [String: String] = [:]
-    ) async throws(Failure) {
+    ) async throws(Failure) -> Delivery {
         let response = try await call(method, path, body: body, headers: headers)
-        guard (200..<300).contains(response.status) else {
-            let text = String(decoding: response.body.prefix(300), as: UTF8.self)
-            throw Failure(description: "\(method) \(path) answered HTTP \(response.status): \(text)")
+        if (200..<300).contains(response.status) { return .accepted }
+        if response.status == 500 {
+            throw Failure(
+                description: "\(method) \(path) answered HTTP 500 (a container error: the runtime cannot go on)"
+                    + Self.excerpt(response.body)
+            )
         }
+        return .refused(status: response.status, body: String(decoding: response.body.prefix(300), as: UTF8.self))
     }
 
-    // MARK: - HTTP
+    private static func excerpt(_ body: [UInt8]) -> String {
+        body.isEmpty ? "" : ": " + String(decoding: body.prefix(300), as: UTF8.self)
+    }
 
-    struct Response {
-        var status: Int
-        /// Header names in lower case.
-        var headers: [String: String]
-        var body: [UInt8]
+    /// A request id that can stand in a path as it is (Lambda's are UUIDs).
+    static func isPathSafe(_ text: String) -> Bool {
+        !text.isEmpty
+            && text.utf8.allSatisfy {
+                $0 > 32 && $0 < 127 && $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "?") && $0 != UInt8(ascii: "#")
+                    && $0 != UInt8(ascii: "%")
+            }
     }
 
     private func call(
@@ -105,116 +142,119 @@ struct LambdaRuntimeClient: Sendable {
         _ path: String,
         body: [UInt8],
         headers: [String: String] = [:]
-    ) async throws(Failure) -> Response {
-        let endpoint = self.endpoint
-        let result: Result<Response, Failure> = await withCheckedContinuation { continuation in
-            let thread = Thread {
-                continuation.resume(returning: Self.blockingCall(endpoint, method, path, body, headers))
+    ) async throws(Failure) -> HTTPResponseReader.Response {
+        let connection = self.connection
+        let result: Result<HTTPResponseReader.Response, Failure> = await withCheckedContinuation { continuation in
+            queue.async {
+                continuation.resume(returning: connection.exchange(method, path, body: body, headers: headers))
             }
-            thread.name = "LambdaRuntimeClient"
-            thread.start()
         }
         return try result.get()
     }
 
-    private static func blockingCall(
-        _ endpoint: String,
-        _ method: String,
-        _ path: String,
-        _ body: [UInt8],
-        _ headers: [String: String]
-    ) -> Result<Response, Failure> {
-        let descriptor: Int32
-        switch connect(endpoint) {
-        case .success(let value): descriptor = value
-        case .failure(let failure): return .failure(failure)
+    // MARK: - The connection
+
+    /// The kept-alive connection, used only on the client's queue (one call at a time).
+    final class Connection: @unchecked Sendable {
+        let endpoint: String
+        private var descriptor: Int32 = -1
+        private var reader = HTTPResponseReader()
+        private var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+
+        init(endpoint: String) {
+            self.endpoint = endpoint
         }
-        defer { close(descriptor) }
-        var request = "\(method) \(path) HTTP/1.1\r\nHost: \(endpoint)\r\nUser-Agent: swift-batch-processing\r\n"
-        request += "Connection: close\r\nContent-Length: \(body.count)\r\n"
-        for (name, value) in headers.sorted(by: { $0.key < $1.key }) { request += "\(name): \(value)\r\n" }
-        request += "\r\n"
-        do {
-            try SystemIO.send(Array(request.utf8) + body, on: descriptor)
-        } catch {
-            return .failure(Failure(description: "cannot send \(method) \(path): \(error)"))
+
+        deinit {
+            if descriptor >= 0 { close(descriptor) }
         }
-        var received: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        var answer: Result<Response, Failure>?
-        while answer == nil {
-            let count: Int
+
+        /// Sends a request and reads its answer. A connection the server closed while it was idle is made again
+        /// once, and the request sent again, when not a byte of the answer had come.
+        func exchange(
+            _ method: String,
+            _ path: String,
+            body: [UInt8],
+            headers: [String: String]
+        ) -> Result<HTTPResponseReader.Response, Failure> {
+            var request = "\(method) \(path) HTTP/1.1\r\nHost: \(endpoint)\r\nUser-Agent: swift-batch-processing\r\n"
+            request += "Content-Length: \(body.count)\r\n"
+            for (name, value) in headers.sorted(by: { $0.key < $1.key }) { request += "\(name): \(value)\r\n" }
+            request += "\r\n"
+            let bytes = Array(request.utf8) + body
+            var lastFailure = Failure(description: "no answer")
+            for attempt in 0..<2 {
+                let reused = descriptor >= 0
+                if !reused {
+                    switch LambdaRuntimeClient.connect(endpoint) {
+                    case .success(let value):
+                        descriptor = value
+                        reader = HTTPResponseReader()
+                    case .failure(let failure):
+                        return .failure(failure)
+                    }
+                }
+                switch roundTrip(bytes) {
+                case .answered(let response):
+                    if response.headers["connection"]?.lowercased() == "close" || reader.hasUnreadBytes { drop() }
+                    return .success(response)
+                case .closedBeforeAnswer(let failure) where reused && attempt == 0:
+                    // The server closed the idle connection: the request never reached it.
+                    drop()
+                    lastFailure = failure
+                case .closedBeforeAnswer(let failure), .failed(let failure):
+                    drop()
+                    return .failure(Failure(description: "\(method) \(path): \(failure.description)"))
+                }
+            }
+            return .failure(Failure(description: "\(method) \(path): \(lastFailure.description)"))
+        }
+
+        private enum Outcome {
+            case answered(HTTPResponseReader.Response)
+            case closedBeforeAnswer(Failure)
+            case failed(Failure)
+        }
+
+        private func roundTrip(_ request: [UInt8]) -> Outcome {
             do {
-                count = try SystemIO.read(descriptor, into: &chunk)
+                try SystemIO.send(request, on: descriptor)
             } catch {
-                return .failure(Failure(description: "cannot read the answer to \(method) \(path): \(error)"))
+                let failure = Failure(description: "cannot send: \(error)")
+                return error.code == EPIPE || error.code == ECONNRESET ? .closedBeforeAnswer(failure) : .failed(failure)
             }
-            if count > 0 {
-                received.append(contentsOf: chunk[0..<count])
-                // Taken as soon as it is whole: a server may keep the connection open despite `Connection: close`.
-                answer = parse(received, atEnd: false)
-            } else {
-                answer = parse(received, atEnd: true)
+            var received = 0
+            while true {
+                let count: Int
+                do {
+                    count = try SystemIO.read(descriptor, into: &chunk)
+                } catch {
+                    let failure = Failure(description: "cannot read the answer: \(error)")
+                    return received == 0 && error.code == ECONNRESET ? .closedBeforeAnswer(failure) : .failed(failure)
+                }
+                if count == 0 {
+                    guard received > 0 else {
+                        return .closedBeforeAnswer(Failure(description: "the connection closed before an answer"))
+                    }
+                    do throws(HTTPResponseReader.Failure) {
+                        return .answered(try reader.finish())
+                    } catch {
+                        return .failed(Failure(description: error.description))
+                    }
+                }
+                received += count
+                do throws(HTTPResponseReader.Failure) {
+                    if let response = try reader.feed(chunk[0..<count]) { return .answered(response) }
+                } catch {
+                    return .failed(Failure(description: error.description))
+                }
             }
         }
-        return (answer ?? .failure(Failure(description: "no answer"))).mapError {
-            Failure(description: "\(method) \(path): \($0.description)")
-        }
-    }
 
-    /// The response in `bytes`, or `nil` while it is not whole: the headers, then all of the body that
-    /// `Content-Length` announces or a chunked body's last chunk (without either, the body ends with the
-    /// connection). With `atEnd` (the server closed the connection) what is there is all there will be, and a part
-    /// that is missing is a failure.
-    static func parse(_ bytes: [UInt8], atEnd: Bool) -> Result<Response, Failure>? {
-        func cutShort(_ description: String) -> Result<Response, Failure>? {
-            atEnd ? .failure(Failure(description: description)) : nil
-        }
-        guard let end = bytes.firstRange(of: [13, 10, 13, 10]) else {
-            return cutShort("the answer ended before its headers did")
-        }
-        let head = String(decoding: bytes[..<end.lowerBound], as: UTF8.self)
-        var lines = head.components(separatedBy: "\r\n")
-        let statusLine = lines.removeFirst().split(separator: " ")
-        guard statusLine.count >= 2, statusLine[0].hasPrefix("HTTP/1."), let status = Int(statusLine[1]) else {
-            return .failure(Failure(description: "the answer is not HTTP/1.1"))
-        }
-        var headers: [String: String] = [:]
-        for line in lines {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            let name = line[..<colon].lowercased()
-            headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
-        var body = Array(bytes[end.upperBound...])
-        if headers["transfer-encoding"]?.lowercased().contains("chunked") == true {
-            guard let decoded = dechunk(body) else {
-                return cutShort("the chunked body of the answer is cut short or malformed")
-            }
-            body = decoded
-        } else if let length = headers["content-length"].flatMap({ Int($0) }) {
-            guard body.count >= length else {
-                return cutShort("the answer's body has \(body.count) of its \(length) bytes")
-            }
-            body = Array(body.prefix(length))
-        } else if !atEnd {
-            return nil
-        }
-        return .success(Response(status: status, headers: headers, body: body))
-    }
-
-    /// The bytes of a chunked body, or `nil` when it is malformed or cut short.
-    static func dechunk(_ bytes: [UInt8]) -> [UInt8]? {
-        var result: [UInt8] = []
-        var index = 0
-        while true {
-            guard let lineEnd = bytes[index...].firstRange(of: [13, 10]) else { return nil }
-            let sizeText = String(decoding: bytes[index..<lineEnd.lowerBound], as: UTF8.self)
-            guard let size = Int(sizeText.split(separator: ";").first ?? "", radix: 16) else { return nil }
-            index = lineEnd.upperBound
-            if size == 0 { return result }
-            guard index + size <= bytes.count else { return nil }
-            result.append(contentsOf: bytes[index..<index + size])
-            index += size + 2
+        private func drop() {
+            if descriptor >= 0 { close(descriptor) }
+            descriptor = -1
+            reader = HTTPResponseReader()
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 package import BatchProcessing
+import BatchProcessingJSONSupport
 import BatchProcessingSystemSupport
 import Foundation
 package import Logging
@@ -292,8 +293,7 @@ package struct RunnerSession: Sendable {
             }
             var deadline: ContinuousClock.Instant?
             if let milliseconds = invocation.deadlineMilliseconds {
-                let now = Int64((Date().timeIntervalSince1970 * 1000).rounded())
-                deadline = clock.now.advanced(by: .milliseconds(milliseconds - now))
+                deadline = clock.now.advanced(by: .milliseconds(milliseconds - WallClock.nowMilliseconds()))
             }
             let context = InvocationContext(
                 requestID: invocation.requestID,
@@ -303,14 +303,32 @@ package struct RunnerSession: Sendable {
                 logger: logger
             )
             let answer = await run(invocation.event, context: context)
+            let delivery: LambdaRuntimeClient.Delivery
             do {
                 if let failure = answer.failure {
-                    try await client.fail(invocation.requestID, errorJSON: answer.json, errorType: failure.errorType)
+                    delivery = try await client.fail(
+                        invocation.requestID,
+                        errorJSON: answer.json,
+                        errorType: failure.errorType
+                    )
                 } else {
-                    try await client.respond(to: invocation.requestID, with: answer.json)
+                    delivery = try await client.respond(to: invocation.requestID, with: answer.json)
                 }
             } catch {
                 throw UsageError(.setupFailed, message: "the Lambda Runtime API at \(endpoint): \(error)")
+            }
+            if case .refused(let status, let body) = delivery {
+                // This invocation's answer only: Lambda reports it as failed; the next one is taken as usual.
+                logger.error(
+                    "the Lambda Runtime API refused the answer to an invocation",
+                    metadata: [
+                        "function_request_id": "\(invocation.requestID)",
+                        "http_status": "\(status)",
+                        "answer": "\(answer.failedAsWhole ? "error" : "response")",
+                        "answer_bytes": "\(answer.json.count)",
+                        "reason": "\(body)",
+                    ]
+                )
             }
         }
     }
