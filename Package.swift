@@ -141,6 +141,7 @@ let package = Package(
                 // The command line of BatchProgram (invoke, replay, serve) and batchproc.
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "Observability",
+                "EMFMetrics",
                 "JSONLogging",
                 .product(name: "Logging", package: "swift-log"),
             ]

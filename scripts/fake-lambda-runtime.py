@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A stand-in for the Lambda Runtime API, to run a packaged `bootstrap` (or any runner program) as Lambda would.
 
-    scripts/fake-lambda-runtime.py [--keep-alive] [--host NAME] [--env NAME=VALUE]... EVENT.json... -- PROGRAM [ARGUMENTS...]
+    scripts/fake-lambda-runtime.py [--keep-alive] [--host NAME] [--concurrency N] [--env NAME=VALUE]... EVENT.json... -- PROGRAM [ARGUMENTS...]
 
 Starts an HTTP server on a free local port, starts PROGRAM with AWS_LAMBDA_RUNTIME_API pointing at it (and the
 variables Lambda sets: AWS_LAMBDA_FUNCTION_NAME, _MEMORY_SIZE, _VERSION, AWS_REGION...), hands it the events one
@@ -11,7 +11,9 @@ any start-up error, and the program's exit status. The program's standard output
 script's standard error. With --keep-alive the server answers in HTTP/1.1 and keeps each connection open even when
 the client asks to close it, as a server may: the client must stop reading once the body is whole. Gives up after
 120 seconds. With --host, AWS_LAMBDA_RUNTIME_API names the server by NAME (which must lead to 127.0.0.1 where the
-program looks it up: an /etc/hosts line, a DNS server) instead of 127.0.0.1.
+program looks it up: an /etc/hosts line, a DNS server) instead of 127.0.0.1. With --concurrency N, it stands in for
+Lambda Managed Instances: AWS_LAMBDA_MAX_CONCURRENCY=N, and up to N invocations are handed out before the first is
+answered; the output's "maxInFlight" says how many were out at once.
 """
 import http.server
 import json
@@ -31,11 +33,15 @@ extra_env = {}
 events = []
 keep_alive = False
 host = "127.0.0.1"
+concurrency = None
 i = 0
 while i < len(options):
     if options[i] == "--keep-alive":
         keep_alive = True
         i += 1
+    elif options[i] == "--concurrency":
+        concurrency = int(options[i + 1])
+        i += 2
     elif options[i] == "--host":
         host = options[i + 1]
         i += 2
@@ -50,7 +56,8 @@ if not program or not events:
     sys.exit(__doc__)
 
 pending = [(f"req-{n}-{uuid.uuid4().hex[:8]}", open(path, "rb").read()) for n, path in enumerate(events)]
-results = {"invocations": [], "initError": None}
+results = {"invocations": [], "initError": None, "maxInFlight": 0}
+in_flight = 0
 answered = threading.Event()
 lock = threading.Lock()
 expected = len(pending)
@@ -82,8 +89,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path != "/2018-06-01/runtime/invocation/next":
             return self.reply(404)
+        global in_flight
         with lock:
             item = pending.pop(0) if pending else None
+            if item is not None:
+                in_flight += 1
+                results["maxInFlight"] = max(results["maxInFlight"], in_flight)
         if item is None:
             # Every event was handed out: wait for the last answer, then let the connection drop.
             answered.wait(60)
@@ -117,7 +128,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             else:
                 entry["error"] = json.loads(body)
                 entry["errorTypeHeader"] = self.headers.get("Lambda-Runtime-Function-Error-Type")
+            global in_flight
             with lock:
+                in_flight -= 1
                 results["invocations"].append(entry)
                 if len(results["invocations"]) == expected:
                     answered.set()
@@ -139,6 +152,8 @@ env.update(
         "AWS_REGION": "eu-west-1",
     }
 )
+if concurrency is not None:
+    env["AWS_LAMBDA_MAX_CONCURRENCY"] = str(concurrency)
 env.update(extra_env)
 child = subprocess.Popen(program, env=env, stdout=sys.stderr, stderr=sys.stderr)
 answered.wait(120)

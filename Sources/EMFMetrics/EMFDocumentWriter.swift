@@ -22,15 +22,25 @@ enum EMFDocumentWriter {
         namespace: String,
         dimensions: [EMFMetricsFactory.Dimension],
         metrics: [Metric],
-        timestamp: Int64
+        timestamp: Int64,
+        properties: [(String, String)] = []
     ) -> [[UInt8]] {
+        // A property may not shadow a dimension or a metric of the document.
+        let taken = Set(dimensions.map(\.name) + metrics.map(\.name))
+        let properties = properties.filter { !taken.contains($0.0) }
         var remaining = metrics.filter { !$0.values.isEmpty }.map { Entry(metric: $0, values: $0.values[...]) }
         var documents: [[UInt8]] = []
         while !remaining.isEmpty {
             let batch = remaining.prefix(EMFValidation.maxMetricsPerDocument).map {
                 Entry(metric: $0.metric, values: $0.values.prefix(EMFValidation.maxValuesPerMetric))
             }
-            documents += fitted(batch, namespace: namespace, dimensions: dimensions, timestamp: timestamp)
+            documents += fitted(
+                batch,
+                namespace: namespace,
+                dimensions: dimensions,
+                timestamp: timestamp,
+                properties: properties
+            )
 
             // What this document did not hold goes into the next one.
             var next: [Entry] = []
@@ -50,28 +60,36 @@ enum EMFDocumentWriter {
         _ entries: [Entry],
         namespace: String,
         dimensions: [EMFMetricsFactory.Dimension],
-        timestamp: Int64
+        timestamp: Int64,
+        properties: [(String, String)]
     ) -> [[UInt8]] {
-        let document = render(entries, namespace: namespace, dimensions: dimensions, timestamp: timestamp)
+        func split(_ entries: [Entry]) -> [[UInt8]] {
+            fitted(entries, namespace: namespace, dimensions: dimensions, timestamp: timestamp, properties: properties)
+        }
+        let document = render(
+            entries,
+            namespace: namespace,
+            dimensions: dimensions,
+            timestamp: timestamp,
+            properties: properties
+        )
         guard document.count > EMFValidation.maxDocumentBytes else { return [document] }
         if entries.count > 1 {
             let half = entries.count / 2
-            return fitted(Array(entries[..<half]), namespace: namespace, dimensions: dimensions, timestamp: timestamp)
-                + fitted(Array(entries[half...]), namespace: namespace, dimensions: dimensions, timestamp: timestamp)
+            return split(Array(entries[..<half])) + split(Array(entries[half...]))
         }
         guard let entry = entries.first, entry.values.count > 1 else { return [document] }
         let middle = entry.values.startIndex + entry.values.count / 2
-        let first = Entry(metric: entry.metric, values: entry.values[..<middle])
-        let second = Entry(metric: entry.metric, values: entry.values[middle...])
-        return fitted([first], namespace: namespace, dimensions: dimensions, timestamp: timestamp)
-            + fitted([second], namespace: namespace, dimensions: dimensions, timestamp: timestamp)
+        return split([Entry(metric: entry.metric, values: entry.values[..<middle])])
+            + split([Entry(metric: entry.metric, values: entry.values[middle...])])
     }
 
     private static func render(
         _ entries: [Entry],
         namespace: String,
         dimensions: [EMFMetricsFactory.Dimension],
-        timestamp: Int64
+        timestamp: Int64,
+        properties: [(String, String)]
     ) -> [UInt8] {
         var json = JSONText(capacity: 512)
         json.beginObject()
@@ -111,6 +129,11 @@ enum EMFDocumentWriter {
         for dimension in dimensions {
             json.key(dimension.name)
             json.string(dimension.value)
+        }
+        // Not metrics, not dimensions: CloudWatch keeps them in the log event, for finding it.
+        for (name, value) in properties {
+            json.key(name)
+            json.string(value)
         }
         for entry in entries {
             json.key(entry.metric.name)

@@ -211,6 +211,10 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
 
     func update(_ key: MetricKey?, _ change: (inout MetricState) -> Void) {
         guard let key else { return }
+        if let invocation = Self.invocation, invocation.factory === self {
+            invocation.update(key, change) { self.state.withLock { $0.metrics[key]?.unit } ?? .none }
+            return
+        }
         state.withLock { state in
             // One lookup, then the value is changed in place: copying the state out would copy its value array
             // on every append.
@@ -319,7 +323,8 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
     // MARK: - Flushing
 
     /// Writes every metric touched since the last flush as EMF documents, one line each, and starts afresh.
-    /// With nothing to write, writes nothing.
+    /// With nothing to write, writes nothing. Inside ``withInvocation(requestID:traceID:_:)``, writes that
+    /// invocation's metrics only.
     public func flush() {
         for document in takeDocuments() {
             configuration.output(document)
@@ -331,7 +336,24 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
     /// - Parameter timestamp: `_aws.Timestamp`, milliseconds since 1970; `nil` means now.
     public func takeDocuments(timestamp: Int64? = nil) -> [[UInt8]] {
         let timestamp = timestamp ?? WallClock.nowMilliseconds()
-        let (snapshot, coldStart): ([(MetricKey, MetricState)], Bool) = state.withLock { state in
+        let snapshot: [(MetricKey, MetricState)]
+        var properties: [(String, String)] = []
+        if let invocation = Self.invocation, invocation.factory === self {
+            snapshot = invocation.take()
+            properties = invocation.properties
+        } else {
+            snapshot = takeSnapshot()
+        }
+        let coldStart = state.withLock { state in
+            defer { state.coldStartPending = false }
+            return state.coldStartPending && configuration.coldStartFunctionName != nil
+        }
+        return documents(snapshot, coldStart: coldStart, timestamp: timestamp, properties: properties)
+    }
+
+    /// Every metric touched since the last flush (outside any invocation), and resets them.
+    private func takeSnapshot() -> [(MetricKey, MetricState)] {
+        state.withLock { state in
             var taken: [(MetricKey, MetricState)] = []
             var removed: [MetricKey] = []
             for key in state.order {
@@ -352,11 +374,16 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
                 }
             }
             if !removed.isEmpty { state.order.removeAll { removed.contains($0) } }
-            let coldStart = state.coldStartPending && configuration.coldStartFunctionName != nil
-            state.coldStartPending = false
-            return (taken, coldStart)
+            return taken
         }
+    }
 
+    private func documents(
+        _ snapshot: [(MetricKey, MetricState)],
+        coldStart: Bool,
+        timestamp: Int64,
+        properties: [(String, String)]
+    ) -> [[UInt8]] {
         var documents: [[UInt8]] = []
         if coldStart, let functionName = configuration.coldStartFunctionName {
             var dimensions = configuration.defaultDimensions.map { Dimension(name: $0.0, value: $0.1) }
@@ -366,7 +393,8 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
                 namespace: configuration.namespace,
                 dimensions: Array(dimensions.prefix(EMFValidation.maxDimensions)),
                 metrics: [.init(name: "ColdStart", unit: .count, highResolution: false, values: [1])],
-                timestamp: timestamp
+                timestamp: timestamp,
+                properties: properties
             )
         }
 
@@ -413,7 +441,8 @@ public final class EMFMetricsFactory: MetricsFactory, Sendable {
                 namespace: configuration.namespace,
                 dimensions: group.dimensions,
                 metrics: groups[group] ?? [],
-                timestamp: timestamp
+                timestamp: timestamp,
+                properties: properties
             )
         }
         return documents

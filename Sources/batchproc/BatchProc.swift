@@ -35,7 +35,8 @@ struct BatchProc: ParsableCommand {
         commandName: "batchproc",
         abstract: "Process AWS Lambda batches (SQS, Kinesis, DynamoDB Streams, Kafka) with partial failure reporting.",
         subcommands: [
-            ProcessCommand.self, ServeCommand.self, ReplayCommand.self, IdempotencyCommand.self, BenchCommand.self,
+            ProcessCommand.self, ServeCommand.self, ReplayCommand.self, LambdaCommand.self, IdempotencyCommand.self,
+            BenchCommand.self,
         ]
     )
 }

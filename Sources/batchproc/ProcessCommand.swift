@@ -140,6 +140,7 @@ struct ProcessingOptions: ParsableArguments {
             logger: logger,
             stores: stores,
             streams: context.streams,
+            observability: observability,
             handler: try makeHandler(logger: logger)
         )
     }

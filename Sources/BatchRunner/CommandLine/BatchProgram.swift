@@ -107,7 +107,7 @@ public struct BatchProgram: Sendable {
     /// Runs the program with `arguments` in `context` (its streams and variables) and answers its exit status.
     func run(arguments: [String], context: RunnerContext) async -> Int32 {
         var arguments = arguments
-        if arguments.isEmpty, !context.environment[LambdaCommand.endpointVariable, default: ""].isEmpty {
+        if arguments.isEmpty, !context.environment[LambdaRuntime.endpointVariable, default: ""].isEmpty {
             arguments = [LambdaCommand.configuration.commandName ?? "lambda"]
         }
         // ArgumentParser asks the root command's type for its name and abstract: they are this program's for the
@@ -163,6 +163,7 @@ public struct BatchProgram: Sendable {
             logger: logger,
             stores: stores,
             streams: context.streams,
+            observability: observability,
             handler: handler
         )
     }
@@ -314,50 +315,18 @@ struct ProgramServe: ProgramSubcommand {
 /// `lambda`: the function's runtime on AWS Lambda. What a packaged `bootstrap` runs (without arguments, it is the
 /// default there).
 struct LambdaCommand: ProgramSubcommand {
-    /// Where Lambda says its Runtime API is.
-    static let endpointVariable = "AWS_LAMBDA_RUNTIME_API"
-
     static let configuration = CommandConfiguration(
         commandName: "lambda",
         abstract: "Run as the function's runtime on AWS Lambda (provided.al2023), the default there.",
-        discussion: """
-            Takes each invocation from the Lambda Runtime API (AWS_LAMBDA_RUNTIME_API), runs its event through the \
-            processor with the invocation's request id, deadline and trace header, and answers with the partial \
-            batch response; an invocation that fails as a whole (every record failed, a malformed event) is \
-            reported as the invocation's error, so Lambda retries the batch. When the program cannot start (a bad \
-            chain file or variable), the start-up error is reported to Lambda and it exits 2. Packaged as \
-            `bootstrap`, the program runs this when started without arguments.
-            """
+        discussion: LambdaRuntime.discussion
     )
 
     @OptionGroup
     var options: RunnerOptions
 
     func run(_ program: BatchProgram, context: RunnerContext) async throws {
-        guard let endpoint = context.environment[Self.endpointVariable], !endpoint.isEmpty else {
-            throw UsageError(
-                .invalidArguments,
-                message:
-                    "\(Self.endpointVariable) is not set: `lambda` is the runtime of a function on AWS Lambda; to run an event here, use invoke"
-            )
+        try await LambdaRuntime.run(context: context) { () throws(UsageError) in
+            try program.session(options, context: context)
         }
-        let session: RunnerSession
-        do {
-            session = try program.session(options, context: context)
-        } catch {
-            var json = JSONText()
-            json.beginObject()
-            json.key("errorMessage")
-            json.string(error.message)
-            json.key("errorType")
-            json.string("Runtime.InitError")
-            json.endObject()
-            _ = try? await LambdaRuntimeClient(endpoint: endpoint).failStart(
-                errorJSON: Array(json.string.utf8),
-                errorType: "Runtime.InitError"
-            )
-            throw error
-        }
-        try await session.serveLambda(endpoint: endpoint)
     }
 }

@@ -2,8 +2,10 @@ import ArgumentParser
 package import BatchProcessing
 import BatchProcessingJSONSupport
 import BatchProcessingSystemSupport
+import EMFMetrics
 import Foundation
 package import Logging
+package import Observability
 import ServiceLifecycle
 import Synchronization
 
@@ -38,6 +40,9 @@ package struct RunnerSession: Sendable {
     package var handler: RecordHandler<AnyBatchRecord>
     /// The process's standard streams.
     package var streams: StandardStreams
+    /// The logs and metrics the processor reports to, when the session made them: each Lambda invocation's metrics
+    /// are kept apart in them (``serveLambda(endpoint:concurrency:)``).
+    package var observability: ObservabilitySetup?
 
     package init(
         programName: String,
@@ -46,8 +51,10 @@ package struct RunnerSession: Sendable {
         logger: Logger,
         stores: any IdempotencyStoreProvider = FileStoreProvider(),
         streams: StandardStreams,
+        observability: ObservabilitySetup? = nil,
         handler: @escaping RecordHandler<AnyBatchRecord>
     ) {
+        self.observability = observability
         self.programName = programName
         self.processor = processor
         self.source = source
@@ -274,14 +281,37 @@ package struct RunnerSession: Sendable {
 
     // MARK: - lambda
 
-    /// The function's loop on AWS Lambda (a `provided.al2023` custom runtime): takes each invocation from the
+    /// The function's runtime on AWS Lambda (a `provided.al2023` custom runtime): takes each invocation from the
     /// Lambda Runtime API at `endpoint` (`AWS_LAMBDA_RUNTIME_API`), runs its event with the invocation's request id,
     /// deadline and trace header, and answers with the partial batch response, or fails the invocation with
     /// Lambda's error shape when it fails as a whole (so Lambda retries the batch). Runs until the Runtime API
     /// cannot be reached, which on Lambda means the environment is going away.
     ///
+    /// With `concurrency` above 1 (Lambda Managed Instances, which say how many invocations an environment serves
+    /// at once in `AWS_LAMBDA_MAX_CONCURRENCY`), that many loops run at once, each with its own connection, sharing
+    /// the processor and its stores. Each invocation's logs carry its request id and trace id, and its metrics are
+    /// kept apart and written in documents of its own that say its request id and trace id.
+    ///
     /// - Throws: ``UsageError`` saying which call of the Runtime API failed.
-    package func serveLambda(endpoint: String) async throws {
+    package func serveLambda(endpoint: String, concurrency: Int = 1) async throws {
+        guard concurrency > 1 else { return try await lambdaLoop(endpoint: endpoint) }
+        // Every loop runs until the Runtime API goes away; the first to stop ends the runtime (the others wait in a
+        // `/next` that will not answer).
+        let (ended, continuation) = AsyncStream<any Error>.makeStream()
+        for _ in 0..<concurrency {
+            Task {
+                do {
+                    try await lambdaLoop(endpoint: endpoint)
+                } catch {
+                    continuation.yield(error)
+                }
+            }
+        }
+        for await error in ended { throw error }
+    }
+
+    /// One invocation loop, with a connection of its own.
+    private func lambdaLoop(endpoint: String) async throws {
         let client = LambdaRuntimeClient(endpoint: endpoint)
         let clock = ContinuousClock()
         while true {
@@ -302,7 +332,14 @@ package struct RunnerSession: Sendable {
                 deadline: deadline,
                 logger: logger
             )
-            let answer = await run(invocation.event, context: context)
+            let answer: InvocationAnswer
+            if let metrics = observability?.metrics {
+                answer = await metrics.withInvocation(requestID: invocation.requestID, traceID: invocation.traceID) {
+                    await run(invocation.event, context: context)
+                }
+            } else {
+                answer = await run(invocation.event, context: context)
+            }
             let delivery: LambdaRuntimeClient.Delivery
             do {
                 if let failure = answer.failure {
