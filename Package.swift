@@ -35,7 +35,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         // SHA-256 for idempotency keys and payload hashes (BatchIdempotency only).
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
-        // YAML chain configuration files (BatchRunner only): the Swift YAML parser, built on libyaml.
+        // YAML for the tests only: reading the CloudFormation templates, and the reference the chain file reader
+        // (BatchRunner's YAMLReader, which links no Foundation) is checked against. No product links it.
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
         // The PostgreSQL idempotency store (BatchIdempotencyPostgres only): the Swift server PostgreSQL client, with
         // a connection pool, TLS and SCRAM authentication.
@@ -135,7 +136,6 @@ let package = Package(
                 "BatchProcessingJSONSupport",
                 "BatchProcessingSystemSupport",
                 "BatchIdempotency",
-                .product(name: "Yams", package: "Yams"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 // The command line of BatchProgram (invoke, replay, serve) and batchproc.
@@ -285,6 +285,8 @@ let package = Package(
                 "JSONLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                // The reference the chain file reader is checked against.
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         // batchproc and the example, run as real processes.

@@ -163,8 +163,6 @@ public struct ChainConfiguration: Sendable {
         let value: ConfigValue
         do {
             value = try ConfigValue.parse(text)
-        } catch let error as ConfigurationError {
-            throw ConfigurationError(.syntax, message: "\(source): \(error.message)")
         } catch {
             throw ConfigurationError(.syntax, message: "\(source): is not valid JSON or YAML: \(error)")
         }

@@ -1,5 +1,3 @@
-import Yams
-
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -16,44 +14,11 @@ enum ConfigValue: Sendable {
     /// Keys in the order the file gives them, so messages can follow the file.
     case object([(String, ConfigValue)])
 
-    /// Parses a YAML document (JSON is YAML too, so one parser reads both).
-    static func parse(_ text: String) throws -> ConfigValue {
-        guard let node = try Yams.compose(yaml: text) else { return .null }
-        return try convert(node)
-    }
-
-    private static func convert(_ node: Node) throws -> ConfigValue {
-        switch node {
-        case .scalar(let scalar):
-            // Quoted scalars are strings; plain ones are read as YAML reads them.
-            if scalar.style == .singleQuoted || scalar.style == .doubleQuoted { return .string(scalar.string) }
-            let text = scalar.string
-            switch text {
-            case "", "~", "null", "Null", "NULL": return .null
-            case "true", "True", "TRUE": return .bool(true)
-            case "false", "False", "FALSE": return .bool(false)
-            default:
-                if let number = Double(text),
-                    text.first.map({ $0.isNumber || $0 == "-" || $0 == "+" || $0 == "." }) == true
-                {
-                    return .number(number)
-                }
-                return .string(text)
-            }
-        case .sequence(let sequence):
-            return .array(try sequence.map(convert))
-        case .mapping(let mapping):
-            var pairs: [(String, ConfigValue)] = []
-            for (key, value) in mapping {
-                guard case .scalar(let keyScalar) = key else {
-                    throw ConfigurationError(.syntax, message: "a key must be text, not \(key)")
-                }
-                pairs.append((keyScalar.string, try convert(value)))
-            }
-            return .object(pairs)
-        case .alias:
-            throw ConfigurationError(.syntax, message: "YAML aliases are not supported in the configuration")
-        }
+    /// Parses a YAML document (JSON is YAML too, so one reader reads both).
+    ///
+    /// - Throws: ``YAMLReader/Failure`` saying the line and column.
+    static func parse(_ text: String) throws(YAMLReader.Failure) -> ConfigValue {
+        try YAMLReader.read(text)
     }
 
     var typeName: String {

@@ -47,7 +47,8 @@ final class ScriptedRuntimeAPI: @unchecked Sendable {
                 let connection = accept(socketDescriptor, nil, nil)
                 guard connection >= 0, let server = self else { return }
                 server.state.withLock { $0.connections += 1 }
-                Thread { [weak server] in server?.serve(connection, closing: closesAfterEachAnswer) }.start()
+                // Held by the connection's thread until the client closes it: a connection is always answered.
+                Thread { server.serve(connection, closing: closesAfterEachAnswer) }.start()
             }
         }
         thread.start()
@@ -114,6 +115,7 @@ struct LambdaRuntimeClientTests {
     func keptAlive() async throws {
         let api = try ScriptedRuntimeAPI([Self.invocation, Self.accepted, Self.invocation, Self.accepted])
         let client = LambdaRuntimeClient(endpoint: api.endpoint)
+        defer { withExtendedLifetime(api) {} }
         for _ in 0..<2 {
             let next = try await client.next()
             #expect(next.requestID == "req-1" && next.deadlineMilliseconds == 1_700_000_000_000)
@@ -138,6 +140,7 @@ struct LambdaRuntimeClientTests {
             closesAfterEachAnswer: true
         )
         let client = LambdaRuntimeClient(endpoint: api.endpoint)
+        defer { withExtendedLifetime(api) {} }
         let next = try await client.next()
         #expect(try await client.respond(to: next.requestID, with: Array("{}".utf8)) == .accepted)
         #expect(try await client.next().requestID == "req-1")
@@ -151,6 +154,7 @@ struct LambdaRuntimeClientTests {
             .init(status: 500, body: "container error"), .init(status: 500),
         ])
         let client = LambdaRuntimeClient(endpoint: api.endpoint)
+        defer { withExtendedLifetime(api) {} }
         #expect(
             try await client.respond(to: "req-1", with: Array("{}".utf8))
                 == .refused(status: 413, body: "Payload Too Large")
@@ -168,15 +172,11 @@ struct LambdaRuntimeClientTests {
 
     @Test("Nothing listening: the call fails saying where it tried")
     func nothingListening() async throws {
-        let port: UInt16
-        do {
-            let api = try ScriptedRuntimeAPI([])
-            port = api.port
-        }
-        let client = LambdaRuntimeClient(endpoint: "127.0.0.1:\(port)")
+        // Port 1 (below the ephemeral range, so a connection cannot meet itself) has no server on loopback.
+        let client = LambdaRuntimeClient(endpoint: "127.0.0.1:1")
         let failure = await #expect(throws: LambdaRuntimeClient.Failure.self) { try await client.next() }
         #expect(
-            failure?.description.contains("cannot connect to 127.0.0.1:\(port)") == true,
+            failure?.description.contains("cannot connect to 127.0.0.1:1") == true,
             "\(String(describing: failure))"
         )
     }
