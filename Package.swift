@@ -54,9 +54,9 @@ let package = Package(
         // The system calls on files, pipes and sockets (EINTR loops, whole reads and writes), `LineWriter` and
         // `ProcessEnvironment`: what the logging, metrics, runner and file store share below JSON. JSONLogging
         // re-exports its public types.
-        .target(name: "BatchProcessingSystemSupport"),
-        // C calls that Swift's Glibc module does not export (syncfs), called directly rather than looked up with
-        // dlsym, which a statically linked program cannot do.
+        .target(name: "BatchProcessingSystemSupport", dependencies: ["CSystemShims"]),
+        // C calls that Swift's Glibc module does not export (syncfs, naming a thread), called directly rather than
+        // looked up with dlsym, which a statically linked program cannot do.
         .target(name: "CSystemShims"),
         .target(
             name: "JSONLogging",

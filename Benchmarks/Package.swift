@@ -55,5 +55,15 @@ let package = Package(
             path: "Benchmarks/IdempotencyBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "LambdaRuntimeBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "BatchProcessing", package: root),
+                .product(name: "BatchRunner", package: root),
+            ],
+            path: "Benchmarks/LambdaRuntimeBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

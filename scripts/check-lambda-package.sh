@@ -59,8 +59,8 @@ struct OrderRefused: Error, CustomStringConvertible {
 
 @main
 enum Orders {
-    static func main() async {
-        await BatchProgram(name: "orders", abstract: "Charge orders.") {
+    static func main() {
+        BatchProgram(name: "orders", abstract: "Charge orders.") {
             (message: SQSEvent.Message, context: RecordContext) in
             let order = try message.decodeBody(as: Order.self)
             guard order.amountCents > 0 else { throw OrderRefused(orderId: order.orderId) }

@@ -13,8 +13,8 @@ func charge(_ order: Order) async throws {
 
 @main
 enum Orders {
-    static func main() async {
-        await BatchProgram(name: "orders", abstract: "Charge the orders of an SQS queue.") {
+    static func main() {
+        BatchProgram(name: "orders", abstract: "Charge the orders of an SQS queue.") {
             (message: SQSEvent.Message, context: RecordContext) in
             let order = try message.decodeBody(as: Order.self)
             try await charge(order)  // a thrown error fails this record only

@@ -70,8 +70,8 @@ func apply(_ record: DynamoDBEvent.Record, logger: Logger) throws {
 
 @main
 enum DynamoDBCustomers {
-    static func main() async {
-        await BatchProgram(
+    static func main() {
+        BatchProgram(
             name: "dynamodb-customers",
             abstract: "Follow the changes of a DynamoDB customers table, in stream order.",
             observability: .init(namespace: "ExampleShop")

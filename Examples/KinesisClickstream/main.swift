@@ -21,8 +21,8 @@ struct PageView: Decodable, Sendable {
 
 @main
 enum KinesisClickstream {
-    static func main() async {
-        await BatchProgram(
+    static func main() {
+        BatchProgram(
             name: "kinesis-clickstream",
             abstract: "Count the page views of a Kinesis clickstream, in order within each session.",
             observability: .init(namespace: "ExampleShop")

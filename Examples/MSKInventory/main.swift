@@ -49,8 +49,8 @@ func apply(_ record: KafkaEvent.Record, logger: Logger) throws {
 
 @main
 enum MSKInventory {
-    static func main() async {
-        await BatchProgram(
+    static func main() {
+        BatchProgram(
             name: "msk-inventory",
             abstract: "Apply the stock levels of a Kafka topic (Amazon MSK), in order within each partition.",
             observability: .init(namespace: "ExampleShop"),

@@ -46,8 +46,8 @@ func charge(_ order: Order, logger: Logger) throws {
 
 @main
 enum SQSOrders {
-    static func main() async {
-        await BatchProgram(
+    static func main() {
+        BatchProgram(
             name: "sqs-orders",
             abstract: "Charge the orders of an SQS queue (standard or FIFO), each order once.",
             observability: .init(namespace: "ExampleShop")

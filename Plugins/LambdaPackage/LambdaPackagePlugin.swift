@@ -57,8 +57,10 @@ struct LambdaPackagePlugin: CommandPlugin {
             products = requested
         }
         let directory = package.directoryURL
-        let outputDirectory =
-            output.map { directory.appending(path: $0).path } ?? directory.appending(path: ".build/lambda").path
+        // A relative --output (and --resources) is taken from the package's folder; an absolute one as it is.
+        func resolved(_ path: String) -> String { path.hasPrefix("/") ? path : directory.appending(path: path).path }
+        let outputDirectory = resolved(output ?? ".build/lambda")
+
         let packager = try context.tool(named: "lambda-packager").url
         for product in products {
             var parameters = PackageManager.BuildParameters(configuration: debug ? .debug : .release, logging: .concise)

@@ -212,6 +212,69 @@ package enum SystemIO {
         }
     }
 
+    /// What a path is.
+    package enum FileKind: Sendable, Equatable {
+        case directory
+        case regularFile
+        case other
+    }
+
+    /// What `path` is (following symbolic links), or `nil` when nothing is there.
+    package static func kind(of path: String) -> FileKind? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        switch status.st_mode & S_IFMT {
+        case S_IFDIR: return .directory
+        case S_IFREG: return .regularFile
+        default: return .other
+        }
+    }
+
+    /// The names in the folder `path`, without `.` and `..`, in no particular order.
+    package static func entries(of path: String) throws(SystemCallError) -> [String] {
+        guard let directory = opendir(path) else { throw .last() }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { buffer in
+                String(decoding: buffer.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Makes the folder `path` and the ones above it that are missing (`mkdir -p`); an existing folder is fine.
+    package static func makeDirectories(_ path: String, mode: UInt32 = 0o755) throws(SystemCallError) {
+        if mkdir(path, mode_t(mode)) == 0 { return }
+        let code = errno
+        if code == EEXIST {
+            guard kind(of: path) == .directory else { throw SystemCallError(code: ENOTDIR) }
+            return
+        }
+        guard code == ENOENT, let slash = path.lastIndex(of: "/"), slash != path.startIndex else {
+            throw SystemCallError(code: code)
+        }
+        try makeDirectories(String(path[..<slash]), mode: mode)
+        if mkdir(path, mode_t(mode)) != 0 && errno != EEXIST { throw .last() }
+    }
+
+    /// The bytes of the file at `path`.
+    package static func readFile(_ path: String) throws(SystemCallError) -> [UInt8] {
+        let descriptor = try open(path, O_RDONLY | O_CLOEXEC)
+        defer { close(descriptor) }
+        var status = stat()
+        let size = fstat(descriptor, &status) == 0 && status.st_mode & S_IFMT == S_IFREG ? Int(status.st_size) : 0
+        return try readToEnd(descriptor, expectedSize: size)
+    }
+
+    /// This machine's host name, or `localhost` when it has none to give.
+    package static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// The system's words for `code` (`strerror`); 0 reads "nothing was written".
     package static func describe(_ code: Int32) -> String {
         code == 0 ? "nothing was written" : String(cString: strerror(code))

@@ -1,10 +1,6 @@
 import BatchProcessingSystemSupport
-import Foundation
+import Dispatch
 import Synchronization
-
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#endif
 
 /// The lines of a file descriptor (standard input by default) as an async sequence of byte arrays, each without its
 /// line break; a last line without one is kept. A thread of its own reads, so that waiting for input holds no
@@ -33,11 +29,13 @@ package struct LineInput: AsyncSequence, Sendable {
         self.lines = lines
         self.room = room
         self.shared = shared
-        let thread = Thread {
+        let started = SystemThread.start(name: "LineInput") {
             Self.read(descriptor, into: continuation, room: room, shared: shared)
         }
-        thread.name = "LineInput"
-        thread.start()
+        if !started {
+            shared.failure.withLock { $0 = "cannot start a thread to read the input" }
+            continuation.finish()
+        }
     }
 
     /// Standard input's lines.
@@ -58,28 +56,16 @@ package struct LineInput: AsyncSequence, Sendable {
         }
     }
 
-    /// How many more lines the reader may hand over before the consumer takes one. `available` is only touched
-    /// with `condition` locked.
-    final class Room: @unchecked Sendable {
-        private var available: Int
-        private let condition = NSCondition()
+    /// How many more lines the reader may hand over before the consumer takes one: a counting semaphore.
+    final class Room: Sendable {
+        private let places: DispatchSemaphore
 
-        init(capacity: Int) { available = capacity }
+        init(capacity: Int) { places = DispatchSemaphore(value: capacity) }
 
         /// Blocks the reading thread until there is room for a line.
-        func take() {
-            condition.lock()
-            while available == 0 { condition.wait() }
-            available -= 1
-            condition.unlock()
-        }
+        func take() { places.wait() }
 
-        func free() {
-            condition.lock()
-            available += 1
-            condition.signal()
-            condition.unlock()
-        }
+        func free() { places.signal() }
     }
 
     private static func read(

@@ -1,5 +1,4 @@
 import BatchProcessingSystemSupport
-import Foundation
 
 #if canImport(Glibc)
 import Glibc
@@ -7,10 +6,6 @@ import Glibc
 import Musl
 #elseif canImport(Darwin)
 import Darwin
-#endif
-
-#if canImport(FoundationEssentials)
-import FoundationEssentials
 #endif
 
 /// Batch events as files dropped into a spool directory, for a ``BatchWorker`` on a host.
@@ -51,9 +46,9 @@ package struct SpoolInput: AsyncSequence, Sendable {
         for folder in [Folder.incoming, .processing, .done, .failed] {
             let path = directory + "/" + folder.rawValue
             do {
-                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+                try SystemIO.makeDirectories(path)
             } catch {
-                throw SpoolError(.cannotCreate, "cannot make the spool folder \(path): \(error.localizedDescription)")
+                throw SpoolError(.cannotCreate, "cannot make the spool folder \(path): \(error)")
             }
         }
         try Self.recoverAbandoned(in: directory + "/" + Folder.processing.rawValue, to: directory + "/incoming")
@@ -67,23 +62,23 @@ package struct SpoolInput: AsyncSequence, Sendable {
         private let descriptor: Int32
 
         init(in processing: String) throws(SpoolError) {
-            let id = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            let id = "\(SystemIO.hostName())-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
             folder = processing + "/" + id
             descriptor = open(processing + "/" + id + ".lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
             guard descriptor >= 0, flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
                 throw SpoolError(.cannotLock, "cannot lock \(folder).lock: \(String(cString: strerror(errno)))")
             }
             do {
-                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                try SystemIO.makeDirectories(folder)
             } catch {
-                throw SpoolError(.cannotCreate, "cannot make the spool folder \(folder): \(error.localizedDescription)")
+                throw SpoolError(.cannotCreate, "cannot make the spool folder \(folder): \(error)")
             }
         }
 
         deinit {
             // An empty folder goes; one with an event in it stays for the next worker to take up.
             rmdir(folder)
-            if (try? FileManager.default.contentsOfDirectory(atPath: folder)) == nil {
+            if (try? SystemIO.entries(of: folder)) == nil {
                 unlink(folder + ".lock")
             }
             close(descriptor)
@@ -95,9 +90,9 @@ package struct SpoolInput: AsyncSequence, Sendable {
     private static func recoverAbandoned(in processing: String, to incoming: String) throws(SpoolError) {
         let entries: [String]
         do {
-            entries = try FileManager.default.contentsOfDirectory(atPath: processing)
+            entries = try SystemIO.entries(of: processing)
         } catch {
-            throw SpoolError(.unreadable, "cannot read the spool folder \(processing): \(error.localizedDescription)")
+            throw SpoolError(.unreadable, "cannot read the spool folder \(processing): \(error)")
         }
         for entry in entries where entry.hasSuffix(".lock") {
             let lockPath = processing + "/" + entry
@@ -107,17 +102,14 @@ package struct SpoolInput: AsyncSequence, Sendable {
             // Held: its worker is alive.
             guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { continue }
             let folder = String(lockPath.dropLast(".lock".count))
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
+            for name in (try? SystemIO.entries(of: folder)) ?? [] {
                 _ = move(folder + "/" + name, to: incoming + "/" + name)
             }
             rmdir(folder)
             unlink(lockPath)
         }
         for entry in entries where !entry.hasSuffix(".lock") && !entry.hasPrefix(".") {
-            var isFolder: ObjCBool = false
-            if FileManager.default.fileExists(atPath: processing + "/" + entry, isDirectory: &isFolder),
-                !isFolder.boolValue
-            {
+            if let kind = SystemIO.kind(of: processing + "/" + entry), kind != .directory {
                 _ = move(processing + "/" + entry, to: incoming + "/" + entry)
             }
         }
@@ -133,11 +125,11 @@ package struct SpoolInput: AsyncSequence, Sendable {
     /// The names of the files of `folder` that count (not starting with `.`), in order.
     func names(in folder: Folder) throws(SpoolError) -> [String] {
         do {
-            return try FileManager.default.contentsOfDirectory(atPath: path(folder))
+            return try SystemIO.entries(of: path(folder))
                 .filter { !$0.hasPrefix(".") }
                 .sorted()
         } catch {
-            throw SpoolError(.unreadable, "cannot read the spool folder \(path(folder)): \(error.localizedDescription)")
+            throw SpoolError(.unreadable, "cannot read the spool folder \(path(folder)): \(error)")
         }
     }
 
@@ -190,13 +182,13 @@ package struct SpoolInput: AsyncSequence, Sendable {
         private func item(named name: String) -> BatchWorkItem {
             let spool = self.spool
             let taken = spool.claim.folder + "/" + name
-            guard let contents = FileManager.default.contents(atPath: taken) else {
+            guard let contents = try? SystemIO.readFile(taken) else {
                 // Unreadable (a directory, no permission): set aside with the reason, and answer nothing more.
                 _ = SpoolInput.write(Array("cannot read \(taken)\n".utf8), to: spool.path(.failed, name + ".error.txt"))
                 _ = SpoolInput.move(taken, to: spool.path(.failed, name))
                 return BatchWorkItem(event: []) { _ in true }
             }
-            return BatchWorkItem(event: Array(contents), name: name) { answer in
+            return BatchWorkItem(event: contents, name: name) { answer in
                 let folder: Folder = answer.failedAsWhole ? .failed : .done
                 guard
                     SpoolInput.write(

@@ -3,7 +3,6 @@ package import BatchProcessing
 import BatchProcessingJSONSupport
 import BatchProcessingSystemSupport
 import EMFMetrics
-import Foundation
 package import Logging
 package import Observability
 import ServiceLifecycle
@@ -160,19 +159,15 @@ package struct RunnerSession: Sendable {
     package static func eventFiles(_ paths: [String]) throws(UsageError) -> [String] {
         var files: [String] = []
         for path in paths {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            guard let kind = SystemIO.kind(of: path) else {
                 throw UsageError(.unreadableInput, message: "\(path) does not exist")
             }
-            if isDirectory.boolValue {
+            if kind == .directory {
                 let names: [String]
                 do {
-                    names = try FileManager.default.contentsOfDirectory(atPath: path)
+                    names = try SystemIO.entries(of: path)
                 } catch {
-                    throw UsageError(
-                        .unreadableInput,
-                        message: "cannot read the directory \(path): \(error.localizedDescription)"
-                    )
+                    throw UsageError(.unreadableInput, message: "cannot read the directory \(path): \(error)")
                 }
                 files += names.filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.sorted().map { path + "/" + $0 }
             } else {

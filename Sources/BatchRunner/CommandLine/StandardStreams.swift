@@ -114,6 +114,12 @@ package struct StandardStreams: Sendable {
         LineWriter.standardError.write(line: text)
     }
 
+    /// Waits, on the calling thread, until something ends the process (``exit(_:)`` on another thread): what a
+    /// synchronous `main` does while the program runs on the concurrency pool.
+    package static func waitForExit() -> Never {
+        while true { pause() }
+    }
+
     /// Ends the process with `status` (after standard output's lines, which are written unbuffered).
     package static func exit(_ status: Int32) -> Never {
         #if canImport(Glibc)

@@ -1,5 +1,4 @@
 import BatchProcessingSystemSupport
-import Foundation
 import Synchronization
 
 #if canImport(Glibc)
@@ -8,10 +7,6 @@ import Glibc
 import Musl
 #elseif canImport(Darwin)
 import Darwin
-#endif
-
-#if canImport(FoundationEssentials)
-import FoundationEssentials
 #endif
 
 /// SIGTERM and SIGINT for `batchproc serve`, caught from the moment ``install(_:)`` returns: a plain signal handler
@@ -31,14 +26,13 @@ enum TerminationSignals {
         guard pipe(&ends) == 0 else { return false }
         writeEnd.store(ends[1], ordering: .releasing)
         let readEnd = ends[0]
-        let thread = Thread {
+        let started = SystemThread.start(name: "TerminationSig") {
             var byte: [UInt8] = [0]
             while (try? SystemIO.read(readEnd, into: &byte)) == 1 {
                 onSignal()
             }
         }
-        thread.name = "TerminationSignals"
-        thread.start()
+        guard started else { return false }
 
         var action = sigaction()
         #if canImport(Darwin)
