@@ -15,7 +15,7 @@ final class LoopbackRuntimeAPI: @unchecked Sendable {
     private let listener: Int32
 
     init(invocations count: Int, event: [UInt8]) {
-        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -28,7 +28,7 @@ final class LoopbackRuntimeAPI: @unchecked Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(listener, $0, &length) }
         }
         port = UInt16(bigEndian: address.sin_port)
-        let listener = self.listener
+        self.listener = listener
         let next =
             Array(
                 ("HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: 8476a536-e9f4-11e8-9739-2dfe598c3fcd\r\n"
