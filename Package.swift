@@ -125,6 +125,7 @@ let package = Package(
             name: "BatchIdempotencyPostgres",
             dependencies: [
                 "BatchIdempotency",
+                "BatchProcessingSystemSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

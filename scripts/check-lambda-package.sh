@@ -103,7 +103,7 @@ assert names["bootstrap"] & 0o111, "bootstrap is not executable"
 PY
 
 result=$(scripts/empty-root.sh --host lambda-runtime.test=127.0.0.1 "$zip" -- \
-    bash -c 'scripts/fake-lambda-runtime.py "$@" -- chroot "$ROOT" /var/task/bootstrap' _ \
+    bash -c 'scripts/fake-lambda-runtime.py --lambda-environment "$@" -- "$(command -v chroot)" "$ROOT" /var/task/bootstrap' _ \
     --host lambda-runtime.test --env BATCH_PROCESSING_CONFIG=/var/task/orders.yaml \
     "$package/first.json" "$package/second.json" 2>"$package/run.log") || { cat "$package/run.log" >&2; exit 1; }
 echo "check-lambda-package: in an empty root, under the Lambda Runtime API -> $result"

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A stand-in for the Lambda Runtime API, to run a packaged `bootstrap` (or any runner program) as Lambda would.
 
-    scripts/fake-lambda-runtime.py [--keep-alive] [--host NAME] [--concurrency N] [--env NAME=VALUE]... EVENT.json... -- PROGRAM [ARGUMENTS...]
+    scripts/fake-lambda-runtime.py [--keep-alive] [--host NAME] [--concurrency N] [--lambda-environment]
+        [--env NAME=VALUE]... EVENT.json... -- PROGRAM [ARGUMENTS...]
 
 Starts an HTTP server on a free local port, starts PROGRAM with AWS_LAMBDA_RUNTIME_API pointing at it (and the
 variables Lambda sets: AWS_LAMBDA_FUNCTION_NAME, _MEMORY_SIZE, _VERSION, AWS_REGION...), hands it the events one
@@ -13,7 +14,9 @@ the client asks to close it, as a server may: the client must stop reading once 
 120 seconds. With --host, AWS_LAMBDA_RUNTIME_API names the server by NAME (which must lead to 127.0.0.1 where the
 program looks it up: an /etc/hosts line, a DNS server) instead of 127.0.0.1. With --concurrency N, it stands in for
 Lambda Managed Instances: AWS_LAMBDA_MAX_CONCURRENCY=N, and up to N invocations are handed out before the first is
-answered; the output's "maxInFlight" says how many were out at once.
+answered; the output's "maxInFlight" says how many were out at once. With --lambda-environment, PROGRAM gets no
+variable of this machine's environment: only those Lambda documents for a provided.al2023 function (PATH, LANG, TZ,
+LAMBDA_TASK_ROOT, _HANDLER...), as in an empty root, where this machine's SSL_CERT_FILE or PATH mean nothing.
 """
 import http.server
 import json
@@ -34,10 +37,14 @@ events = []
 keep_alive = False
 host = "127.0.0.1"
 concurrency = None
+lambda_environment = False
 i = 0
 while i < len(options):
     if options[i] == "--keep-alive":
         keep_alive = True
+        i += 1
+    elif options[i] == "--lambda-environment":
+        lambda_environment = True
         i += 1
     elif options[i] == "--concurrency":
         concurrency = int(options[i + 1])
@@ -141,7 +148,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 server.daemon_threads = True
 threading.Thread(target=server.serve_forever, daemon=True).start()
-env = dict(os.environ)
+if lambda_environment:
+    # Lambda's reserved variables for an OS-only runtime (the Lambda Developer Guide, "Defined runtime environment
+    # variables"), without the credentials.
+    env = {
+        "_HANDLER": "bootstrap",
+        "LAMBDA_TASK_ROOT": "/var/task",
+        "LAMBDA_RUNTIME_DIR": "/var/runtime",
+        "LANG": "en_US.UTF-8",
+        "PATH": "/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+        "LD_LIBRARY_PATH": "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
+        "TZ": ":UTC",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "2026/01/01/[$LATEST]0123456789abcdef0123456789abcdef",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }
+else:
+    env = dict(os.environ)
 env.update(
     {
         "AWS_LAMBDA_RUNTIME_API": f"{host}:{server.server_address[1]}",

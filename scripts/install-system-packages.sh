@@ -49,6 +49,8 @@ if [ "$purpose" = test ]; then
     # objdump: scripts/package-lambda.sh reads which glibc a packaged program needs.
     command -v objdump >/dev/null 2>&1 || packages+=(binutils)
     command -v dnsmasq >/dev/null 2>&1 || packages+=(dnsmasq-base)
+    # openssl: scripts/with-postgres.sh makes its server's TLS certificate, and tests make an authority of their own.
+    command -v openssl >/dev/null 2>&1 || packages+=(openssl)
     command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || packages+=(chromium)
 fi
 

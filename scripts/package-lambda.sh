@@ -16,7 +16,9 @@
 # (scripts/fake-lambda-runtime.py, a stand-in Runtime API), then the same in an empty root file system holding only
 # the unpacked zip (scripts/empty-root.sh: chroot, so run it as root), where the Runtime API is reached by a name
 # from the root's /etc/hosts. msk-inventory's check needs the PostgreSQL server of scripts/with-postgres.sh (its
-# table is made with sql/postgres/001_batch_idempotency.sql), reached in the empty root by a name too.
+# table is made with sql/postgres/001_batch_idempotency.sql), reached in the empty root by a name too, over TLS with
+# sslmode=verify-full against the root certificates in the root's /etc/pki/tls/certs/ca-bundle.crt (Amazon Linux's
+# place for them).
 #
 # With --dynamic, the old way: the Swift runtime linked in (--static-swift-stdlib) but glibc and libstdc++ taken from
 # the machine Lambda runs it on, in .build-lambda-dynamic. Such a program starts only where those are at least as new
@@ -161,7 +163,10 @@ PY
         # server gives.
         inside=("BATCH_PROCESSING_CONFIG=/var/task/$config_name" "BATCH_PROCESSING_IDEMPOTENCY_STORE_FILE_DIRECTORY=/tmp/store")
         if [ "$product" = msk-inventory ]; then
-            inside+=("BATCH_PROCESSING_IDEMPOTENCY_STORE_POSTGRES_URL=$(sed 's/@127\.0\.0\.1:/@batch-db.test:/' <<<"$BATCH_TEST_POSTGRES_URL")")
+            # By name, over TLS, the server's certificate checked against the root certificates where Amazon Linux
+            # keeps them (with-postgres.sh's server speaks TLS with a certificate for batch-db.test).
+            inside+=("BATCH_PROCESSING_IDEMPOTENCY_STORE_POSTGRES_URL=$(sed -e 's/@127\.0\.0\.1:/@batch-db.test:/' \
+                -e 's/sslmode=disable/sslmode=verify-full/' <<<"$BATCH_TEST_POSTGRES_URL")")
             inside+=("BATCH_PROCESSING_IDEMPOTENCY_STORE_POSTGRES_TABLE=batch_idempotency_root")
             psql "$BATCH_TEST_POSTGRES_URL" --quiet -v ON_ERROR_STOP=1 -c "DROP TABLE IF EXISTS batch_idempotency_root"
             sed 's/batch_idempotency/batch_idempotency_root/g' sql/postgres/001_batch_idempotency.sql \
@@ -183,8 +188,11 @@ PY
             if [ "$product" = msk-inventory ]; then
                 psql "$BATCH_TEST_POSTGRES_URL" --quiet -v ON_ERROR_STOP=1 -c "DELETE FROM batch_idempotency_root"
             fi
+            if [ "$product" = msk-inventory ] && [ -n "${BATCH_TEST_POSTGRES_CA:-}" ]; then
+                options+=(--file "$BATCH_TEST_POSTGRES_CA=/etc/pki/tls/certs/ca-bundle.crt")
+            fi
             result=$(scripts/empty-root.sh "${options[@]}" ".build-lambda/$product.zip" -- \
-                bash -c 'scripts/fake-lambda-runtime.py "$@" -- chroot "$ROOT" /var/task/bootstrap' _ \
+                bash -c 'scripts/fake-lambda-runtime.py --lambda-environment "$@" -- "$(command -v chroot)" "$ROOT" /var/task/bootstrap' _ \
                 "${arguments[@]}" "$event" 2>/dev/null)
             echo "package-lambda: in an empty root, names from $kind, under the Lambda Runtime API -> $result"
             python3 - "$result" "$answer" <<'PY'

@@ -8,8 +8,13 @@
 # as yourself otherwise), starts it on a free port of 127.0.0.1 and on a socket in that folder, creates the role
 # `batchtest` (password authentication, SCRAM) and the database `batch_test`, and exports, for the command:
 #
-#   BATCH_TEST_POSTGRES_URL      postgres://batchtest:PASSWORD@127.0.0.1:PORT/batch_test
+#   BATCH_TEST_POSTGRES_URL      postgres://batchtest:PASSWORD@127.0.0.1:PORT/batch_test?sslmode=disable
 #   BATCH_TEST_POSTGRES_CONTROL  a script taking stop, start or restart, for the tests that take the server away
+#   BATCH_TEST_POSTGRES_CA       the PEM file of the certificate authority that signed the server's certificate
+#
+# The server also speaks TLS, with a certificate (from a throw-away authority made here with openssl) for the names
+# localhost and batch-db.test and the address 127.0.0.1: the tests of sslmode=verify-full use it; every other test
+# connects without TLS (sslmode=disable in the URL), as before.
 #
 # The server runs with fsync off (the tests are about the store, not the disk; BATCH_TEST_POSTGRES_FSYNC=on for
 # benchmarks). It is stopped and its folder removed when the command ends; the script exits with the command's
@@ -63,6 +68,27 @@ printf '%s\n' "$password" >"$folder/password"
 }
 rm -f "$folder/password"
 
+# A certificate authority and a server certificate signed by it, for the tests of TLS.
+command -v openssl >/dev/null 2>&1 || {
+    echo "with-postgres: openssl is needed to make the server's test certificate (scripts/install-system-packages.sh)" >&2
+    exit 1
+}
+tls="$folder/tls"
+mkdir "$tls"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 7 -subj "/CN=batch-processing test CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -keyout "$tls/ca.key" -out "$tls/ca.crt" 2>"$tls/openssl.log"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+    -keyout "$tls/server.key" -out "$tls/server.csr" 2>>"$tls/openssl.log"
+printf '%s\n' "subjectAltName=DNS:localhost,DNS:batch-db.test,IP:127.0.0.1" "basicConstraints=CA:FALSE" \
+    "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" >"$tls/server.ext"
+openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial -days 7 \
+    -extfile "$tls/server.ext" -out "$tls/server.crt" 2>>"$tls/openssl.log"
+chmod 0600 "$tls/server.key"
+chmod 0644 "$tls/ca.crt"
+[ ${#as_owner[@]} -gt 0 ] && chown -R postgres: "$tls"
+printf '%s\n' "ssl = on" "ssl_cert_file = '$tls/server.crt'" "ssl_key_file = '$tls/server.key'" >>"$data/postgresql.conf"
+
 cat >"$folder/control" <<EOF
 #!/usr/bin/env bash
 # stop | start | restart the test server of scripts/with-postgres.sh
@@ -95,8 +121,9 @@ trap stop_server EXIT
 PGPASSWORD="$password" "$bin/psql" -q -h 127.0.0.1 -p "$port" -U batchtest -d postgres \
     -c "CREATE DATABASE batch_test" >/dev/null
 
-export BATCH_TEST_POSTGRES_URL="postgres://batchtest:$password@127.0.0.1:$port/batch_test"
+export BATCH_TEST_POSTGRES_URL="postgres://batchtest:$password@127.0.0.1:$port/batch_test?sslmode=disable"
 export BATCH_TEST_POSTGRES_CONTROL="$folder/control"
+export BATCH_TEST_POSTGRES_CA="$tls/ca.crt"
 echo "with-postgres: started PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
 
 set +e

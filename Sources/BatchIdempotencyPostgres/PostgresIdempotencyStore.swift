@@ -1,4 +1,5 @@
 public import BatchIdempotency
+import BatchProcessingSystemSupport
 public import Logging
 import PostgresNIO
 import Synchronization
@@ -113,9 +114,6 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
         _ configuration: PostgresStoreConfiguration
     ) throws(IdempotencyStoreError) -> PostgresConnection.Configuration.TLS {
         var tls = TLSConfiguration.makeClientConfiguration()
-        if let path = configuration.rootCertificatePath {
-            tls.trustRoots = .file(path)
-        }
         switch configuration.tlsMode {
         case .disable:
             return .disable
@@ -128,13 +126,41 @@ public final class PostgresIdempotencyStore: IdempotencyStore {
         case .verifyFull:
             tls.certificateVerification = .fullVerification
         }
+        // The roots are always named: NIOSSL's own search of the system knows Debian's file first and not
+        // SSL_CERT_FILE, and a static program on Lambda must find Amazon Linux's.
+        var roots = configuration.rootCertificatePath
+        var origin = "sslrootcert"
+        if roots == nil, tls.certificateVerification != .none {
+            let environment = ProcessEnvironment.variables
+            roots = PostgresStoreConfiguration.systemRootCertificates(environment: environment)
+            origin = environment["SSL_CERT_FILE", default: ""].isEmpty ? "the system's" : "SSL_CERT_FILE"
+            if roots == nil {
+                throw IdempotencyStoreError(
+                    "sslmode \(configuration.tlsMode.rawValue) needs root certificates to check the server's against, "
+                        + "and none were found: give sslrootcert=FILE in the PostgreSQL URL (or PGSSLROOTCERT), set "
+                        + "SSL_CERT_FILE, or install the system's certificates ("
+                        + PostgresStoreConfiguration.systemRootCertificateFiles.joined(separator: " or ") + ")",
+                    code: .invalidConfiguration
+                )
+            }
+        }
+        if let roots {
+            guard SystemIO.kind(of: roots) == .regularFile else {
+                throw IdempotencyStoreError(
+                    "cannot set up TLS for PostgreSQL (sslmode \(configuration.tlsMode.rawValue)): the root "
+                        + "certificates file \(roots) (\(origin)) does not exist or is not a file",
+                    code: .invalidConfiguration
+                )
+            }
+            tls.trustRoots = .file(roots)
+        }
         let context: NIOSSLContext
         do {
             context = try NIOSSLContext(configuration: tls)
         } catch {
             throw IdempotencyStoreError(
                 "cannot set up TLS for PostgreSQL (sslmode \(configuration.tlsMode.rawValue)"
-                    + (configuration.rootCertificatePath.map { ", root certificates \($0)" } ?? "") + "): \(error)",
+                    + (roots.map { ", root certificates \($0) (\(origin))" } ?? "") + "): \(error)",
                 code: .invalidConfiguration
             )
         }

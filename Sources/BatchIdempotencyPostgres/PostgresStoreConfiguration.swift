@@ -1,4 +1,5 @@
 public import BatchIdempotency
+import BatchProcessingSystemSupport
 
 /// Where the PostgreSQL store connects and how: server, credentials, TLS, table and time limits.
 ///
@@ -40,7 +41,8 @@ public struct PostgresStoreConfiguration: Sendable, CustomStringConvertible {
     /// TLS, by libpq's `sslmode` (default ``TLSMode/prefer``).
     public var tlsMode: TLSMode
     /// A PEM file of root certificates to trust for ``TLSMode/verifyCA`` and ``TLSMode/verifyFull`` (libpq's
-    /// `sslrootcert`; for RDS, the region's certificate bundle); `nil` for the system's roots.
+    /// `sslrootcert`; for RDS, the region's certificate bundle); `nil` for the system's roots, found by
+    /// ``systemRootCertificates(environment:)`` when the store starts.
     public var rootCertificatePath: String?
     /// The table of records (default `batch_idempotency`); a plain or schema-qualified name of lower-case letters,
     /// digits and underscores.
@@ -65,6 +67,24 @@ public struct PostgresStoreConfiguration: Sendable, CustomStringConvertible {
 
     /// The table's default name.
     public static let defaultTable = "batch_idempotency"
+
+    /// Where the system's root certificates are looked for, in order, when `SSL_CERT_FILE` names none: Amazon Linux
+    /// (Lambda's `provided.al2023`), Fedora and RHEL keep them in the first, Debian, Ubuntu, Alpine and Arch in the
+    /// second.
+    public static let systemRootCertificateFiles = [
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        "/etc/ssl/certs/ca-certificates.crt",
+    ]
+
+    /// The PEM file of the system's root certificates: the file `SSL_CERT_FILE` names when it is set (OpenSSL's
+    /// convention, which libpq follows), else the first of ``systemRootCertificateFiles`` that exists; `nil` when
+    /// there is none (a verifying store then refuses to start, saying so).
+    public static func systemRootCertificates(environment: [String: String]) -> String? {
+        if let file = environment["SSL_CERT_FILE"], !file.isEmpty {
+            return file
+        }
+        return systemRootCertificateFiles.first { SystemIO.kind(of: $0) == .regularFile }
+    }
 
     /// A configuration from its parts.
     public init(
@@ -106,7 +126,8 @@ public struct PostgresStoreConfiguration: Sendable, CustomStringConvertible {
     /// The URL may also be `postgresql://`; its user name, password and database are percent-decoded; a host in
     /// brackets is an IPv6 address; the query may set `sslmode`, `sslrootcert`, `host` (a socket directory when it
     /// starts with `/`), `port`, `user`, `password`, `dbname` and `application_name`, and this store's own
-    /// `prepared_statements` (`on` or `off`, ``usesPreparedStatements``).
+    /// `prepared_statements` (`on` or `off`, ``usesPreparedStatements``). `sslrootcert=system` (as in libpq 16)
+    /// trusts the system's roots and makes `verify-full` the default; a weaker `sslmode` with it is refused.
     ///
     /// - Throws: `IdempotencyStoreError` naming what is wrong; its message never contains the password.
     public init(url: String, environment: [String: String] = [:]) throws(IdempotencyStoreError) {
@@ -166,6 +187,21 @@ public struct PostgresStoreConfiguration: Sendable, CustomStringConvertible {
                 )
             }
         }
+        var rootCertificatePath = parts.rootCertificate.flatMap { $0.isEmpty ? nil : $0 }
+        if rootCertificatePath == "system" {
+            // libpq 16's special value: the system's roots, which anyone can get a certificate from for a name of
+            // their own; so nothing but verify-full makes sense with them, and it is the default.
+            rootCertificatePath = nil
+            if parts.sslMode == nil {
+                tlsMode = .verifyFull
+            } else if tlsMode != .verifyFull {
+                throw IdempotencyStoreError(
+                    "\(origin) has sslrootcert=system with sslmode '\(parts.sslMode ?? "")': the system's roots "
+                        + "prove a server only with sslmode=verify-full (the default with sslrootcert=system)",
+                    code: .invalidConfiguration
+                )
+            }
+        }
         let host = parts.host ?? "localhost"
         let isSocketDirectory = host.hasPrefix("/")
         self.init(
@@ -176,7 +212,7 @@ public struct PostgresStoreConfiguration: Sendable, CustomStringConvertible {
             password: parts.password,
             database: parts.database.flatMap { $0.isEmpty ? nil : $0 },
             tlsMode: tlsMode,
-            rootCertificatePath: parts.rootCertificate,
+            rootCertificatePath: rootCertificatePath,
             applicationName: parts.applicationName ?? "batch-processing",
             usesPreparedStatements: usesPreparedStatements
         )

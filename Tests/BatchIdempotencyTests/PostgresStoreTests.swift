@@ -94,6 +94,37 @@ struct PostgresConfigurationTests {
         }
     }
 
+    @Test("sslrootcert=system: the system's roots, verify-full unless said otherwise; a weaker sslmode is refused")
+    func systemRoots() throws {
+        let system = try PostgresStoreConfiguration(url: "postgres://u@db.example.com/d?sslrootcert=system")
+        #expect(system.tlsMode == .verifyFull && system.rootCertificatePath == nil)
+        let said = try PostgresStoreConfiguration(url: "postgres://u@h/d?sslrootcert=system&sslmode=verify-full")
+        #expect(said.tlsMode == .verifyFull)
+        for weaker in ["disable", "prefer", "require", "verify-ca"] {
+            #expect {
+                _ = try PostgresStoreConfiguration(
+                    url: "postgres://u@h/d",
+                    environment: ["PGSSLROOTCERT": "system", "PGSSLMODE": weaker]
+                )
+            } throws: { error in
+                let message = (error as? IdempotencyStoreError)?.message ?? ""
+                return message.contains("sslrootcert=system") && message.contains("'\(weaker)'")
+                    && message.contains("verify-full")
+            }
+        }
+    }
+
+    @Test("The system's roots: the file SSL_CERT_FILE names comes before the files of the distributions")
+    func systemRootsFile() {
+        #expect(
+            PostgresStoreConfiguration.systemRootCertificates(environment: ["SSL_CERT_FILE": "/opt/roots.pem"])
+                == "/opt/roots.pem"
+        )
+        let found = PostgresStoreConfiguration.systemRootCertificates(environment: ["SSL_CERT_FILE": ""])
+        #expect(found == nil || PostgresStoreConfiguration.systemRootCertificateFiles.contains(found ?? ""))
+        #expect(PostgresStoreConfiguration.systemRootCertificateFiles.first == "/etc/pki/tls/certs/ca-bundle.crt")
+    }
+
     @Test("A table name must be a plain or schema-qualified identifier; anything else is refused before SQL")
     func tableNames() throws {
         var configuration = try PostgresStoreConfiguration(url: "postgres://u@h/db")
@@ -443,6 +474,96 @@ struct PostgresMidBatchTests {
             let stillReported = Set(second.response.itemIdentifiers.map(\.description))
             #expect(ids.allSatisfy { runs.count($0) == 1 || stillReported.contains($0) })
             #expect(stillReported.count < 30, "\(stillReported.count) records still held after the cuts stopped")
+        }
+    }
+}
+
+@Suite("PostgreSQL store: TLS, the server's certificate checked against the roots given or the system's")
+struct PostgresTLSTests {
+    /// The certificate authority that signed the test server's certificate (scripts/with-postgres.sh).
+    static func authority() throws -> String {
+        guard let path = TestPostgres.environment["BATCH_TEST_POSTGRES_CA"], !path.isEmpty else {
+            throw ShellError(
+                message: "BATCH_TEST_POSTGRES_CA is not set: run the tests with scripts/with-postgres.sh, whose "
+                    + "server speaks TLS, or point it at the certificate authority of your own server's certificate"
+            )
+        }
+        return path
+    }
+
+    static func configuration(host: String, roots: String?) throws -> PostgresStoreConfiguration {
+        var configuration = try TestPostgres.configuration()
+        configuration.host = host
+        configuration.tlsMode = .verifyFull
+        configuration.rootCertificatePath = roots
+        configuration.applicationName = "batch-tls-" + UUID().uuidString.prefix(8).lowercased()
+        return configuration
+    }
+
+    @Test(
+        "verify-full with the authority that signed the server's certificate, by name and by address: TLS sessions",
+        arguments: ["localhost", "127.0.0.1"]
+    )
+    func verified(host: String) async throws {
+        await ServerAccess.shared.acquire(exclusive: false)
+        defer { Task { await ServerAccess.shared.release(exclusive: false) } }
+        let store = try PostgresIdempotencyStore(
+            configuration: try Self.configuration(host: host, roots: Self.authority())
+        )
+        do {
+            try await store.migrate()
+            #expect(try await store.claim(keyA, "t", until: 5000, now: 1000) == .claimed)
+            let sessions = try await TestPostgres.sql(
+                "SELECT count(*) FILTER (WHERE ssl), count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) "
+                    + "WHERE application_name = '\(store.configuration.applicationName)'"
+            )
+            let counts = sessions.split(separator: "|").compactMap { Int($0) }
+            #expect(
+                counts.count == 2 && counts[1] >= 1 && counts[0] == counts[1],
+                "TLS sessions, all sessions: \(sessions)"
+            )
+        } catch {
+            Issue.record("over TLS to \(host): \(error)")
+        }
+        _ = try? await TestPostgres.sql("DROP TABLE IF EXISTS \(store.configuration.table)")
+        await store.shutdown()
+    }
+
+    @Test(
+        "verify-full with roots that did not sign the server's certificate: each call fails, saying why; nothing is claimed"
+    )
+    func untrusted() async throws {
+        let folder = TemporaryFolder()
+        try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
+        let other = folder.path + "/other-ca.crt"
+        let made = try await Shell.run([
+            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+            "-subj", "/CN=another authority", "-keyout", folder.path + "/other-ca.key", "-out", other,
+        ])
+        try #require(made.status == 0, "openssl: \(made.stderr)")
+        await ServerAccess.shared.acquire(exclusive: false)
+        defer { Task { await ServerAccess.shared.release(exclusive: false) } }
+        let configuration = try Self.configuration(host: "localhost", roots: other)
+        let store = try PostgresIdempotencyStore(configuration: configuration)
+        do {
+            _ = try await store.claim(keyA, "t", until: 5000, now: 1000)
+            Issue.record("a claim succeeded over a connection whose certificate no trusted root signed")
+        } catch {
+            #expect(error.code == .unavailable, "\(error)")
+            #expect(error.message.lowercased().contains("certificate"), "\(error.message)")
+        }
+        await store.shutdown()
+        #expect(try await TestPostgres.sql("SELECT to_regclass('\(configuration.table)') IS NULL") == "t")
+    }
+
+    @Test("A root certificate file that cannot be read: the store refuses to start, naming the file")
+    func missingRoots() throws {
+        let configuration = try Self.configuration(host: "localhost", roots: "/nonexistent/roots.pem")
+        #expect {
+            _ = try PostgresIdempotencyStore(configuration: configuration)
+        } throws: { error in
+            let error = try #require(error as? IdempotencyStoreError)
+            return error.code == .invalidConfiguration && error.message.contains("/nonexistent/roots.pem")
         }
     }
 }

@@ -88,6 +88,55 @@ struct IdempotencyProcessTests {
     }
 
     @Test(
+        "PostgreSQL with verify-full and the system's roots: SSL_CERT_FILE names the authority, or records come back"
+    )
+    func verifiedTLS() async throws {
+        try await ServerAccess.with {
+            let folder = Folder()
+            let environment = ProcessInfo.processInfo.environment
+            let authority = try #require(
+                environment["BATCH_TEST_POSTGRES_CA"],
+                "BATCH_TEST_POSTGRES_CA is not set: run the tests with scripts/with-postgres.sh (its server speaks TLS)"
+            )
+            let options = try await SharedStore.postgres.options(folder)
+            let plain = options.process[1]
+            #expect(plain.contains("@127.0.0.1:") && plain.hasSuffix("?sslmode=disable"), "\(plain)")
+            let verified = plain.replacingOccurrences(of: "@127.0.0.1:", with: "@localhost:")
+                .replacingOccurrences(of: "sslmode=disable", with: "sslmode=verify-full")
+            let arguments = [
+                "--effect-log", folder.path + "/effects", "--no-throw-on-full-batch-failure",
+                "--idempotency-postgres", verified, "--idempotency-postgres-table", options.process[3],
+            ]
+            try Self.writeEvent(folder.path + "/first.json", ids: 0..<5)
+            let trusted = try await Batchproc.run(
+                ["process", folder.path + "/first.json"] + arguments,
+                environment: ["SSL_CERT_FILE": authority]
+            )
+            #expect(trusted.stdout == "{\"batchItemFailures\":[]}\n", "\(trusted.stderr)")
+
+            let other = folder.path + "/other-ca.crt"
+            let made = try await ChildProcess.run(
+                URL(fileURLWithPath: "/usr/bin/env"),
+                [
+                    "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-days", "1", "-subj", "/CN=another authority", "-keyout", folder.path + "/other-ca.key",
+                    "-out", other,
+                ]
+            )
+            try #require(made.status == 0, "openssl: \(made.stderr)")
+            try Self.writeEvent(folder.path + "/second.json", ids: 5..<8)
+            let untrusted = try await Batchproc.run(
+                ["process", folder.path + "/second.json"] + arguments,
+                environment: ["SSL_CERT_FILE": other]
+            )
+            #expect(try untrusted.reported() == ["m5", "m6", "m7"], "\(untrusted.stderr)")
+            #expect(untrusted.stderr.lowercased().contains("certificate"), "\(untrusted.stderr)")
+            let effects = try String(contentsOfFile: folder.path + "/effects", encoding: .utf8)
+            #expect(effects.split(separator: "\n").count == 5, "only the first batch's records ran: \(effects)")
+        }
+    }
+
+    @Test(
         "Eight processes over overlapping batches of 1,000 records: each record's effect happens exactly once",
         arguments: SharedStore.allCases
     )
