@@ -25,6 +25,9 @@
 # as the ones it was linked with, so the script reads the versions it needs (objdump) and refuses one that needs
 # more than Amazon Linux 2023 has (glibc 2.34, GLIBCXX_3.4.29), naming the symbols; --any-glibc packages anyway.
 set -euo pipefail
+# The DNS server of a check, stopped however the script ends.
+dns=""
+trap 'if [ -n "$dns" ]; then kill "$dns" 2>/dev/null || true; fi' EXIT
 cd "$(dirname "$0")/.."
 
 check=false
@@ -180,6 +183,11 @@ PY
                 --port=53 --address=/lambda-runtime.test/127.0.0.1 --address=/batch-db.test/127.0.0.1 \
                 --pid-file=/tmp/package-lambda-dnsmasq.pid --log-facility=/dev/null &
             dns=$!
+            sleep 0.2
+            kill -0 "$dns" 2>/dev/null || {
+                echo "package-lambda: dnsmasq did not start on 127.0.0.77:53 (another DNS server there?)" >&2
+                exit 1
+            }
             roots+=("dns:--nameserver 127.0.0.77")
         fi
         for root in "${roots[@]}"; do

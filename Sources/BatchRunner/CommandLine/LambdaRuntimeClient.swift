@@ -14,9 +14,10 @@ import Darwin
 /// answer it, report an invocation's or the start-up's error.
 ///
 /// HTTP/1.1 over one kept-alive TCP connection, made on first use and made again when the server closed it; each
-/// answer framed in one pass (``HTTPResponseReader``). The calls block on a serial dispatch queue of the client's own
-/// (so that no thread of the concurrency pool waits through a long-polled `/next`, and no thread is started per
-/// call). One client serves one invocation loop; Lambda Managed Instances' loops each have their own.
+/// answer framed in one pass (``HTTPResponseReader``). A long-polled `/next` blocks on a serial dispatch queue of the
+/// client's own (so that no thread of the concurrency pool waits through it, and no thread is started per call); an
+/// answer or an error, which the Runtime API takes at once, is sent from the calling thread. One client serves one
+/// invocation loop; Lambda Managed Instances' loops each have their own.
 ///
 /// What the Runtime API's answers mean (its OpenAPI description, 2018-06-01): `/next` answers 200 with an
 /// invocation; anything else (403, or 500: "container error, non-recoverable state, runtime should exit promptly")
