@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "BatchRunnerPostgres", targets: ["BatchRunnerPostgres"]),
         // The PostgreSQL idempotency store: a product of its own, so that only its users link postgres-nio.
         .library(name: "BatchIdempotencyPostgres", targets: ["BatchIdempotencyPostgres"]),
+        // The DynamoDB idempotency store: a product of its own, so that only its users link async-http-client.
+        .library(name: "BatchIdempotencyDynamoDB", targets: ["BatchIdempotencyDynamoDB"]),
         .executable(name: "batchproc", targets: ["batchproc"]),
         // `swift package lambda-package --product NAME`: a program as a Lambda deployment package (static, zipped).
         .plugin(name: "LambdaPackage", targets: ["LambdaPackage"]),
@@ -41,6 +43,10 @@ let package = Package(
         // The PostgreSQL idempotency store (BatchIdempotencyPostgres only): the Swift server PostgreSQL client, with
         // a connection pool, TLS and SCRAM authentication.
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
+        // The DynamoDB idempotency store (BatchIdempotencyDynamoDB only): HTTPS with a connection pool, timeouts and
+        // TLS from the Swift server workgroup's client. No AWS SDK for Swift is available here; the DynamoDB JSON
+        // API and Signature Version 4 are the store's own.
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         // A span per batch and per record (BatchProcessing): the tracing API only, no exporter; `withTracer` (1.7)
         // binds a tracer to a task, InMemoryTracing serves the tests.
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.0"),
@@ -144,6 +150,16 @@ let package = Package(
                 "Observability",
                 "EMFMetrics",
                 "JSONLogging",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "BatchIdempotencyDynamoDB",
+            dependencies: [
+                "BatchIdempotency",
+                "BatchProcessingSystemSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -260,6 +276,16 @@ let package = Package(
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ],
             exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "BatchIdempotencyDynamoDBTests",
+            dependencies: [
+                "BatchIdempotencyDynamoDB",
+                "BatchIdempotency",
+                "BatchIdempotencyTesting",
+                "BatchProcessingTestProcessSupport",
+            ],
+            exclude: ["sigv4-reference.py"]
         ),
         .testTarget(
             name: "BatchIdempotencyTests",

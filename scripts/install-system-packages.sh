@@ -10,6 +10,8 @@
 #                                scripts/with-postgres.sh starts in a temporary folder; runuser (util-linux) starts
 #                                it as the `postgres` user when the tests run as root;
 #   jsonschema (Python)          for the tests that validate EMF documents against the specification's schema;
+#   botocore, moto[server] (Python)  the reference signer for the DynamoDB store's signing tests, and a DynamoDB API
+#                                on loopback for its store tests (scripts/with-dynamodb.sh);
 #   python3-venv                 for scripts/lint-templates.sh, which installs cfn-lint (PyPI) in a venv;
 #   binutils                     objdump, with which scripts/package-lambda.sh --dynamic reads which glibc a program
 #                                needs;
@@ -74,4 +76,12 @@ if [ "$purpose" = test ] && ! python3 -c 'import jsonschema' 2>/dev/null; then
     python3 -m pip install --quiet jsonschema 2>/dev/null \
         || { command -v apt-get >/dev/null 2>&1 && ${sudo:-} env DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-jsonschema; }
     python3 -c 'import jsonschema'
+fi
+
+# botocore: the reference the DynamoDB store's request signing is compared with. moto (with its server's Flask): a
+# DynamoDB API on loopback for the DynamoDB store's tests (scripts/with-dynamodb.sh starts it).
+if [ "$purpose" = test ] && ! python3 -c 'import botocore, moto.server, flask' 2>/dev/null; then
+    echo "install-system-packages: installing Python's botocore and moto[server]"
+    python3 -m pip install --quiet botocore "moto[server]>=5"
+    python3 -c 'import botocore, moto.server, flask'
 fi
