@@ -16,11 +16,12 @@ run: setup-run
 	swift run sqs-orders invoke Examples/Events/sqs-orders/orders-1.json --config Examples/SQSOrders/orders.yaml
 
 # The templates checked with cfn-lint, then the test suite, with a real journald (started for the run when none is
-# running) and a real PostgreSQL server of its own (in a temporary folder, on a free local port; stopped after),
+# running), a real PostgreSQL server of its own (in a temporary folder, on a free local port; stopped after) and a
+# DynamoDB API on loopback (moto's server; stopped after),
 # then every swift block of the READMEs and DocC articles checked against the code it is cut from, type-checked
 # against the modules the tests built (scripts/docs-code.py). (The index store stays on: on Linux, test discovery
 # reads it.)
 test: setup
 	scripts/lint-templates.sh
-	scripts/with-journald.sh scripts/with-postgres.sh swift test
+	scripts/with-journald.sh scripts/with-postgres.sh scripts/with-dynamodb.sh swift test
 	scripts/docs-code.py check

@@ -47,6 +47,8 @@ let package = Package(
         // TLS from the Swift server workgroup's client. No AWS SDK for Swift is available here; the DynamoDB JSON
         // API and Signature Version 4 are the store's own.
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        // ByteBuffer and HTTP/1 types in async-http-client's API (already resolved through it and postgres-nio).
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
         // A span per batch and per record (BatchProcessing): the tracing API only, no exporter; `withTracer` (1.7)
         // binds a tracer to a task, InMemoryTracing serves the tests.
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.0"),
@@ -159,6 +161,8 @@ let package = Package(
                 "BatchIdempotency",
                 "BatchProcessingSystemSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -293,6 +297,7 @@ let package = Package(
                 "BatchIdempotency",
                 "BatchIdempotencyTesting",
                 "BatchIdempotencyPostgres",
+                "BatchIdempotencyDynamoDB",
                 "BatchProcessingTestProcessSupport",
                 .product(name: "Logging", package: "swift-log"),
                 "BatchProcessing",

@@ -1,4 +1,5 @@
 import BatchIdempotency
+import BatchIdempotencyDynamoDB
 import BatchIdempotencyPostgres
 import BatchIdempotencyTesting
 import BatchProcessingTestProcessSupport
@@ -14,6 +15,8 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     /// PostgreSQL with plain statements (`prepared_statements=off`), as behind a pooler that cannot carry
     /// prepared ones.
     case postgresUnprepared = "postgres-unprepared"
+    /// DynamoDB's API (moto's server from scripts/with-dynamodb.sh, or `BATCH_TEST_DYNAMODB_ENDPOINT`).
+    case dynamodb
 
     var testDescription: String { rawValue }
 
@@ -31,6 +34,8 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
             return try await TestPostgres.withFreshStore(body)
         case .postgresUnprepared:
             return try await TestPostgres.withFreshStore(usesPreparedStatements: false, body)
+        case .dynamodb:
+            return try await TestDynamoDB.withFreshStore(body)
         }
     }
 }
@@ -131,5 +136,57 @@ struct ShellError: Error, CustomStringConvertible {
 enum Shell {
     static func run(_ arguments: [String]) async throws -> ChildProcess.Output {
         try await ChildProcess.run(URL(fileURLWithPath: "/usr/bin/env"), arguments)
+    }
+}
+
+/// The DynamoDB API of the tests: `scripts/with-dynamodb.sh` starts moto's server and sets
+/// `BATCH_TEST_DYNAMODB_ENDPOINT` (`make test` does), or point the variable at DynamoDB Local.
+enum TestDynamoDB {
+    struct NotConfigured: Error, CustomStringConvertible {
+        var description: String {
+            "BATCH_TEST_DYNAMODB_ENDPOINT is not set: run the tests with scripts/with-dynamodb.sh (make test does), or "
+                + "set it to a DynamoDB API the tests may create tables in (DynamoDB Local)"
+        }
+    }
+
+    /// The endpoint; a test that needs it fails without it (it is never skipped).
+    static func endpoint() throws -> String {
+        guard let endpoint = ProcessInfo.processInfo.environment["BATCH_TEST_DYNAMODB_ENDPOINT"], !endpoint.isEmpty
+        else { throw NotConfigured() }
+        return endpoint
+    }
+
+    /// A configuration for a table of its own, with the test server's made-up credentials.
+    static func configuration(
+        table: String = "t-" + UUID().uuidString.lowercased(),
+        timeout: Duration = .seconds(20)
+    ) throws -> DynamoDBStoreConfiguration {
+        DynamoDBStoreConfiguration(
+            table: table,
+            region: "us-east-1",
+            endpoint: try endpoint(),
+            credentials: .fixed(AWSCredentials(accessKeyID: "AKIDTESTING", secretAccessKey: "testing-secret")),
+            timeout: timeout,
+            connectTimeout: .seconds(10)
+        )
+    }
+
+    /// A store over a new table (migrated), shut down and its table deleted after `body`.
+    static func withFreshStore<Result>(
+        timeout: Duration = .seconds(20),
+        _ body: (DynamoDBIdempotencyStore) async throws -> Result
+    ) async throws -> Result {
+        let store = try DynamoDBIdempotencyStore(configuration: try configuration(timeout: timeout))
+        do {
+            try await store.migrate()
+            let result = try await body(store)
+            try? await store.deleteTable()
+            await store.shutdown()
+            return result
+        } catch {
+            try? await store.deleteTable()
+            await store.shutdown()
+            throw error
+        }
     }
 }
