@@ -20,6 +20,8 @@ let package = Package(
         .library(name: "BatchIdempotencyPostgres", targets: ["BatchIdempotencyPostgres"]),
         // The DynamoDB idempotency store: a product of its own, so that only its users link async-http-client.
         .library(name: "BatchIdempotencyDynamoDB", targets: ["BatchIdempotencyDynamoDB"]),
+        // The runner's DynamoDB store provider: a product of its own, likewise.
+        .library(name: "BatchRunnerDynamoDB", targets: ["BatchRunnerDynamoDB"]),
         .executable(name: "batchproc", targets: ["batchproc"]),
         // `swift package lambda-package --product NAME`: a program as a Lambda deployment package (static, zipped).
         .plugin(name: "LambdaPackage", targets: ["LambdaPackage"]),
@@ -168,6 +170,16 @@ let package = Package(
             ]
         ),
         .target(
+            name: "BatchRunnerDynamoDB",
+            dependencies: [
+                "BatchIdempotency",
+                "BatchIdempotencyDynamoDB",
+                "BatchProcessingSystemSupport",
+                "BatchRunner",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "BatchRunnerPostgres",
             dependencies: [
                 "BatchRunner",
@@ -193,7 +205,9 @@ let package = Package(
             dependencies: [
                 "BatchProcessing",
                 "BatchIdempotency",
+                "BatchIdempotencyDynamoDB",
                 "BatchIdempotencyPostgres",
+                "BatchRunnerDynamoDB",
                 "BatchProcessingJSONSupport",
                 "BatchProcessingSystemSupport",
                 "BatchRunner",

@@ -33,6 +33,8 @@ final class DynamoDBClient: Sendable {
         settings.timeout.connect = .nanoseconds(configuration.connectTimeout.nanoseconds)
         settings.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = configuration.maximumConnections
         settings.connectionPool.idleTimeout = .seconds(50)
+        // A refused connection comes back at once, to be retried by `call` with its waits and counted there.
+        settings.connectionPool.retryConnectionEstablishment = false
         settings.httpVersion = .http1Only
         settings.decompression = .disabled
         self.http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: settings)
@@ -89,6 +91,7 @@ final class DynamoDBClient: Sendable {
         -> Outcome
     {
         var attempt = 0
+        var tries = 0
         var lastProblem = ""
         var throttled = false
         while true {
@@ -102,10 +105,11 @@ final class DynamoDBClient: Sendable {
             if remaining <= .zero {
                 throw IdempotencyStoreError(
                     "DynamoDB \(operation) on table \(configuration.table) (\(endpoint.url)) did not succeed within "
-                        + "\(configuration.timeout) (\(attempt) tries): \(lastProblem)",
+                        + "\(configuration.timeout) (\(tries) \(tries == 1 ? "try" : "tries")): \(lastProblem)",
                     code: throttled ? .busy : .unavailable
                 )
             }
+            tries += 1
             do {
                 let outcome = try await send(operation, body: body, timeout: remaining, deadline: deadline)
                 switch outcome {

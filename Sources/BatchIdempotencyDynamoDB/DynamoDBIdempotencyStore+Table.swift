@@ -129,6 +129,7 @@ extension DynamoDBIdempotencyStore {
         aws dynamodb wait table-exists --table-name \(table)
         aws dynamodb update-time-to-live --table-name \(table) \\
             --time-to-live-specification Enabled=true,AttributeName=\(timeToLiveAttribute)
+
         """
     }
 }

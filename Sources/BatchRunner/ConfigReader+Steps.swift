@@ -125,14 +125,22 @@ extension ConfigReader {
         return .idempotency(configuration, store: store)
     }
 
-    /// `store: { file: { directory, durable } }` or `store: { postgres: { url, table, timeoutSeconds,
-    /// maxConnections } }`: exactly one.
+    /// `store: { file: { directory, durable } }`, `store: { postgres: { url, table, timeoutSeconds,
+    /// maxConnections } }` or `store: { dynamodb: { table, region, endpoint, timeoutSeconds, maxConnections } }`:
+    /// exactly one.
     func readStore(
         _ value: ConfigValue?,
         path: String,
         variable: (String...) -> String?
     ) throws -> IdempotencyStoreLocation {
-        let storeFields = try self.fields(value, at: path, allowed: ["file", "postgres"])
+        let storeFields = try self.fields(value, at: path, allowed: ["file", "postgres", "dynamodb"])
+        let named = ["file", "postgres", "dynamodb"].filter { storeFields[$0] != nil }
+        if named.count > 1 {
+            throw error(path, "names \(named.count) stores (\(named.joined(separator: " and "))); keep one")
+        }
+        if let dynamoValue = storeFields["dynamodb"] {
+            return try readDynamoDBStore(dynamoValue, path: path + ".dynamodb", variable: variable)
+        }
         switch (storeFields["file"], storeFields["postgres"]) {
         case (.some, .some):
             throw error(path, "names two stores (file and postgres); keep one")
@@ -185,9 +193,49 @@ extension ConfigReader {
         case (nil, nil):
             throw error(
                 path,
-                "is required: store: { file: { directory: … } } or store: { postgres: { url: … } }",
+                "is required: store: { file: { directory: … } }, store: { postgres: { url: … } } or "
+                    + "store: { dynamodb: { table: … } }",
                 code: .missingValue
             )
         }
+    }
+
+    /// `dynamodb: { table, region, endpoint, timeoutSeconds, maxConnections }`.
+    func readDynamoDBStore(
+        _ value: ConfigValue,
+        path: String,
+        variable: (String...) -> String?
+    ) throws -> IdempotencyStoreLocation {
+        let fields = try self.fields(
+            value,
+            at: path,
+            allowed: ["table", "region", "endpoint", "timeoutSeconds", "maxConnections"]
+        )
+        guard let table = try text(fields, "table", path: path, variable: variable("store", "dynamodb", "table")) else {
+            throw error(path + ".table", "is required: the DynamoDB table of the records", code: .missingValue)
+        }
+        var settings = IdempotencyStoreLocation.DynamoDB(table: table)
+        settings.region = try text(fields, "region", path: path, variable: variable("store", "dynamodb", "region"))
+        settings.endpoint = try text(
+            fields,
+            "endpoint",
+            path: path,
+            variable: variable("store", "dynamodb", "endpoint")
+        )
+        settings.timeout = try number(
+            fields,
+            "timeoutSeconds",
+            path: path,
+            variable: variable("store", "dynamodb", "timeoutSeconds"),
+            minimum: 0.001
+        ).map { .milliseconds(Int64($0 * 1000)) }
+        settings.maximumConnections = try integer(
+            fields,
+            "maxConnections",
+            path: path,
+            variable: variable("store", "dynamodb", "maxConnections"),
+            minimum: 1
+        )
+        return .dynamodb(settings)
     }
 }

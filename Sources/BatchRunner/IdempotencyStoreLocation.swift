@@ -1,15 +1,49 @@
 public import BatchIdempotency
 
-/// Where an idempotency step of a chain keeps its records: a file store's folder, or a PostgreSQL database.
+/// Where an idempotency step of a chain keeps its records: a file store's folder, a PostgreSQL database, or a
+/// DynamoDB table.
 ///
-/// The runner opens file stores itself. A PostgreSQL store lives in the `BatchIdempotencyPostgres` module, which
-/// this one does not link (so that programs without it do not carry postgres-nio): a program that wants it passes
-/// an opener to ``ChainConfiguration/makeMiddleware(openStore:)``, as `batchproc` does.
+/// The runner opens file stores itself. The PostgreSQL and DynamoDB stores live in modules of their own
+/// (`BatchIdempotencyPostgres`, `BatchIdempotencyDynamoDB`), which this one does not link (so that programs without
+/// them carry neither postgres-nio nor an HTTP client): a program that wants one gives its `BatchProgram` the
+/// matching provider (`PostgresStoreProvider`, `DynamoDBStoreProvider`), as `batchproc` does.
 public enum IdempotencyStoreLocation: Sendable, Hashable, CustomStringConvertible {
     /// A `FileIdempotencyStore` in `directory`, flushing every change to disk when `durable`.
     case fileSystem(directory: String, durable: Bool)
     /// A PostgreSQL table.
     case postgres(Postgres)
+    /// A DynamoDB table.
+    case dynamodb(DynamoDB)
+
+    /// The settings of a DynamoDB store that a chain file may give; the region, the endpoint and the credentials
+    /// otherwise come from the AWS variables (`AWS_REGION`, `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ACCESS_KEY_ID`…).
+    public struct DynamoDB: Sendable, Hashable {
+        /// The table.
+        public var table: String
+        /// The region, when not `AWS_REGION`'s.
+        public var region: String?
+        /// The endpoint URL, when not the region's (DynamoDB Local, a test server).
+        public var endpoint: String?
+        /// The longest a state change may take, its retries included, when not the store's default (5 s).
+        public var timeout: Duration?
+        /// The most connections at once, when not the store's default (16).
+        public var maximumConnections: Int?
+
+        /// Creates the settings.
+        public init(
+            table: String,
+            region: String? = nil,
+            endpoint: String? = nil,
+            timeout: Duration? = nil,
+            maximumConnections: Int? = nil
+        ) {
+            self.table = table
+            self.region = region
+            self.endpoint = endpoint
+            self.timeout = timeout
+            self.maximumConnections = maximumConnections
+        }
+    }
 
     /// The settings of a PostgreSQL store that a chain file may give; the rest comes from the `PG*` environment
     /// variables.
@@ -40,6 +74,8 @@ public enum IdempotencyStoreLocation: Sendable, Hashable, CustomStringConvertibl
         case .fileSystem(let directory, let durable): "file store \(directory)\(durable ? " (durable)" : "")"
         case .postgres(let settings):
             "PostgreSQL store \(settings.url.map(ConnectionURL.redacted) ?? "from PG* variables")"
+        case .dynamodb(let settings):
+            "DynamoDB store \(settings.table)\(settings.region.map { " (\($0))" } ?? "")"
         }
     }
 
@@ -59,6 +95,13 @@ public enum IdempotencyStoreLocation: Sendable, Hashable, CustomStringConvertibl
                 "this program does not open PostgreSQL stores: link the BatchRunnerPostgres product and give the "
                     + "program a PostgresStoreProvider (or makeMiddleware an openStore that makes a "
                     + "PostgresIdempotencyStore)",
+                code: .invalidConfiguration
+            )
+        case .dynamodb:
+            throw IdempotencyStoreError(
+                "this program does not open DynamoDB stores: link the BatchRunnerDynamoDB product and give the "
+                    + "program a DynamoDBStoreProvider (or makeMiddleware an openStore that makes a "
+                    + "DynamoDBIdempotencyStore)",
                 code: .invalidConfiguration
             )
         }

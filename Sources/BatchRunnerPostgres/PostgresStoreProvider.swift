@@ -35,7 +35,7 @@ public final class PostgresStoreProvider: IdempotencyStoreProvider {
     /// Opens a file store, or a PostgreSQL store (its connections are made when first needed).
     public func open(_ location: IdempotencyStoreLocation) throws(IdempotencyStoreError) -> any IdempotencyStore {
         switch location {
-        case .fileSystem:
+        case .fileSystem, .dynamodb:
             return try IdempotencyStoreLocation.openFileStore(location)
         case .postgres(let settings):
             let store = try PostgresIdempotencyStore(

@@ -1,8 +1,10 @@
 import ArgumentParser
 import BatchIdempotency
+import BatchIdempotencyDynamoDB
 import BatchIdempotencyPostgres
 import BatchProcessingJSONSupport
 import BatchRunner
+import BatchRunnerDynamoDB
 import BatchRunnerPostgres
 
 #if canImport(FoundationEssentials)
@@ -11,12 +13,13 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// `batchproc idempotency`: look into and tidy a store, file or PostgreSQL; create the PostgreSQL table.
+/// `batchproc idempotency`: look into and tidy a store, file, PostgreSQL or DynamoDB; create the PostgreSQL or DynamoDB
+/// table.
 struct IdempotencyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "idempotency",
         abstract:
-            "Operate an idempotency store (a file store's folder or a PostgreSQL database): count, list, show a key, purge expired records, create the PostgreSQL table.",
+            "Operate an idempotency store (a file store's folder, a PostgreSQL database or a DynamoDB table): count, list, show a key, purge expired records, create the PostgreSQL or DynamoDB table.",
         subcommands: [Count.self, List.self, Show.self, Purge.self, Migrate.self]
     )
 
@@ -24,16 +27,43 @@ struct IdempotencyCommand: ParsableCommand {
     enum OpenedStore {
         case file(FileIdempotencyStore)
         case postgres(PostgresIdempotencyStore)
+        case dynamodb(DynamoDBIdempotencyStore)
 
         var store: any IdempotencyStore {
             switch self {
             case .file(let store): store
             case .postgres(let store): store
+            case .dynamodb(let store): store
             }
         }
 
         func close() async {
-            if case .postgres(let store) = self { await store.shutdown() }
+            switch self {
+            case .file: break
+            case .postgres(let store): await store.shutdown()
+            case .dynamodb(let store): await store.shutdown()
+            }
+        }
+    }
+
+    /// Where a DynamoDB store is: its table; the region, endpoint and credentials from the AWS variables.
+    struct DynamoDBOptions: ParsableArguments {
+        @Option(
+            name: .customLong("idempotency-dynamodb"),
+            help: ArgumentHelp(
+                "The DynamoDB store's table; the region, the endpoint and the credentials come from AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB, AWS_ACCESS_KEY_ID…",
+                valueName: "table"
+            )
+        )
+        var table: String?
+
+        func configuration(environment: [String: String]) throws -> DynamoDBStoreConfiguration? {
+            guard let table else { return nil }
+            do {
+                return try DynamoDBStoreProvider.configuration(.init(table: table), environment: environment)
+            } catch {
+                throw UsageError(.invalidConfiguration, message: error.message)
+            }
         }
     }
 
@@ -65,13 +95,17 @@ struct IdempotencyCommand: ParsableCommand {
         var store: String?
 
         @OptionGroup var postgres: PostgresOptions
+        @OptionGroup var dynamodb: DynamoDBOptions
 
         func validate() throws {
-            if store != nil, postgres.url != nil {
-                throw ValidationError("--store and --idempotency-postgres name two stores: give one")
+            let named = [store != nil, postgres.url != nil, dynamodb.table != nil].filter { $0 }.count
+            if named > 1 {
+                throw ValidationError("--store, --idempotency-postgres and --idempotency-dynamodb name different stores: give one")
             }
-            if store == nil, postgres.url == nil {
-                throw ValidationError("name the store: --store DIR (file store) or --idempotency-postgres URL")
+            if named == 0 {
+                throw ValidationError(
+                    "name the store: --store DIR (file store), --idempotency-postgres URL or --idempotency-dynamodb TABLE"
+                )
             }
             if postgres.table != nil, postgres.url == nil {
                 throw ValidationError("--table is for the PostgreSQL store (--idempotency-postgres)")
@@ -79,6 +113,13 @@ struct IdempotencyCommand: ParsableCommand {
         }
 
         func open(_ context: RunnerContext) throws -> OpenedStore {
+            if let configuration = try dynamodb.configuration(environment: context.environment) {
+                do {
+                    return .dynamodb(try DynamoDBIdempotencyStore(configuration: configuration))
+                } catch {
+                    throw UsageError(.storeFailed, message: error.message)
+                }
+            }
             if postgres.url != nil {
                 do {
                     return .postgres(
@@ -134,6 +175,12 @@ struct IdempotencyCommand: ParsableCommand {
     static func records(_ opened: OpenedStore, streams: StandardStreams) async throws -> [IdempotencyRecord] {
         switch opened {
         case .postgres(let store):
+            do {
+                return try await store.allRecords()
+            } catch {
+                throw UsageError(.storeFailed, message: error.message)
+            }
+        case .dynamodb(let store):
             do {
                 return try await store.allRecords()
             } catch {
@@ -271,15 +318,26 @@ struct IdempotencyCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "migrate",
             abstract:
-                "Create the PostgreSQL store's table and index when missing (running it again changes nothing); --print shows the SQL instead."
+                "Create the PostgreSQL store's table and index, or the DynamoDB store's table with its time to live, when missing (running it again changes nothing); --print shows the SQL or the AWS CLI commands instead."
         )
 
         @OptionGroup var postgres: PostgresOptions
+        @OptionGroup var dynamodb: DynamoDBOptions
 
-        @Flag(help: "Print the SQL on standard output and connect to nothing.")
+        @Flag(help: "Print the SQL (or the AWS CLI commands) on standard output and connect to nothing.")
         var print = false
 
+        func validate() throws {
+            if dynamodb.table != nil, postgres.url != nil || postgres.table != nil {
+                throw ValidationError("--idempotency-dynamodb and the PostgreSQL options name two stores: give one")
+            }
+        }
+
         func run(_ context: RunnerContext) async throws {
+            if let table = dynamodb.table {
+                try await migrateDynamoDB(table: table, context)
+                return
+            }
             let configuration: PostgresStoreConfiguration
             if print, postgres.url == nil {
                 var offline = PostgresStoreConfiguration(username: "unused")
@@ -302,6 +360,40 @@ struct IdempotencyCommand: ParsableCommand {
             let store: PostgresIdempotencyStore
             do {
                 store = try PostgresIdempotencyStore(configuration: configuration)
+            } catch {
+                throw UsageError(.storeFailed, message: error.message)
+            }
+            do {
+                try await store.migrate()
+            } catch {
+                await store.shutdown()
+                context.streams.error("batchproc: error: \(error.message)")
+                throw ExitCode(1)
+            }
+            await store.shutdown()
+            var json = JSONText()
+            json.beginObject()
+            json.key("migrated")
+            json.string(configuration.table)
+            json.key("database")
+            json.string(configuration.description)
+            json.endObject()
+            guard context.streams.output(json.string) else { throw ExitCode(ExitStatus.outputFailed) }
+        }
+
+        /// The DynamoDB table made (or checked) and its time to live turned on; or, with --print, the AWS CLI
+        /// commands that do it.
+        func migrateDynamoDB(table: String, _ context: RunnerContext) async throws {
+            if print {
+                guard context.streams.output(DynamoDBIdempotencyStore.migrationCommands(table: table)) else {
+                    throw ExitCode(ExitStatus.outputFailed)
+                }
+                return
+            }
+            guard let configuration = try dynamodb.configuration(environment: context.environment) else { return }
+            let store: DynamoDBIdempotencyStore
+            do {
+                store = try DynamoDBIdempotencyStore(configuration: configuration)
             } catch {
                 throw UsageError(.storeFailed, message: error.message)
             }

@@ -27,6 +27,15 @@ struct IdempotencyOptions: ParsableArguments {
     var postgresTable: String?
 
     @Option(
+        name: .customLong("idempotency-dynamodb"),
+        help: ArgumentHelp(
+            "Make records idempotent with the DynamoDB store in this table; the region, the endpoint and the credentials come from AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB, AWS_ACCESS_KEY_ID… The table comes from `batchproc idempotency migrate --idempotency-dynamodb TABLE`.",
+            valueName: "table"
+        )
+    )
+    var dynamodb: String?
+
+    @Option(
         name: .customLong("idempotency-key"),
         help:
             "What keys a record: identity (messageId, sequence number, topic-partition and offset), payload, or json:PATH."
@@ -58,14 +67,18 @@ struct IdempotencyOptions: ParsableArguments {
     var validatePayload = false
 
     func validate() throws {
-        if store != nil, postgres != nil {
-            throw ValidationError("--idempotency-store and --idempotency-postgres name two stores: give one")
+        if [store != nil, postgres != nil, dynamodb != nil].filter({ $0 }).count > 1 {
+            throw ValidationError(
+                "--idempotency-store, --idempotency-postgres and --idempotency-dynamodb name different stores: give one"
+            )
         }
         if postgresTable != nil, postgres == nil {
             throw ValidationError("--idempotency-postgres-table needs --idempotency-postgres")
         }
-        if durable, postgres != nil {
-            throw ValidationError("--idempotency-durable is for the file store; PostgreSQL commits every change")
+        if durable, postgres != nil || dynamodb != nil {
+            throw ValidationError(
+                "--idempotency-durable is for the file store; PostgreSQL and DynamoDB commit every change"
+            )
         }
         _ = try keySource()
         guard expiry > 0, expiry.isFinite else {
@@ -89,6 +102,7 @@ struct IdempotencyOptions: ParsableArguments {
     var location: IdempotencyStoreLocation? {
         if let store { return .fileSystem(directory: store, durable: durable) }
         if let postgres { return .postgres(.init(url: postgres, table: postgresTable)) }
+        if let dynamodb { return .dynamodb(.init(table: dynamodb)) }
         return nil
     }
 

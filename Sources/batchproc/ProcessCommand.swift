@@ -1,6 +1,7 @@
 import ArgumentParser
 import BatchProcessing
 import BatchRunner
+import BatchRunnerDynamoDB
 import BatchRunnerPostgres
 import JSONLogging
 import JournaldLogging
@@ -131,7 +132,11 @@ struct ProcessingOptions: ParsableArguments {
         )
         let logger = observability.logger(label: "batchproc")
         logger.debug("settings", metadata: settings.described)
-        let stores = PostgresStoreProvider(environment: context.environment, logger: logger)
+        let stores = DynamoDBStoreProvider(
+            environment: context.environment,
+            logger: logger,
+            next: PostgresStoreProvider(environment: context.environment, logger: logger)
+        )
         let processor = try makeProcessor(settings, observability: observability, stores: stores)
         return RunnerSession(
             programName: "batchproc",
@@ -185,7 +190,7 @@ struct ProcessingOptions: ParsableArguments {
             throw UsageError(
                 .invalidArguments,
                 message:
-                    "--max-attempts, --idempotency-store and --idempotency-postgres describe the chain, which --config (or BATCH_PROCESSING_CONFIG) gives: use one or the other"
+                    "--max-attempts, --idempotency-store, --idempotency-postgres and --idempotency-dynamodb describe the chain, which --config (or BATCH_PROCESSING_CONFIG) gives: use one or the other"
             )
         }
         var middleware: [any RecordMiddleware] = []

@@ -34,11 +34,20 @@ enum Batchproc {
         )
     }
 
-    /// This process's environment without the settings that would change batchproc's behaviour, plus `extra`.
+    /// This process's environment without the settings that would change batchproc's behaviour, plus `extra`. With
+    /// a test DynamoDB API (scripts/with-dynamodb.sh), the AWS variables that lead its DynamoDB stores there, with
+    /// made-up credentials.
     static func childEnvironment(_ extra: [String: String]) -> [String: String] {
         var env = ProcessInfo.processInfo.environment
         for key in env.keys where key.hasPrefix("BATCH_PROCESSING_") || key.hasPrefix("POWERTOOLS_") { env[key] = nil }
         env["JOURNAL_STREAM"] = nil
+        if let endpoint = env["BATCH_TEST_DYNAMODB_ENDPOINT"], !endpoint.isEmpty {
+            env["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
+            env["AWS_REGION"] = "us-east-1"
+            env["AWS_ACCESS_KEY_ID"] = "AKIDTESTING"
+            env["AWS_SECRET_ACCESS_KEY"] = "testing-secret"
+            env["AWS_SESSION_TOKEN"] = nil
+        }
         env.merge(extra) { $1 }
         return env
     }

@@ -30,6 +30,9 @@ struct IdempotencyProcessTests {
     enum SharedStore: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case file
         case postgres
+        /// A new table in the test DynamoDB API (`BATCH_TEST_DYNAMODB_ENDPOINT`, set by scripts/with-dynamodb.sh),
+        /// made with `batchproc idempotency migrate`.
+        case dynamodb
 
         var testDescription: String { rawValue }
 
@@ -53,6 +56,16 @@ struct IdempotencyProcessTests {
                     ["--idempotency-postgres", url, "--idempotency-postgres-table", table],
                     ["--idempotency-postgres", url, "--table", table]
                 )
+            case .dynamodb:
+                guard ProcessInfo.processInfo.environment["BATCH_TEST_DYNAMODB_ENDPOINT"]?.isEmpty == false else {
+                    throw ProcessFailure(
+                        "BATCH_TEST_DYNAMODB_ENDPOINT is not set: run the tests with scripts/with-dynamodb.sh (make test does)"
+                    )
+                }
+                let table = "p-" + UUID().uuidString.lowercased()
+                let migrated = try await Batchproc.run(["idempotency", "migrate", "--idempotency-dynamodb", table])
+                guard migrated.status == 0 else { throw ProcessFailure("migrate failed: \(migrated.stderr)") }
+                return (["--idempotency-dynamodb", table], ["--idempotency-dynamodb", table])
             }
         }
     }
