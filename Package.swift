@@ -320,7 +320,8 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
-            ]
+            ],
+            exclude: ["dynamodb-fault-proxy.py"]
         ),
         .testTarget(
             name: "BatchRunnerTests",

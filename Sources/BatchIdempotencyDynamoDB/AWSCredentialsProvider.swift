@@ -32,18 +32,20 @@ final class AWSCredentialsProvider: Sendable {
     /// Credentials are fetched again this long before they expire.
     static let refreshMargin: Int64 = 5 * 60 * 1000
 
-    init(
-        _ configuration: DynamoDBStoreConfiguration.CredentialsSource,
-        client: HTTPClient
-    )
-        throws(IdempotencyStoreError)
-    {
+    init(_ source: Source, client: HTTPClient) {
+        self.source = source
         self.client = client
+    }
+
+    /// Where the configuration's credentials are.
+    static func source(
+        for configuration: DynamoDBStoreConfiguration.CredentialsSource
+    ) throws(IdempotencyStoreError)
+        -> Source
+    {
         switch configuration {
-        case .fixed(let credentials):
-            source = .fixed(credentials)
-        case .environment(let environment):
-            source = try Self.source(environment)
+        case .fixed(let credentials): .fixed(credentials)
+        case .environment(let environment): try source(environment)
         }
     }
 

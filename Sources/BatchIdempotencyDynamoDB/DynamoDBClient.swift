@@ -3,6 +3,7 @@ import BatchIdempotency
 import Logging
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -29,6 +30,8 @@ final class DynamoDBClient: Sendable {
         try configuration.validate()
         self.configuration = configuration
         self.endpoint = try DynamoDBEndpoint(configuration.resolvedEndpoint)
+        // Everything that may throw comes before the HTTP client, which must be shut down once made.
+        let source = try AWSCredentialsProvider.source(for: configuration.credentials)
         var settings = HTTPClient.Configuration()
         settings.timeout.connect = .nanoseconds(configuration.connectTimeout.nanoseconds)
         settings.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = configuration.maximumConnections
@@ -38,13 +41,25 @@ final class DynamoDBClient: Sendable {
         settings.httpVersion = .http1Only
         settings.decompression = .disabled
         self.http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: settings)
-        self.credentials = try AWSCredentialsProvider(configuration.credentials, client: http)
+        self.credentials = AWSCredentialsProvider(source, client: http)
         self.logger = logger
         self.wallClock = wallClock
     }
 
+    private let isShutDown = Atomic<Bool>(false)
+
     func shutdown() async {
+        guard !isShutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
         try? await http.shutdown()
+    }
+
+    deinit {
+        // A store dropped without `shutdown()`: its connections are closed in the background (the HTTP client
+        // insists on being shut down before it goes).
+        if !isShutDown.load(ordering: .acquiring) {
+            let http = self.http
+            Task { try? await http.shutdown() }
+        }
     }
 
     /// An error DynamoDB answered with: its HTTP status, its `__type` without the namespace

@@ -1,8 +1,8 @@
 public import BatchIdempotency
 public import BatchIdempotencyDynamoDB
+import BatchProcessingSystemSupport
 public import BatchRunner
 public import Logging
-import BatchProcessingSystemSupport
 import Synchronization
 
 /// Opens the DynamoDB stores a program's chain names, and hands every other location to the next provider (file

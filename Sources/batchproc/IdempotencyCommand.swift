@@ -100,7 +100,9 @@ struct IdempotencyCommand: ParsableCommand {
         func validate() throws {
             let named = [store != nil, postgres.url != nil, dynamodb.table != nil].filter { $0 }.count
             if named > 1 {
-                throw ValidationError("--store, --idempotency-postgres and --idempotency-dynamodb name different stores: give one")
+                throw ValidationError(
+                    "--store, --idempotency-postgres and --idempotency-dynamodb name different stores: give one"
+                )
             }
             if named == 0 {
                 throw ValidationError(
