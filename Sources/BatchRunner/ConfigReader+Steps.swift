@@ -136,7 +136,8 @@ extension ConfigReader {
         let storeFields = try self.fields(value, at: path, allowed: ["file", "postgres", "dynamodb"])
         let named = ["file", "postgres", "dynamodb"].filter { storeFields[$0] != nil }
         if named.count > 1 {
-            throw error(path, "names \(named.count) stores (\(named.joined(separator: " and "))); keep one")
+            let count = named.count == 2 ? "two" : "three"
+            throw error(path, "names \(count) stores (\(named.joined(separator: " and "))); keep one")
         }
         if let dynamoValue = storeFields["dynamodb"] {
             return try readDynamoDBStore(dynamoValue, path: path + ".dynamodb", variable: variable)
@@ -193,7 +194,7 @@ extension ConfigReader {
         case (nil, nil):
             throw error(
                 path,
-                "is required: store: { file: { directory: … } }, store: { postgres: { url: … } } or "
+                "is required: store: { file: { directory: … } } or store: { postgres: { url: … } } or "
                     + "store: { dynamodb: { table: … } }",
                 code: .missingValue
             )

@@ -97,6 +97,59 @@ struct ChainConfigurationTests {
         }
     }
 
+    @Test("A DynamoDB store: its settings from the file or the environment; the runner alone cannot open it")
+    func dynamoDBStore() throws {
+        let text = """
+            middleware:
+              - idempotency:
+                  store: { dynamodb: { table: orders-idempotency, region: eu-west-1, timeoutSeconds: 2 } }
+            """
+        let chain = try ChainConfiguration.parse(
+            text,
+            source: "chain.yaml",
+            environment: [
+                "BATCH_PROCESSING_IDEMPOTENCY_STORE_DYNAMODB_ENDPOINT": "http://localhost:8000",
+                "BATCH_PROCESSING_IDEMPOTENCY_STORE_DYNAMODB_MAX_CONNECTIONS": "4",
+            ]
+        )
+        guard case .idempotency(_, let store) = chain.middleware[0] else {
+            Issue.record("step 0 is idempotency")
+            return
+        }
+        let expected = IdempotencyStoreLocation.DynamoDB(
+            table: "orders-idempotency",
+            region: "eu-west-1",
+            endpoint: "http://localhost:8000",
+            timeout: .seconds(2),
+            maximumConnections: 4
+        )
+        #expect(store == .dynamodb(expected))
+        #expect {
+            _ = try chain.makeMiddleware()
+        } throws: { error in
+            let message = "\(error)"
+            return message.contains("chain.yaml") && message.contains("link the BatchRunnerDynamoDB product")
+        }
+        #expect {
+            _ = try ChainConfiguration.parse(
+                "middleware: [ { idempotency: { store: { dynamodb: { region: eu-west-1 } } } } ]",
+                source: "chain.yaml",
+                environment: [:]
+            )
+        } throws: { error in
+            "\(error)".contains("middleware[0].idempotency.store.dynamodb.table is required")
+        }
+        #expect {
+            _ = try ChainConfiguration.parse(
+                "middleware: [ { idempotency: { store: { file: { directory: /x }, dynamodb: { table: t } } } } ]",
+                source: "chain.yaml",
+                environment: [:]
+            )
+        } throws: { error in
+            "\(error)".contains("names two stores (file and dynamodb)")
+        }
+    }
+
     @Test(
         "Unknown keys and bad values are errors that name the file and the key",
         arguments: [
