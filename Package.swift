@@ -299,11 +299,12 @@ let package = Package(
             name: "BatchIdempotencyDynamoDBTests",
             dependencies: [
                 "BatchIdempotencyDynamoDB",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 "BatchIdempotency",
                 "BatchIdempotencyTesting",
                 "BatchProcessingTestProcessSupport",
             ],
-            exclude: ["sigv4-reference.py"]
+            exclude: ["sigv4-reference.py", "credentials-endpoint.py"]
         ),
         .testTarget(
             name: "BatchIdempotencyTests",

@@ -85,13 +85,13 @@ for product in "${products[@]}"; do
     for file in "$folder"/*.yaml; do resources+=("$file"); done
     rm -f ".build-lambda/$product.zip"
     if ! $dynamic; then
-        echo "--- $product: $configuration build, static"
+        echo "--- $product: $configuration build, static (at ${SECONDS} s)"
         plugin=(--product "$product" --output .build-lambda)
         [ "$configuration" = debug ] && plugin+=(--debug)
         for file in "${resources[@]}"; do plugin+=(--resources "$file"); done
         swift package --scratch-path "$scratch" --allow-writing-to-package-directory lambda-package "${plugin[@]}"
     else
-        echo "--- $product: $configuration build, Swift runtime linked in, glibc from the system"
+        echo "--- $product: $configuration build, Swift runtime linked in, glibc from the system (at ${SECONDS} s)"
         swift build -c "$configuration" --static-swift-stdlib --product "$product" --scratch-path "$scratch"
         binary=$scratch/$configuration/$product
         if ldd "$binary" | grep -E 'libswift|libFoundation|libsystemd|libdispatch|libicu'; then
