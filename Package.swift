@@ -161,6 +161,7 @@ let package = Package(
             name: "BatchIdempotencyDynamoDB",
             dependencies: [
                 "BatchIdempotency",
+                "BatchProcessingJSONSupport",
                 "BatchProcessingSystemSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

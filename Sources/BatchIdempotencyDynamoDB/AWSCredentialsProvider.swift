@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import BatchIdempotency
+import BatchProcessingJSONSupport
 import BatchProcessingSystemSupport
 import NIOCore
 import NIOHTTP1
@@ -252,13 +253,7 @@ enum ISO8601Time {
         default:
             return nil
         }
-        // Days since 1970 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        let days = era * 146_097 + dayOfEra - 719_468
+        let days = Int64(WallClock.daysSinceEpoch(year: Int(year), month: Int(month), day: Int(day)))
         return ((days * 86_400 + hour * 3600 + minute * 60 + second) - offset) * 1000 + fraction
     }
 }

@@ -1,4 +1,5 @@
-import Crypto
+import BatchProcessingJSONSupport
+package import Crypto
 
 /// AWS Signature Version 4 (`AWS4-HMAC-SHA256`) for requests sent in headers: the canonical request, the string to
 /// sign, the signing key and the `Authorization` header, as the AWS General Reference describes them for services
@@ -65,7 +66,10 @@ package struct AWSSignatureV4: Sendable {
     /// Signs `request` at `date` (UTC). The request's headers must hold `Host` (with the port when it is not the
     /// scheme's default); an `Authorization`, `X-Amz-Date` or `X-Amz-Security-Token` among them is replaced. The
     /// body is always hashed (no `UNSIGNED-PAYLOAD`), and the time always goes in `X-Amz-Date`.
-    package func sign(_ request: Request, at date: AWSTimestamp) -> Signature {
+    ///
+    /// `signingKey` is ``signingKey(day:)`` of the date's day when the caller keeps it (it changes once a day), so
+    /// that each request does not derive it again.
+    package func sign(_ request: Request, at date: AWSTimestamp, signingKey: SymmetricKey? = nil) -> Signature {
         var added: [(name: String, value: String)] = [("X-Amz-Date", date.basic)]
         if let token = credentials.sessionToken {
             added.append(("X-Amz-Security-Token", token))
@@ -97,7 +101,10 @@ package struct AWSSignatureV4: Sendable {
         let stringToSign =
             "AWS4-HMAC-SHA256\n\(date.basic)\n\(scope)\n" + Self.hex(SHA256.hash(data: Array(canonical.utf8)))
         let signature = Self.hex(
-            HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: signingKey(day: date.day))
+            HMAC<SHA256>.authenticationCode(
+                for: Array(stringToSign.utf8),
+                using: signingKey ?? self.signingKey(day: date.day)
+            )
         )
         added.append(
             (
@@ -110,7 +117,7 @@ package struct AWSSignatureV4: Sendable {
     }
 
     /// The key of a day's scope: the secret, then the day, region, service and `aws4_request`, each an HMAC.
-    func signingKey(day: String) -> SymmetricKey {
+    package func signingKey(day: String) -> SymmetricKey {
         var key = SymmetricKey(data: Array(("AWS4" + credentials.secretAccessKey).utf8))
         for part in [day, region, service, "aws4_request"] {
             key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
@@ -208,14 +215,12 @@ package struct AWSTimestamp: Sendable, Hashable {
 
     /// The moment `secondsSince1970` seconds after 1970-01-01T00:00:00Z.
     package init(secondsSince1970: Int64) {
-        let days = secondsSince1970 >= 0 ? secondsSince1970 / 86_400 : (secondsSince1970 - 86_399) / 86_400
-        let seconds = secondsSince1970 - days * 86_400
-        let (year, month, day) = Self.civil(fromDays: days)
-        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        var yearText = "\(year)"
-        while yearText.count < 4 { yearText = "0" + yearText }
+        let days = WallClock.floorDivide(secondsSince1970, 86_400)
+        let seconds = Int(secondsSince1970 - days * 86_400)
+        let (year, month, day) = WallClock.civilDate(fromDaysSinceEpoch: Int(days))
         basic =
-            yearText + two(month) + two(day) + "T" + two(seconds / 3600) + two(seconds / 60 % 60) + two(seconds % 60)
+            WallClock.pad(year, 4) + WallClock.pad(month, 2) + WallClock.pad(day, 2) + "T"
+            + WallClock.pad(seconds / 3600, 2) + WallClock.pad(seconds / 60 % 60, 2) + WallClock.pad(seconds % 60, 2)
             + "Z"
     }
 
@@ -225,18 +230,5 @@ package struct AWSTimestamp: Sendable, Hashable {
             return nil
         }
         self.basic = basic
-    }
-
-    /// The proleptic Gregorian date of a count of days since 1970-01-01 (Howard Hinnant's `civil_from_days`).
-    static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import BatchIdempotency
+import Crypto
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -47,6 +48,18 @@ final class DynamoDBClient: Sendable {
     }
 
     private let isShutDown = Atomic<Bool>(false)
+
+    /// The signing key of the last day and credentials signed with: four HMACs saved on every other request.
+    private let lastSigningKey = Mutex<(day: String, credentials: AWSCredentials, key: SymmetricKey)?>(nil)
+
+    private func signingKey(_ signer: AWSSignatureV4, day: String) -> SymmetricKey {
+        if let last = lastSigningKey.withLock({ $0 }), last.day == day, last.credentials == signer.credentials {
+            return last.key
+        }
+        let key = signer.signingKey(day: day)
+        lastSigningKey.withLock { $0 = (day, signer.credentials, key) }
+        return key
+    }
 
     func shutdown() async {
         guard !isShutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
@@ -180,6 +193,8 @@ final class DynamoDBClient: Sendable {
         let now = wallClock()
         let credentials = try await self.credentials.credentials(now: now, deadline: deadline)
         let signer = AWSSignatureV4(credentials: credentials, region: configuration.region, service: "dynamodb")
+        let date = AWSTimestamp(secondsSince1970: now / 1000)
+        let signingKey = self.signingKey(signer, day: date.day)
         let target = "DynamoDB_20120810." + operation
         let headers: [(name: String, value: String)] = [
             ("Host", endpoint.hostHeader),
@@ -188,7 +203,8 @@ final class DynamoDBClient: Sendable {
         ]
         let signature = signer.sign(
             AWSSignatureV4.Request(method: "POST", path: "/", headers: headers, body: body),
-            at: AWSTimestamp(secondsSince1970: now / 1000)
+            at: date,
+            signingKey: signingKey
         )
         var request = HTTPClientRequest(url: endpoint.url)
         request.method = .POST

@@ -1,4 +1,5 @@
 public import BatchIdempotency
+import BatchProcessingJSONSupport
 public import Logging
 
 #if canImport(FoundationEssentials)
@@ -53,7 +54,7 @@ public final class DynamoDBIdempotencyStore: IdempotencyStore {
     /// The system's wall clock in milliseconds since 1970.
     @Sendable
     public static func systemMilliseconds() -> Int64 {
-        Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+        WallClock.nowMilliseconds()
     }
 
     /// Closes the store's connections. Calls made afterwards fail.

@@ -365,22 +365,12 @@ struct IdempotencyCommand: ParsableCommand {
             } catch {
                 throw UsageError(.storeFailed, message: error.message)
             }
-            do {
-                try await store.migrate()
-            } catch {
-                await store.shutdown()
-                context.streams.error("batchproc: error: \(error.message)")
-                throw ExitCode(1)
-            }
-            await store.shutdown()
-            var json = JSONText()
-            json.beginObject()
-            json.key("migrated")
-            json.string(configuration.table)
-            json.key("database")
-            json.string(configuration.description)
-            json.endObject()
-            guard context.streams.output(json.string) else { throw ExitCode(ExitStatus.outputFailed) }
+            try await IdempotencyCommand.runMigration(
+                store,
+                table: configuration.table,
+                database: configuration.description,
+                context
+            )
         }
 
         /// The DynamoDB table made (or checked) and its time to live turned on; or, with --print, the AWS CLI
@@ -399,23 +389,39 @@ struct IdempotencyCommand: ParsableCommand {
             } catch {
                 throw UsageError(.storeFailed, message: error.message)
             }
-            do {
-                try await store.migrate()
-            } catch {
-                await store.shutdown()
-                context.streams.error("batchproc: error: \(error.message)")
-                throw ExitCode(1)
-            }
-            await store.shutdown()
-            var json = JSONText()
-            json.beginObject()
-            json.key("migrated")
-            json.string(configuration.table)
-            json.key("database")
-            json.string(configuration.description)
-            json.endObject()
-            guard context.streams.output(json.string) else { throw ExitCode(ExitStatus.outputFailed) }
+            try await IdempotencyCommand.runMigration(
+                store,
+                table: configuration.table,
+                database: configuration.description,
+                context
+            )
         }
+    }
+
+    /// Applies a store's migration, closes the store, and prints `{"migrated": TABLE, "database": …}`; a failed
+    /// migration is printed as an error and exits 1.
+    static func runMigration(
+        _ store: some MigratableStore,
+        table: String,
+        database: String,
+        _ context: RunnerContext
+    ) async throws {
+        do {
+            try await store.migrate()
+        } catch {
+            await store.shutdown()
+            context.streams.error("batchproc: error: \(error.message)")
+            throw ExitCode(1)
+        }
+        await store.shutdown()
+        var json = JSONText()
+        json.beginObject()
+        json.key("migrated")
+        json.string(table)
+        json.key("database")
+        json.string(database)
+        json.endObject()
+        guard context.streams.output(json.string) else { throw ExitCode(ExitStatus.outputFailed) }
     }
 
     static func json(_ record: IdempotencyRecord, state: String) -> String {
@@ -443,3 +449,12 @@ struct IdempotencyCommand: ParsableCommand {
         return json.string
     }
 }
+
+/// A store whose table `batchproc idempotency migrate` makes.
+protocol MigratableStore {
+    func migrate() async throws(IdempotencyStoreError)
+    func shutdown() async
+}
+
+extension PostgresIdempotencyStore: MigratableStore {}
+extension DynamoDBIdempotencyStore: MigratableStore {}

@@ -17,7 +17,9 @@ import Darwin
 #endif
 
 func fail(_ message: String) -> Never {
-    FileHandle.standardError.write(Data(("lambda-packager: " + message + "\n").utf8))
+    // write(2) reports a closed or full standard error by its result instead of trapping.
+    let line = Array(("lambda-packager: " + message + "\n").utf8)
+    _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
     exit(1)
 }
 

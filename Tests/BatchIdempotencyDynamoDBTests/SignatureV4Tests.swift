@@ -104,6 +104,9 @@ struct SignatureV4VectorTests {
                 + "SignedHeaders=\(vector.signedHeaders), Signature=\(vector.signature)"
         )
         #expect(signed.headers.first { $0.name == "X-Amz-Date" }?.value == "20150830T123600Z")
+        // The same with the day's signing key given, as the store keeps it.
+        let kept = suiteSigner.sign(request, at: suiteTime, signingKey: suiteSigner.signingKey(day: suiteTime.day))
+        #expect(kept.headers.first { $0.name == "Authorization" }?.value == authorization)
     }
 
     @Test("A session token is sent and signed as X-Amz-Security-Token (the suite's post-sts-token case)")
